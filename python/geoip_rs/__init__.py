@@ -1,0 +1,9 @@
+"""geoip_rs: which network, which AS, which organisation, which country, for any IP address.
+
+The core is Rust (a tree-bitmap longest-prefix-match table); ``geoip_rs.reference``
+is a pure-Python twin of it that the tests cross-check the Rust code against.
+"""
+
+from ._geoip_rs import PrefixTable, __version__
+
+__all__ = ["PrefixTable", "__version__"]

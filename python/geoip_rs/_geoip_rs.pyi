@@ -1,0 +1,125 @@
+"""Type stubs for the Rust extension module ``geoip_rs._geoip_rs``."""
+
+from collections.abc import Iterable, Iterator, Mapping
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address
+"""An IP address: ``"192.0.2.1"``, ``"2001:db8::1"``, an ``int`` (below 2**32 it is
+IPv4, as ``ipaddress.ip_address`` reads it), packed ``bytes`` (4 or 16) or an
+``ipaddress`` address."""
+
+Network: TypeAlias = (
+    str | IPv4Network | IPv6Network | tuple[Address, int] | Address
+)
+"""A prefix: ``"192.0.2.0/24"``, an ``ipaddress`` network, an ``(address, prefixlen)``
+tuple, or an address (a host prefix, /32 or /128), as ``ipaddress.ip_network`` reads it."""
+
+AnyNetwork: TypeAlias = IPv4Network | IPv6Network
+
+__version__: str
+
+class PrefixTable:
+    """A longest-prefix-match table for IPv4 and IPv6 prefixes (a tree bitmap in Rust).
+
+    IPv4 and IPv6 prefixes live in separate trees: an IPv4 address never matches an
+    IPv6 prefix. An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) is an IPv6 address,
+    as in ``ipaddress``: it matches IPv6 prefixes such as ``::ffff:0:0/96`` only. Look
+    up ``IPv6Address(a).ipv4_mapped`` to ask about the IPv4 address inside it.
+
+    Values may be any Python object. ``int`` values that fit in 64 bits are stored
+    natively, so that ``lookup_batch`` returns them as a numpy array.
+
+    Thread safety: any number of threads may look up at once (batch lookups release
+    the GIL). A write waits until running lookups finish and is then seen whole by
+    every later lookup; no lookup ever sees a half-done write.
+
+    Args:
+        items: prefixes and values to insert: a mapping or an iterable of
+            ``(prefix, value)`` pairs.
+        strict: if True (the default) a prefix with host bits set, such as
+            ``"10.0.0.1/8"``, is a ``ValueError`` (like ``ipaddress.ip_network``);
+            if False the host bits are masked off.
+    """
+
+    def __init__(
+        self,
+        items: Mapping[Network, Any] | Iterable[tuple[Network, Any]] | None = None,
+        *,
+        strict: bool = True,
+    ) -> None: ...
+    @property
+    def strict(self) -> bool: ...
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the tree bitmap and its values' slots, in bytes (not
+        counting the Python objects that values refer to)."""
+    def counts(self) -> tuple[int, int]:
+        """The number of IPv4 and of IPv6 prefixes."""
+    def insert(self, prefix: Network, value: Any) -> Any | None:
+        """Insert or replace a prefix; return the value it replaced, or None."""
+    def __setitem__(self, prefix: Network, value: Any) -> None: ...
+    def update(
+        self, items: Mapping[Network, Any] | Iterable[tuple[Network, Any]]
+    ) -> None:
+        """Insert many prefixes (like ``dict.update``)."""
+    def __getitem__(self, key: Address | Network) -> Any:
+        """Longest match: the value of the most specific prefix that contains the
+        address (or, for a prefix, that covers it). ``KeyError`` if none does."""
+    def get(self, key: Address | Network, default: Any = None) -> Any:
+        """Longest match, or ``default``."""
+    def lookup_with_prefix(self, key: Address | Network) -> tuple[AnyNetwork, Any] | None:
+        """Longest match as ``(network, value)``, or None."""
+    def __contains__(self, key: Address | Network) -> bool:
+        """True if a longest match exists (``key in t`` iff ``t[key]`` succeeds)."""
+    def exact(self, prefix: Network, default: Any = None) -> Any:
+        """The value stored for exactly this prefix, or ``default``."""
+    def has_prefix(self, prefix: Network) -> bool:
+        """True if exactly this prefix is in the table."""
+    def __delitem__(self, prefix: Network) -> None:
+        """Remove exactly this prefix; ``KeyError`` if it is not in the table."""
+    def pop(self, prefix: Network, default: Any = ...) -> Any:
+        """Remove exactly this prefix and return its value; ``default`` (or KeyError
+        when no default is given) if it is not in the table."""
+    def clear(self) -> None: ...
+    def covering(self, key: Address | Network) -> list[tuple[AnyNetwork, Any]]:
+        """All prefixes that contain the address or prefix (less-specifics, the
+        prefix itself included), from the shortest to the longest."""
+    def covered(self, prefix: Network) -> list[tuple[AnyNetwork, Any]]:
+        """All prefixes inside ``prefix`` (more-specifics, the prefix itself
+        included), in address order."""
+    def items(self) -> list[tuple[AnyNetwork, Any]]:
+        """All ``(network, value)`` pairs in address order: IPv4 first, then by
+        network address, a shorter prefix before a longer one at the same address
+        (the order of ``sorted()`` on ``ipaddress`` networks)."""
+    def __iter__(self) -> Iterator[tuple[AnyNetwork, Any]]:
+        """Iterate over a snapshot of ``items()``."""
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __repr__(self) -> str:
+        """``PrefixTable(ipv4=512621, ipv6=0)``."""
+    def __reduce__(self) -> tuple[Any, ...]: ...
+    def lookup_batch(
+        self,
+        addresses: npt.NDArray[np.uint32] | npt.NDArray[np.uint8] | Iterable[Address],
+        *,
+        missing: int = -1,
+    ) -> tuple[npt.NDArray[np.int64] | list[Any], npt.NDArray[np.int16], npt.NDArray[np.bool_]]:
+        """Longest match for many addresses at once, with the GIL released.
+
+        Args:
+            addresses: a 1-D ``uint32`` array of IPv4 addresses, an ``(N, 16)``
+                ``uint8`` array of packed IPv6 addresses, or any iterable of
+                addresses (str, int, bytes, ipaddress; families may be mixed).
+            missing: the value reported for addresses with no match (integer tables).
+
+        Returns:
+            ``(values, prefixlen, found)``: ``values`` is an ``int64`` array when
+            every value in the table is an ``int`` (``missing`` where nothing
+            matched), else a list (None where nothing matched); ``prefixlen`` is
+            the matched prefix length (-1 where nothing matched); ``found`` is a
+            boolean mask.
+        """
