@@ -1,0 +1,215 @@
+//! Addresses and prefixes of either family, parsed from text with errors worded like
+//! Python's `ipaddress` module, so that the Python layer can pass them on unchanged.
+//!
+//! Addresses are parsed by `std::net` (which, like `ipaddress`, rejects IPv4 octets
+//! with leading zeros). Prefixes are our own [`Prefix`] because the tree bitmap works
+//! on integer keys.
+
+use crate::key::{Key, Prefix};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A prefix of either family.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+pub enum IpPrefix {
+    V4(Prefix<u32>),
+    V6(Prefix<u128>),
+}
+
+impl IpPrefix {
+    /// The prefix of `len` bits at `addr`; with `strict`, host bits are an error,
+    /// otherwise they are cleared. `None` when the length is out of range.
+    pub fn new(addr: IpAddr, len: u8, strict: bool) -> Result<Self, PrefixError> {
+        fn make<K: Key>(a: K, len: u8, strict: bool) -> Result<Prefix<K>, PrefixError> {
+            if len > K::BITS {
+                return Err(PrefixError::Invalid);
+            }
+            match Prefix::new(a, len) {
+                Some(p) => Ok(p),
+                None if strict => Err(PrefixError::HostBitsSet),
+                None => Ok(Prefix::new_masked(a, len).expect("len checked")),
+            }
+        }
+        Ok(match addr {
+            IpAddr::V4(a) => IpPrefix::V4(make(u32::from(a), len, strict)?),
+            IpAddr::V6(a) => IpPrefix::V6(make(u128::from(a), len, strict)?),
+        })
+    }
+
+    /// The host prefix (/32 or /128) of an address.
+    pub fn host(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V4(a) => IpPrefix::V4(Prefix::host(u32::from(a))),
+            IpAddr::V6(a) => IpPrefix::V6(Prefix::host(u128::from(a))),
+        }
+    }
+
+    pub fn addr(&self) -> IpAddr {
+        match self {
+            IpPrefix::V4(p) => IpAddr::V4(Ipv4Addr::from(p.addr())),
+            IpPrefix::V6(p) => IpAddr::V6(Ipv6Addr::from(p.addr())),
+        }
+    }
+
+    pub fn len(&self) -> u8 {
+        match self {
+            IpPrefix::V4(p) => p.len(),
+            IpPrefix::V6(p) => p.len(),
+        }
+    }
+}
+
+impl fmt::Display for IpPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr(), self.len())
+    }
+}
+
+/// Why a text is not a prefix.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum PrefixError {
+    /// Not an address, or the length is not a number in range.
+    Invalid,
+    /// The address has bits set past the prefix length (strict mode).
+    HostBitsSet,
+}
+
+impl PrefixError {
+    /// The message `ipaddress.ip_network` gives for `input`.
+    pub fn message(&self, input: &str) -> String {
+        match self {
+            PrefixError::Invalid => format!("{} does not appear to be an IPv4 or IPv6 network", py_repr(input)),
+            PrefixError::HostBitsSet => format!("{input} has host bits set"),
+        }
+    }
+}
+
+/// The message `ipaddress.ip_address` gives for a string that is not an address.
+pub fn bad_address_message(input: &str) -> String {
+    format!("{} does not appear to be an IPv4 or IPv6 address", py_repr(input))
+}
+
+/// Python's `repr` of a `str`, enough for error messages: quotes and escapes.
+pub fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// An IPv4 or IPv6 address. An IPv6 scope (`fe80::1%eth0`) is accepted and ignored,
+/// as `ipaddress` keeps it apart from the address.
+pub fn parse_addr(s: &str) -> Option<IpAddr> {
+    if let Ok(a) = s.parse::<Ipv4Addr>() {
+        return Some(IpAddr::V4(a));
+    }
+    let bare = match s.split_once('%') {
+        Some((addr, scope)) if !scope.is_empty() && !scope.contains('/') => addr,
+        Some(_) => return None,
+        None => s,
+    };
+    bare.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+}
+
+/// A prefix as `ipaddress.ip_network(s, strict)` reads it: `addr/len`, or a bare
+/// address as a host prefix.
+pub fn parse_prefix(s: &str, strict: bool) -> Result<IpPrefix, PrefixError> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    // A scope is not part of a network in ipaddress either.
+    let addr = match addr.contains('%') {
+        true => return Err(PrefixError::Invalid),
+        false => parse_addr(addr).ok_or(PrefixError::Invalid)?,
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        None => max,
+        Some(l) => parse_len(l).or_else(|| netmask_len(addr, l)).ok_or(PrefixError::Invalid)?,
+    };
+    IpPrefix::new(addr, len, strict)
+}
+
+/// A decimal prefix length (ASCII digits only, as `ipaddress` requires).
+fn parse_len(s: &str) -> Option<u8> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = s.parse().ok()?;
+    u8::try_from(n).ok()
+}
+
+/// The length given as an IPv4 netmask (`255.255.0.0`) or hostmask (`0.0.255.255`),
+/// which `ipaddress` also accepts after the slash.
+fn netmask_len(addr: IpAddr, s: &str) -> Option<u8> {
+    if !addr.is_ipv4() {
+        return None;
+    }
+    let mask = u32::from(s.parse::<Ipv4Addr>().ok()?);
+    let ones = mask.leading_ones();
+    if mask.checked_shl(ones).unwrap_or(0) == 0 {
+        return Some(ones as u8);
+    }
+    let zeros = mask.leading_zeros();
+    (mask.checked_shl(zeros).unwrap_or(0) == u32::MAX.checked_shl(zeros).unwrap_or(0)).then_some(zeros as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_addresses_like_ipaddress() {
+        assert_eq!(parse_addr("8.8.8.8"), Some("8.8.8.8".parse().unwrap()));
+        assert_eq!(parse_addr("fe80::1%eth0"), Some("fe80::1".parse().unwrap()));
+        assert_eq!(parse_addr("::ffff:1.2.3.4"), Some("::ffff:1.2.3.4".parse().unwrap()));
+        for bad in ["8.8.8.800", "010.0.0.1", "2001:500g:88:200::8", "", "1.2.3", "fe80::1%", " 1.2.3.4"] {
+            assert_eq!(parse_addr(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_prefixes_like_ip_network() {
+        assert_eq!(parse_prefix("10.0.0.0/8", true).unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_prefix("10.0.0.1", true).unwrap().to_string(), "10.0.0.1/32");
+        assert_eq!(parse_prefix("2001:db8::/32", true).unwrap().to_string(), "2001:db8::/32");
+        assert_eq!(parse_prefix("10.0.0.1/8", true), Err(PrefixError::HostBitsSet));
+        assert_eq!(parse_prefix("10.0.0.1/8", false).unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_prefix("10.0.0.0/08", true).unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_prefix("10.0.0.0/255.0.0.0", true).unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_prefix("10.0.0.0/0.255.255.255", true).unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_prefix("0.0.0.0/0.0.0.0", true).unwrap().to_string(), "0.0.0.0/0");
+        assert_eq!(parse_prefix("10.0.0.0/255.0.255.0", true), Err(PrefixError::Invalid));
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "x/8", "10.0.0.0/8/8"] {
+            assert_eq!(parse_prefix(bad, true), Err(PrefixError::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_match_ipaddress() {
+        assert_eq!(bad_address_message("8.8.8.800"), "'8.8.8.800' does not appear to be an IPv4 or IPv6 address");
+        assert_eq!(
+            PrefixError::Invalid.message("10.0.0.0/33"),
+            "'10.0.0.0/33' does not appear to be an IPv4 or IPv6 network"
+        );
+        assert_eq!(PrefixError::HostBitsSet.message("10.0.0.1/8"), "10.0.0.1/8 has host bits set");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("a\nb"), "'a\\nb'");
+    }
+}

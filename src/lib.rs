@@ -1,0 +1,25 @@
+//! geoip_rs: which network, which AS, which organisation, which country, for any IP
+//! address, built from public Internet routing data.
+//!
+//! # Where to start reading
+//! - [`key`]: addresses as `u32` (IPv4) and `u128` (IPv6) keys, and [`Prefix`].
+//! - [`treebitmap`]: the longest-prefix-match structure, a pointer-free tree bitmap
+//!   for one family: exact / longest match, covering and covered prefixes, ordered
+//!   iteration, insert and remove.
+//! - [`table`]: [`IpTable`], one tree per family behind one interface.
+//! - [`ip`]: parsing of addresses and prefixes, with `ipaddress`-style errors.
+//! - `py` (feature `python`): the thin pyo3 layer; the core above never uses pyo3,
+//!   so `cargo test` and `cargo bench` need no Python.
+
+pub mod ip;
+pub mod key;
+pub mod table;
+pub mod treebitmap;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use ip::{parse_addr, parse_prefix, IpPrefix, PrefixError};
+pub use key::{Key, Prefix};
+pub use table::IpTable;
+pub use treebitmap::TreeBitmap;
