@@ -23,6 +23,8 @@ pub trait Key: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
     fn last_in(self, len: u8) -> Self;
     /// Widen to `u128` (IPv4 keeps its value: 1.2.3.4 is 0x01020304).
     fn to_u128(self) -> u128;
+    /// Narrow from `u128`, keeping the low bits.
+    fn from_u128(x: u128) -> Self;
 }
 
 macro_rules! impl_key {
@@ -71,6 +73,11 @@ macro_rules! impl_key {
             #[inline(always)]
             fn to_u128(self) -> u128 {
                 self as u128
+            }
+
+            #[inline(always)]
+            fn from_u128(x: u128) -> Self {
+                x as $t
             }
         }
     };
