@@ -1,0 +1,190 @@
+"""Side-by-side benchmark: the pure-Python reference vs the Rust PrefixTable (and any
+peer library that happens to be importable: pytricia, py-radix, pyasn), on the full
+2014 IPv4 table and the 2015 IPv4+IPv6 table from ../shared/data.
+
+Prints one table: build time, memory, single lookups from a Python loop (ns per call,
+str and int input), batch lookups (lookups/s), with the ratio of each to geoip_rs.
+Every figure is the median of several runs; nothing is asserted. It installs nothing.
+
+    python benches/compare.py [--data DIR] [--batch N] [--single N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import ipaddress
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+import geoip_rs
+import geoip_rs.reference
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+
+
+def read_ipasn(path: Path) -> list[tuple[str, int]]:
+    with gzip.open(path, "rt") as f:
+        rows = (line.split("\t") for line in f if not line.startswith(";") and line.strip())
+        return [(p, int(asn)) for p, asn in rows]
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class Impl:
+    """A table under test: how to build it and how to look up one address."""
+
+    def __init__(self, name, build, single=None, single_int=None, batch=None):
+        self.name, self.build, self.single = name, build, single
+        self.single_int, self.batch = single_int, batch
+
+
+def geoip_impl(cls, name):
+    def build(items):
+        t = cls()
+        t.update(items)
+        return t
+
+    return Impl(
+        name,
+        build,
+        single=lambda t: t.get,
+        single_int=lambda t: t.get,
+        batch=lambda t, arr: t.lookup_batch(arr),
+    )
+
+
+def peer_impls() -> list[Impl]:
+    """Peers, if installed (pip install pytricia py-radix pyasn)."""
+    peers = []
+    try:
+        import pytricia
+
+        def build_pytricia(items):
+            t = pytricia.PyTricia(32)
+            for p, v in items:
+                t[p] = v
+            return t
+
+        peers.append(Impl("pytricia", build_pytricia, single=lambda t: t.get, single_int=None))
+    except ImportError:
+        pass
+    try:
+        import radix
+
+        def build_radix(items):
+            t = radix.Radix()
+            for p, v in items:
+                t.add(p).data["asn"] = v
+            return t
+
+        peers.append(Impl("py-radix", build_radix, single=lambda t: t.search_best))
+    except ImportError:
+        pass
+    return peers
+
+
+def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
+    gc.collect()
+    before = rss_bytes()
+    table = impl.build(items)
+    row = {"memory MB": (rss_bytes() - before) / 1e6}
+    row["build s"] = median_time(lambda: impl.build(items), max(1, repeat // 2))
+    if impl.single:
+        get = impl.single(table)
+        row["str ns"] = median_time(lambda: [get(a) for a in addrs_str], repeat) / len(addrs_str) * 1e9
+    if impl.single_int:
+        get = impl.single_int(table)
+        row["int ns"] = median_time(lambda: [get(a) for a in addrs_int], repeat) / len(addrs_int) * 1e9
+    if impl.batch:
+        impl.batch(table, batch_arr)  # builds the reference's range cache once
+        row["batch M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
+    if hasattr(table, "nbytes"):
+        row["nbytes MB"] = table.nbytes / 1e6
+    return row
+
+
+COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "batch M/s"]
+HIGHER_IS_BETTER = {"batch M/s"}
+
+
+def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
+    print(f"\n{title}")
+    header = f"{'implementation':<22}" + "".join(f"{c:>14}" for c in COLUMNS)
+    print(header)
+    print("-" * len(header))
+    base = rows[baseline]
+    for name, row in rows.items():
+        cells = []
+        for c in COLUMNS:
+            v = row.get(c)
+            cells.append(f"{'-':>14}" if v is None else f"{v:>14.3g}")
+        print(f"{name:<22}" + "".join(cells))
+        if name != baseline:
+            ratios = []
+            for c in COLUMNS:
+                v, b = row.get(c), base.get(c)
+                if v is None or b is None or not v or not b:
+                    ratios.append(f"{'':>14}")
+                else:
+                    r = (v / b) if c not in HIGHER_IS_BETTER else (b / v)
+                    ratios.append(f"{f'x{r:.1f}':>14}")
+            print(f"{'  vs geoip_rs':<22}" + "".join(ratios))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--batch", type=int, default=1_000_000)
+    ap.add_argument("--single", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    rng = np.random.default_rng(20140513)
+
+    items = read_ipasn(args.data / "ipasn" / "ipasn_20140513.dat.gz")
+    batch = rng.integers(0, 2**32, size=args.batch, dtype=np.uint64).astype(np.uint32)
+    addrs_int = [int(x) for x in batch[: args.single]]
+    addrs_str = [str(ipaddress.IPv4Address(x)) for x in addrs_int]
+    impls = [geoip_impl(geoip_rs.PrefixTable, "geoip_rs (Rust)"),
+             geoip_impl(geoip_rs.reference.PrefixTable, "reference (Python)")]
+    impls += peer_impls()
+    rows = {i.name: measure(i, items, addrs_str, addrs_int, batch, args.repeat) for i in impls}
+    print_table(f"IPv4: {len(items):,} prefixes, {args.single:,} single / {args.batch:,} batch "
+                f"uniform random addresses, median of {args.repeat}", rows, "geoip_rs (Rust)")
+
+    items6 = [(p, a) for p, a in read_ipasn(args.data / "ipasn" / "ipasn6_20151101.dat.gz") if ":" in p]
+    prefixes = [ipaddress.IPv6Network(p) for p, _ in items6]
+    picks = rng.integers(0, len(prefixes), size=args.batch)
+    noise = rng.integers(0, 256, size=(args.batch, 16), dtype=np.uint8)
+    packed = np.frombuffer(b"".join(p.network_address.packed for p in prefixes), np.uint8).reshape(-1, 16)
+    masks = np.frombuffer(b"".join(p.hostmask.packed for p in prefixes), np.uint8).reshape(-1, 16)
+    batch6 = packed[picks] | (noise & masks[picks])
+    addrs6 = [str(ipaddress.IPv6Address(bytes(row))) for row in batch6[: args.single]]
+    impls6 = [i for i in impls if i.name.startswith(("geoip_rs", "reference"))]
+    for i in impls6:
+        i.single_int = None
+    rows6 = {i.name: measure(i, items6, addrs6, [], batch6, args.repeat) for i in impls6}
+    print_table(f"IPv6: {len(items6):,} prefixes, addresses inside announced prefixes", rows6, "geoip_rs (Rust)")
+
+
+if __name__ == "__main__":
+    main()
