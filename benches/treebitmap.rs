@@ -10,7 +10,9 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ipasn").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/ipasn")
+        .join(name)
 }
 
 /// The `(prefix, asn)` lines of a pyasn ipasn file.
@@ -24,12 +26,17 @@ fn read_ipasn(name: &str) -> Vec<(IpPrefix, u32)> {
             continue;
         }
         let (p, asn) = line.split_once('\t').expect("prefix<TAB>asn");
-        out.push((parse_prefix(p, true).expect("prefix"), asn.parse().expect("asn")));
+        out.push((
+            parse_prefix(p, true).expect("prefix"),
+            asn.parse().expect("asn"),
+        ));
     }
     out
 }
 
-fn split(items: &[(IpPrefix, u32)]) -> (Vec<(Prefix<u32>, u32)>, Vec<(Prefix<u128>, u32)>) {
+type Rows<K> = Vec<(Prefix<K>, u32)>;
+
+fn split(items: &[(IpPrefix, u32)]) -> (Rows<u32>, Rows<u128>) {
     let (mut v4, mut v6) = (Vec::new(), Vec::new());
     for &(p, v) in items {
         match p {
@@ -100,7 +107,10 @@ fn bench_v4(c: &mut Criterion) {
     let mut rng = Rng(0x5EED);
     let uniform: Vec<u32> = (0..100_000).map(|_| rng.next() as u32).collect();
     let announced = inside(&v4, 100_000, &mut rng);
-    for (name, addrs) in [("longest_match_uniform", &uniform), ("longest_match_announced", &announced)] {
+    for (name, addrs) in [
+        ("longest_match_uniform", &uniform),
+        ("longest_match_announced", &announced),
+    ] {
         g.throughput(Throughput::Elements(addrs.len() as u64));
         g.bench_function(name, |b| {
             b.iter(|| addrs.iter().filter_map(|&a| table.longest_match(a)).count())
@@ -126,7 +136,12 @@ fn bench_v6(c: &mut Criterion) {
     let announced = inside(&v6, 100_000, &mut rng);
     g.throughput(Throughput::Elements(announced.len() as u64));
     g.bench_function("longest_match_announced", |b| {
-        b.iter(|| announced.iter().filter_map(|&a| table.longest_match(a)).count())
+        b.iter(|| {
+            announced
+                .iter()
+                .filter_map(|&a| table.longest_match(a))
+                .count()
+        })
     });
     g.finish();
 }

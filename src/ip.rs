@@ -51,17 +51,17 @@ impl IpPrefix {
         }
     }
 
-    pub fn len(&self) -> u8 {
+    pub fn prefix_len(&self) -> u8 {
         match self {
-            IpPrefix::V4(p) => p.len(),
-            IpPrefix::V6(p) => p.len(),
+            IpPrefix::V4(p) => p.prefix_len(),
+            IpPrefix::V6(p) => p.prefix_len(),
         }
     }
 }
 
 impl fmt::Display for IpPrefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr(), self.len())
+        write!(f, "{}/{}", self.addr(), self.prefix_len())
     }
 }
 
@@ -78,7 +78,10 @@ impl PrefixError {
     /// The message `ipaddress.ip_network` gives for `input`.
     pub fn message(&self, input: &str) -> String {
         match self {
-            PrefixError::Invalid => format!("{} does not appear to be an IPv4 or IPv6 network", py_repr(input)),
+            PrefixError::Invalid => format!(
+                "{} does not appear to be an IPv4 or IPv6 network",
+                py_repr(input)
+            ),
             PrefixError::HostBitsSet => format!("{input} has host bits set"),
         }
     }
@@ -86,12 +89,19 @@ impl PrefixError {
 
 /// The message `ipaddress.ip_address` gives for a string that is not an address.
 pub fn bad_address_message(input: &str) -> String {
-    format!("{} does not appear to be an IPv4 or IPv6 address", py_repr(input))
+    format!(
+        "{} does not appear to be an IPv4 or IPv6 address",
+        py_repr(input)
+    )
 }
 
 /// Python's `repr` of a `str`, enough for error messages: quotes and escapes.
 pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -104,7 +114,9 @@ pub fn py_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -141,7 +153,9 @@ pub fn parse_prefix(s: &str, strict: bool) -> Result<IpPrefix, PrefixError> {
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len {
         None => max,
-        Some(l) => parse_len(l).or_else(|| netmask_len(addr, l)).ok_or(PrefixError::Invalid)?,
+        Some(l) => parse_len(l)
+            .or_else(|| netmask_len(addr, l))
+            .ok_or(PrefixError::Invalid)?,
     };
     IpPrefix::new(addr, len, strict)
 }
@@ -167,7 +181,8 @@ fn netmask_len(addr: IpAddr, s: &str) -> Option<u8> {
         return Some(ones as u8);
     }
     let zeros = mask.leading_zeros();
-    (mask.checked_shl(zeros).unwrap_or(0) == u32::MAX.checked_shl(zeros).unwrap_or(0)).then_some(zeros as u8)
+    (mask.checked_shl(zeros).unwrap_or(0) == u32::MAX.checked_shl(zeros).unwrap_or(0))
+        .then_some(zeros as u8)
 }
 
 #[cfg(test)]
@@ -178,37 +193,96 @@ mod tests {
     fn parses_addresses_like_ipaddress() {
         assert_eq!(parse_addr("8.8.8.8"), Some("8.8.8.8".parse().unwrap()));
         assert_eq!(parse_addr("fe80::1%eth0"), Some("fe80::1".parse().unwrap()));
-        assert_eq!(parse_addr("::ffff:1.2.3.4"), Some("::ffff:1.2.3.4".parse().unwrap()));
-        for bad in ["8.8.8.800", "010.0.0.1", "2001:500g:88:200::8", "", "1.2.3", "fe80::1%", " 1.2.3.4"] {
+        assert_eq!(
+            parse_addr("::ffff:1.2.3.4"),
+            Some("::ffff:1.2.3.4".parse().unwrap())
+        );
+        for bad in [
+            "8.8.8.800",
+            "010.0.0.1",
+            "2001:500g:88:200::8",
+            "",
+            "1.2.3",
+            "fe80::1%",
+            " 1.2.3.4",
+        ] {
             assert_eq!(parse_addr(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn parses_prefixes_like_ip_network() {
-        assert_eq!(parse_prefix("10.0.0.0/8", true).unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_prefix("10.0.0.1", true).unwrap().to_string(), "10.0.0.1/32");
-        assert_eq!(parse_prefix("2001:db8::/32", true).unwrap().to_string(), "2001:db8::/32");
-        assert_eq!(parse_prefix("10.0.0.1/8", true), Err(PrefixError::HostBitsSet));
-        assert_eq!(parse_prefix("10.0.0.1/8", false).unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_prefix("10.0.0.0/08", true).unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_prefix("10.0.0.0/255.0.0.0", true).unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_prefix("10.0.0.0/0.255.255.255", true).unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_prefix("0.0.0.0/0.0.0.0", true).unwrap().to_string(), "0.0.0.0/0");
-        assert_eq!(parse_prefix("10.0.0.0/255.0.255.0", true), Err(PrefixError::Invalid));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "x/8", "10.0.0.0/8/8"] {
+        assert_eq!(
+            parse_prefix("10.0.0.0/8", true).unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.1", true).unwrap().to_string(),
+            "10.0.0.1/32"
+        );
+        assert_eq!(
+            parse_prefix("2001:db8::/32", true).unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.1/8", true),
+            Err(PrefixError::HostBitsSet)
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.1/8", false).unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/08", true).unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/255.0.0.0", true)
+                .unwrap()
+                .to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/0.255.255.255", true)
+                .unwrap()
+                .to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_prefix("0.0.0.0/0.0.0.0", true).unwrap().to_string(),
+            "0.0.0.0/0"
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/255.0.255.0", true),
+            Err(PrefixError::Invalid)
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/-1",
+            "10.0.0.0/+8",
+            "x/8",
+            "10.0.0.0/8/8",
+        ] {
             assert_eq!(parse_prefix(bad, true), Err(PrefixError::Invalid), "{bad}");
         }
     }
 
     #[test]
     fn messages_match_ipaddress() {
-        assert_eq!(bad_address_message("8.8.8.800"), "'8.8.8.800' does not appear to be an IPv4 or IPv6 address");
+        assert_eq!(
+            bad_address_message("8.8.8.800"),
+            "'8.8.8.800' does not appear to be an IPv4 or IPv6 address"
+        );
         assert_eq!(
             PrefixError::Invalid.message("10.0.0.0/33"),
             "'10.0.0.0/33' does not appear to be an IPv4 or IPv6 network"
         );
-        assert_eq!(PrefixError::HostBitsSet.message("10.0.0.1/8"), "10.0.0.1/8 has host bits set");
+        assert_eq!(
+            PrefixError::HostBitsSet.message("10.0.0.1/8"),
+            "10.0.0.1/8 has host bits set"
+        );
         assert_eq!(py_repr("it's"), "\"it's\"");
         assert_eq!(py_repr("a\nb"), "'a\\nb'");
     }

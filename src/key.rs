@@ -101,7 +101,10 @@ impl<K: Key> Prefix<K> {
 
     /// A prefix with the host bits of `addr` cleared; `None` if `len` is too long.
     pub fn new_masked(addr: K, len: u8) -> Option<Self> {
-        (len <= K::BITS).then(|| Prefix { addr: addr.masked(len), len })
+        (len <= K::BITS).then(|| Prefix {
+            addr: addr.masked(len),
+            len,
+        })
     }
 
     /// The host prefix (/32 or /128) of one address.
@@ -113,7 +116,7 @@ impl<K: Key> Prefix<K> {
         self.addr
     }
 
-    pub fn len(&self) -> u8 {
+    pub fn prefix_len(&self) -> u8 {
         self.len
     }
 
@@ -166,7 +169,10 @@ mod tests {
     fn prefixes_reject_host_bits_and_long_lengths() {
         assert!(Prefix::new(0x0A00_0001u32, 8).is_none());
         assert!(Prefix::new(0x0A00_0000u32, 33).is_none());
-        assert_eq!(Prefix::new_masked(0x0A00_0001u32, 8), Prefix::new(0x0A00_0000, 8));
+        assert_eq!(
+            Prefix::new_masked(0x0A00_0001u32, 8),
+            Prefix::new(0x0A00_0000, 8)
+        );
         let p = Prefix::new(0x0A00_0000u32, 8).unwrap();
         assert!(p.contains(&Prefix::new(0x0A01_0000, 16).unwrap()));
         assert!(!p.contains(&Prefix::new(0x0B00_0000, 16).unwrap()));

@@ -24,7 +24,10 @@ impl<V: Copy + Default> Default for IpTable<V> {
 
 impl<V: Copy + Default> IpTable<V> {
     pub fn new() -> Self {
-        IpTable { v4: TreeBitmap::new(), v6: TreeBitmap::new() }
+        IpTable {
+            v4: TreeBitmap::new(),
+            v6: TreeBitmap::new(),
+        }
     }
 
     pub fn v4(&self) -> &TreeBitmap<u32, V> {
@@ -89,8 +92,14 @@ impl<V: Copy + Default> IpTable<V> {
     /// The longest prefix containing `prefix` (itself included), with its value.
     pub fn longest_covering(&self, prefix: &IpPrefix) -> Option<(IpPrefix, V)> {
         match prefix {
-            IpPrefix::V4(p) => self.v4.longest_covering(p).map(|(p, v)| (IpPrefix::V4(p), v)),
-            IpPrefix::V6(p) => self.v6.longest_covering(p).map(|(p, v)| (IpPrefix::V6(p), v)),
+            IpPrefix::V4(p) => self
+                .v4
+                .longest_covering(p)
+                .map(|(p, v)| (IpPrefix::V4(p), v)),
+            IpPrefix::V6(p) => self
+                .v6
+                .longest_covering(p)
+                .map(|(p, v)| (IpPrefix::V6(p), v)),
         }
     }
 
@@ -140,8 +149,15 @@ mod tests {
         t.insert(&p("::ffff:0:0/96"), 66);
         t.insert(&p("1.2.3.0/24"), 4);
         assert_eq!(t.longest_match("1.2.3.4".parse().unwrap()), Some((24, 4)));
-        assert_eq!(t.longest_match("1.2.4.4".parse().unwrap()), None, "::/0 is IPv6 only");
-        assert_eq!(t.longest_match("::ffff:1.2.3.4".parse().unwrap()), Some((96, 66)));
+        assert_eq!(
+            t.longest_match("1.2.4.4".parse().unwrap()),
+            None,
+            "::/0 is IPv6 only"
+        );
+        assert_eq!(
+            t.longest_match("::ffff:1.2.3.4".parse().unwrap()),
+            Some((96, 66))
+        );
         assert_eq!(t.longest_match("::1.2.3.4".parse().unwrap()), Some((0, 6)));
         let order: Vec<String> = t.iter().map(|(p, _)| p.to_string()).collect();
         // std prints IPv4-mapped addresses in dotted form.

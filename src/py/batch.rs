@@ -6,7 +6,10 @@
 
 use super::convert;
 use super::table::{Inner, PrefixTable};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
@@ -49,7 +52,11 @@ fn from_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Batch>> {
     }
     if let Ok(a) = arr.cast::<PyArray1<u32>>() {
         let a = a.readonly();
-        return Ok(Some(Batch::V4(a.as_slice().map(<[u32]>::to_vec).unwrap_or_else(|_| a.as_array().to_vec()))));
+        return Ok(Some(Batch::V4(
+            a.as_slice()
+                .map(<[u32]>::to_vec)
+                .unwrap_or_else(|_| a.as_array().to_vec()),
+        )));
     }
     if let Ok(a) = arr.cast::<PyArray2<u8>>() {
         if arr.shape()[1] == 16 {
@@ -67,7 +74,10 @@ fn from_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Batch>> {
         1 => format!("({},)", shape[0]),
         _ => format!("({})", shape.join(", ")),
     };
-    Err(PyTypeError::new_err(format!("{EXPECTED}, got {} array of shape {shape}", dtype.str()?)))
+    Err(PyTypeError::new_err(format!(
+        "{EXPECTED}, got {} array of shape {shape}",
+        dtype.str()?
+    )))
 }
 
 fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
@@ -79,8 +89,14 @@ fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
         )));
     }
     let items = obj.try_iter().map_err(|_| {
-        let name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        PyTypeError::new_err(format!("lookup_batch: expected an array or an iterable of addresses, got {name}"))
+        let name = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        PyTypeError::new_err(format!(
+            "lookup_batch: expected an array or an iterable of addresses, got {name}"
+        ))
     })?;
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
@@ -110,7 +126,13 @@ fn answer(inner: &Inner, batch: &Batch) -> (Vec<i16>, Vec<u32>) {
 
 /// Integer values for an integer table, `None` otherwise.
 fn int_values(inner: &Inner, ids: &[u32], missing: i64) -> Option<Vec<i64>> {
-    let value = |&id: &u32| if id == u32::MAX { Some(missing) } else { inner.values.int(id) };
+    let value = |&id: &u32| {
+        if id == u32::MAX {
+            Some(missing)
+        } else {
+            inner.values.int(id)
+        }
+    };
     ids.iter().map(value).collect()
 }
 
@@ -143,11 +165,22 @@ pub(crate) fn lookup_batch<'py>(
         None => object_values(table, py, &batch)?,
     };
     let found: Vec<bool> = lens.iter().map(|&l| l >= 0).collect();
-    PyTuple::new(py, [values, lens.into_pyarray(py).into_any(), found.into_pyarray(py).into_any()])
+    PyTuple::new(
+        py,
+        [
+            values,
+            lens.into_pyarray(py).into_any(),
+            found.into_pyarray(py).into_any(),
+        ],
+    )
 }
 
 /// An object table's answers, with the GIL held since values are Python objects.
-fn object_values<'py>(table: &PrefixTable, py: Python<'py>, batch: &Batch) -> PyResult<(Bound<'py, PyAny>, Vec<i16>)> {
+fn object_values<'py>(
+    table: &PrefixTable,
+    py: Python<'py>,
+    batch: &Batch,
+) -> PyResult<(Bound<'py, PyAny>, Vec<i16>)> {
     let (lens, values) = {
         let inner = table.read();
         let (lens, ids) = answer(&inner, batch);

@@ -32,7 +32,11 @@ pub(crate) enum Key {
 }
 
 fn type_error(obj: &Bound<'_, PyAny>) -> PyErr {
-    let name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
+    let name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".into());
     PyTypeError::new_err(format!(
         "expected an IP address or network as str, int, bytes or ipaddress object, got {name}"
     ))
@@ -82,7 +86,9 @@ fn address_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<IpAddr>> {
         return from_int(obj).map(Some);
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return from_bytes(b).map(Some).ok_or_else(|| not_an(obj, "address"));
+        return from_bytes(b)
+            .map(Some)
+            .ok_or_else(|| not_an(obj, "address"));
     }
     if obj.is_instance(ipaddress_type(py, &IPV4_ADDRESS, "IPv4Address")?)? {
         let n: u32 = obj.call_method0("__int__")?.extract()?;
@@ -111,8 +117,9 @@ pub(crate) fn network(obj: &Bound<'_, PyAny>, strict: bool) -> PyResult<IpPrefix
         return parse_prefix(s.to_str()?, strict).map_err(|e| match e {
             PrefixError::Invalid => not_an(obj, "network"),
             PrefixError::HostBitsSet => {
-                let p = parse_prefix(s.to_str().unwrap_or_default(), false).expect("valid when not strict");
-                host_bits_error(py, p.addr(), p.len())
+                let p = parse_prefix(s.to_str().unwrap_or_default(), false)
+                    .expect("valid when not strict");
+                host_bits_error(py, p.addr(), p.prefix_len())
             }
         });
     }
@@ -147,7 +154,13 @@ fn tuple_network(t: &Bound<'_, PyTuple>, strict: bool) -> PyResult<IpPrefix> {
         Err(_) => return Err(bad()),
     };
     let len = match t.len() {
-        1 => if addr.is_ipv4() { 32 } else { 128 },
+        1 => {
+            if addr.is_ipv4() {
+                32
+            } else {
+                128
+            }
+        }
         _ => {
             let item = t.get_item(1)?;
             let len = match item.cast::<PyString>() {
@@ -170,7 +183,9 @@ pub(crate) fn key(obj: &Bound<'_, PyAny>, strict: bool) -> PyResult<Key> {
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_str()?;
         if !text.contains('/') {
-            return parse_addr(text).map(Key::Addr).ok_or_else(|| not_an(obj, "address"));
+            return parse_addr(text)
+                .map(Key::Addr)
+                .ok_or_else(|| not_an(obj, "address"));
         }
         return network(obj, strict).map(Key::Net);
     }
@@ -191,13 +206,21 @@ pub(crate) fn address_object(py: Python<'_>, addr: IpAddr) -> PyResult<Bound<'_,
 /// An `ipaddress` network object.
 pub(crate) fn network_object<'py>(py: Python<'py>, p: &IpPrefix) -> PyResult<Bound<'py, PyAny>> {
     match p {
-        IpPrefix::V4(q) => ipaddress_type(py, &IPV4_NETWORK, "IPv4Network")?.call1(((q.addr(), q.len()),)),
-        IpPrefix::V6(q) => ipaddress_type(py, &IPV6_NETWORK, "IPv6Network")?.call1(((q.addr(), q.len()),)),
+        IpPrefix::V4(q) => {
+            ipaddress_type(py, &IPV4_NETWORK, "IPv4Network")?.call1(((q.addr(), q.prefix_len()),))
+        }
+        IpPrefix::V6(q) => {
+            ipaddress_type(py, &IPV6_NETWORK, "IPv6Network")?.call1(((q.addr(), q.prefix_len()),))
+        }
     }
 }
 
 /// The same exception with ` (at index i)` added, for batch inputs.
 pub(crate) fn at_index(py: Python<'_>, err: PyErr, i: usize) -> PyErr {
-    let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    let msg = err
+        .value(py)
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     PyErr::from_type(err.get_type(py), format!("{msg} (at index {i})"))
 }

@@ -45,7 +45,10 @@ impl Inner {
     fn longest(&self, key: &Key) -> Option<(IpPrefix, u32)> {
         match key {
             Key::Addr(a) => self.table.longest_match(*a).map(|(len, id)| {
-                (IpPrefix::new(*a, len, false).expect("length from the table"), id)
+                (
+                    IpPrefix::new(*a, len, false).expect("length from the table"),
+                    id,
+                )
             }),
             Key::Net(p) => self.table.longest_covering(p),
         }
@@ -89,7 +92,11 @@ impl PrefixTable {
 
     /// `(network, value)` pairs as a Python list; values are read under the lock,
     /// networks are built after it is released.
-    fn pairs<'py>(&self, py: Python<'py>, items: Vec<(IpPrefix, Bound<'py, PyAny>)>) -> PyResult<Bound<'py, PyList>> {
+    fn pairs<'py>(
+        &self,
+        py: Python<'py>,
+        items: Vec<(IpPrefix, Bound<'py, PyAny>)>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for (p, v) in items {
             list.append((convert::network_object(py, &p)?, v))?;
@@ -97,11 +104,23 @@ impl PrefixTable {
         Ok(list)
     }
 
-    fn with_values<'py>(&self, py: Python<'py>, inner: &Inner, items: Vec<(IpPrefix, u32)>) -> Vec<(IpPrefix, Bound<'py, PyAny>)> {
-        items.into_iter().map(|(p, id)| (p, self.value(py, inner, id))).collect()
+    fn with_values<'py>(
+        &self,
+        py: Python<'py>,
+        inner: &Inner,
+        items: Vec<(IpPrefix, u32)>,
+    ) -> Vec<(IpPrefix, Bound<'py, PyAny>)> {
+        items
+            .into_iter()
+            .map(|(p, id)| (p, self.value(py, inner, id)))
+            .collect()
     }
 
-    fn insert_one(&self, prefix: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+    fn insert_one(
+        &self,
+        prefix: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Value>> {
         let p = self.network(prefix)?;
         let v = Value::from_py(value);
         Ok(self.write().insert(&p, v))
@@ -113,7 +132,10 @@ impl PrefixTable {
     #[new]
     #[pyo3(signature = (items = None, *, strict = true))]
     fn new(items: Option<&Bound<'_, PyAny>>, strict: bool) -> PyResult<Self> {
-        let t = PrefixTable { strict: AtomicBool::new(strict), inner: RwLock::new(Inner::default()) };
+        let t = PrefixTable {
+            strict: AtomicBool::new(strict),
+            inner: RwLock::new(Inner::default()),
+        };
         if let Some(items) = items {
             t.update(items)?;
         }
@@ -136,7 +158,12 @@ impl PrefixTable {
         (inner.table.v4().len(), inner.table.v6().len())
     }
 
-    fn insert<'py>(&self, py: Python<'py>, prefix: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn insert<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &Bound<'py, PyAny>,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         Ok(self.insert_one(prefix, value)?.map(|old| old.to_py(py)))
     }
 
@@ -157,24 +184,45 @@ impl PrefixTable {
         Ok(())
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.get(py, key, None)?.ok_or_else(|| PyKeyError::new_err(key.clone().unbind()))
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.get(py, key, None)?
+            .ok_or_else(|| PyKeyError::new_err(key.clone().unbind()))
     }
 
     #[pyo3(signature = (key, default = None))]
-    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let k = self.key(key)?;
         let inner = self.read();
-        Ok(inner.longest(&k).map(|(_, id)| self.value(py, &inner, id)).or(default))
+        Ok(inner
+            .longest(&k)
+            .map(|(_, id)| self.value(py, &inner, id))
+            .or(default))
     }
 
-    fn lookup_with_prefix<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn lookup_with_prefix<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let k = self.key(key)?;
         let found = {
             let inner = self.read();
-            inner.longest(&k).map(|(p, id)| (p, self.value(py, &inner, id)))
+            inner
+                .longest(&k)
+                .map(|(p, id)| (p, self.value(py, &inner, id)))
         };
-        found.map(|(p, v)| PyTuple::new(py, [convert::network_object(py, &p)?, v])).transpose()
+        found
+            .map(|(p, v)| PyTuple::new(py, [convert::network_object(py, &p)?, v]))
+            .transpose()
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -183,10 +231,19 @@ impl PrefixTable {
     }
 
     #[pyo3(signature = (prefix, default = None))]
-    fn exact<'py>(&self, py: Python<'py>, prefix: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn exact<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let p = self.network(prefix)?;
         let inner = self.read();
-        Ok(inner.table.exact(&p).map(|id| self.value(py, &inner, id)).or(default))
+        Ok(inner
+            .table
+            .exact(&p)
+            .map(|id| self.value(py, &inner, id))
+            .or(default))
     }
 
     fn has_prefix(&self, prefix: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -197,11 +254,17 @@ impl PrefixTable {
     fn __delitem__(&self, prefix: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = self.network(prefix)?;
         let old = self.write().remove(&p);
-        old.map(drop).ok_or_else(|| PyKeyError::new_err(prefix.clone().unbind()))
+        old.map(drop)
+            .ok_or_else(|| PyKeyError::new_err(prefix.clone().unbind()))
     }
 
     #[pyo3(signature = (prefix, *default))]
-    fn pop<'py>(&self, py: Python<'py>, prefix: &Bound<'py, PyAny>, default: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    fn pop<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &Bound<'py, PyAny>,
+        default: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if default.len() > 1 {
             return Err(pyo3::exceptions::PyTypeError::new_err(format!(
                 "pop expected at most 2 arguments, got {}",
@@ -226,7 +289,11 @@ impl PrefixTable {
         drop(old);
     }
 
-    fn covering<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn covering<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let p = match self.key(key)? {
             Key::Addr(a) => IpPrefix::host(a),
             Key::Net(p) => p,
@@ -238,7 +305,11 @@ impl PrefixTable {
         self.pairs(py, items)
     }
 
-    fn covered<'py>(&self, py: Python<'py>, prefix: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn covered<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let p = self.network(prefix)?;
         let items = {
             let inner = self.read();
@@ -300,11 +371,22 @@ impl PrefixTable {
         let this = slf.get();
         let items = {
             let inner = this.read();
-            let pairs: Vec<_> = inner.table.iter().map(|(p, id)| (p.to_string(), this.value(py, &inner, id))).collect();
+            let pairs: Vec<_> = inner
+                .table
+                .iter()
+                .map(|(p, id)| (p.to_string(), this.value(py, &inner, id)))
+                .collect();
             pairs
         };
         let args = PyTuple::new(py, [PyList::new(py, items)?])?;
-        PyTuple::new(py, [PrefixTable::type_object(py).into_any(), args.into_any(), this.is_strict().into_pyobject(py)?.to_owned().into_any()])
+        PyTuple::new(
+            py,
+            [
+                PrefixTable::type_object(py).into_any(),
+                args.into_any(),
+                this.is_strict().into_pyobject(py)?.to_owned().into_any(),
+            ],
+        )
     }
 
     fn __setstate__(&self, strict: bool) {
@@ -327,7 +409,12 @@ impl PrefixTable {
     }
 
     #[pyo3(signature = (addresses, *, missing = -1))]
-    fn lookup_batch<'py>(&self, py: Python<'py>, addresses: &Bound<'py, PyAny>, missing: i64) -> PyResult<Bound<'py, PyTuple>> {
+    fn lookup_batch<'py>(
+        &self,
+        py: Python<'py>,
+        addresses: &Bound<'py, PyAny>,
+        missing: i64,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         super::batch::lookup_batch(self, py, addresses, missing)
     }
 }

@@ -17,7 +17,11 @@ pub(crate) struct Arena<T> {
 
 impl<T: Copy + Default> Arena<T> {
     pub(crate) fn new() -> Self {
-        Arena { items: Vec::new(), free: Vec::new(), free_items: 0 }
+        Arena {
+            items: Vec::new(),
+            free: Vec::new(),
+            free_items: 0,
+        }
     }
 
     #[inline(always)]
@@ -45,7 +49,10 @@ impl<T: Copy + Default> Arena<T> {
             return start;
         }
         let start = self.items.len();
-        assert!(start + n <= u32::MAX as usize, "tree bitmap arena is full (2^32 items)");
+        assert!(
+            start + n <= u32::MAX as usize,
+            "tree bitmap arena is full (2^32 items)"
+        );
         self.items.resize(start + n, T::default());
         start as u32
     }

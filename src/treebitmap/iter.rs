@@ -31,15 +31,30 @@ pub struct Iter<'a, K: Key, V: Copy + Default> {
 impl<'a, K: Key, V: Copy + Default> Iter<'a, K, V> {
     /// Everything inside `top`.
     pub(super) fn new(tree: &'a TreeBitmap<K, V>, top: Prefix<K>) -> Self {
-        let mut it = Iter { tree, stack: Vec::new(), pending: Vec::new() };
-        let (depth, r) = super::home(top.len());
+        let mut it = Iter {
+            tree,
+            stack: Vec::new(),
+            pending: Vec::new(),
+        };
+        let (depth, r) = super::home(top.prefix_len());
         if let Some(node) = tree.find_node(top.addr(), depth) {
             // Inside its home node, `top` spans the chunks that start with its r bits.
-            let bits = if r == 0 { 0 } else { top.addr().bits_at(depth * STRIDE, r) };
+            let bits = if r == 0 {
+                0
+            } else {
+                top.addr().bits_at(depth * STRIDE, r)
+            };
             let chunk = bits << (STRIDE - r);
             let end = chunk + (1 << (STRIDE - r));
             let base = top.addr().masked(depth * STRIDE);
-            it.stack.push(Frame { node, depth, base, chunk, end, min_r: r });
+            it.stack.push(Frame {
+                node,
+                depth,
+                base,
+                chunk,
+                end,
+                min_r: r,
+            });
         }
         it
     }

@@ -104,7 +104,12 @@ impl<K: Key, V: Copy + Default> TreeBitmap<K, V> {
         let mut nodes = Arena::new();
         let root = nodes.alloc(1);
         debug_assert_eq!(root, ROOT);
-        TreeBitmap { nodes, values: Arena::new(), len: 0, _key: PhantomData }
+        TreeBitmap {
+            nodes,
+            values: Arena::new(),
+            len: 0,
+            _key: PhantomData,
+        }
     }
 
     /// Number of prefixes.
@@ -148,7 +153,9 @@ impl<K: Key, V: Copy + Default> TreeBitmap<K, V> {
 
     #[inline(always)]
     fn value_at(&self, node: &Node, pos: u32) -> V {
-        *self.values.get(node.values + (node.internal & below(pos)).count_ones())
+        *self
+            .values
+            .get(node.values + (node.internal & below(pos)).count_ones())
     }
 
     /// The node that stores prefixes of `depth` on the path of `addr`, if it exists.
@@ -162,8 +169,12 @@ impl<K: Key, V: Copy + Default> TreeBitmap<K, V> {
 
     /// Where a prefix lives: its home node's depth and its internal-bitmap position.
     fn locate(prefix: &Prefix<K>) -> (u8, u32) {
-        let (depth, r) = home(prefix.len());
-        let bits = if r == 0 { 0 } else { prefix.addr().bits_at(depth * STRIDE, r) };
+        let (depth, r) = home(prefix.prefix_len());
+        let bits = if r == 0 {
+            0
+        } else {
+            prefix.addr().bits_at(depth * STRIDE, r)
+        };
         (depth, bit_pos(r, bits))
     }
 
@@ -210,7 +221,7 @@ impl<K: Key, V: Copy + Default> TreeBitmap<K, V> {
 
     /// Calls `f` on every prefix that contains `prefix`, shortest first.
     fn walk_covering(&self, prefix: &Prefix<K>, mut f: impl FnMut(Prefix<K>, V)) {
-        let (addr, len) = (prefix.addr(), prefix.len());
+        let (addr, len) = (prefix.addr(), prefix.prefix_len());
         let mut n = ROOT;
         let mut depth = 0u8;
         loop {
@@ -273,7 +284,9 @@ impl<K: Key, V: Copy + Default> TreeBitmap<K, V> {
         }
         let rank = (node.external as u32 & below(chunk)).count_ones();
         let count = node.external.count_ones() as usize;
-        let start = self.nodes.grow(node.children, count, rank as usize, Node::default());
+        let start = self
+            .nodes
+            .grow(node.children, count, rank as usize, Node::default());
         let parent = self.nodes.get_mut(n);
         parent.children = start;
         parent.external |= 1 << chunk;
