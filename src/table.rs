@@ -11,6 +11,18 @@ use crate::treebitmap::TreeBitmap;
 use std::net::IpAddr;
 
 /// A longest-prefix-match table for IPv4 and IPv6 prefixes.
+///
+/// ```
+/// use geoip_rs::{parse_prefix, IpTable, PrefixError};
+///
+/// let mut t = IpTable::new();
+/// t.insert(&parse_prefix("8.0.0.0/9", true).unwrap(), 3356u32);
+/// t.insert(&parse_prefix("8.8.8.0/24", true).unwrap(), 15169);
+/// assert_eq!(t.longest_match("8.8.8.8".parse().unwrap()), Some((24, 15169)));
+/// assert_eq!(t.longest_match("9.9.9.9".parse().unwrap()), None);
+/// // Host bits are an error unless the prefix is read with strict = false.
+/// assert_eq!(parse_prefix("8.8.8.8/24", true), Err(PrefixError::HostBitsSet));
+/// ```
 pub struct IpTable<V: Copy + Default> {
     v4: TreeBitmap<u32, V>,
     v6: TreeBitmap<u128, V>,

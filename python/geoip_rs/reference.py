@@ -52,12 +52,21 @@ def _check_address_type(x: object) -> None:
         raise _type_error(x)
 
 
+def _plain(x):
+    """A str/int/bytes subclass (e.g. numpy.str_) as the base type, so that error
+    messages show the plain repr, as they do for a str."""
+    for base in (str, bytes, int):
+        if isinstance(x, base) and type(x) is not base:
+            return base(x)
+    return x
+
+
 def _parse_address(x: object) -> tuple[int, int]:
     """(version, address int) of an address argument, with ``ip_address``'s errors."""
     if isinstance(x, (IPv4Address, IPv6Address)):
         return x.version, int(x)
     _check_address_type(x)
-    a = ipaddress.ip_address(x)  # raises ValueError with the message we want
+    a = ipaddress.ip_address(_plain(x))  # raises ValueError with the message we want
     return a.version, int(a)
 
 
@@ -72,8 +81,10 @@ def _parse_prefix(x: object, strict: bool) -> tuple[int, int, int]:
         if len(x) != 2 or isinstance(x[1], bool) or not isinstance(x[1], int):
             raise _type_error(x)
         _check_address_type(x[0])
+        x = (_plain(x[0]), x[1])
     else:
         _check_address_type(x)
+        x = _plain(x)
     n = ipaddress.ip_network(x, strict=strict)
     return n.version, int(n.network_address), n.prefixlen
 
