@@ -145,11 +145,8 @@ pub fn parse_prefix(s: &str, strict: bool) -> Result<IpPrefix, PrefixError> {
         Some((a, l)) => (a, Some(l)),
         None => (s, None),
     };
-    // A scope is not part of a network in ipaddress either.
-    let addr = match addr.contains('%') {
-        true => return Err(PrefixError::Invalid),
-        false => parse_addr(addr).ok_or(PrefixError::Invalid)?,
-    };
+    // An IPv6 scope (`fe80::%eth0/64`) is dropped, as ip_network drops it.
+    let addr = parse_addr(addr).ok_or(PrefixError::Invalid)?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len {
         None => max,

@@ -9,7 +9,7 @@ against. It favours being obviously correct over being fast:
   (each carrying the value and length of its most specific covering prefix) and
   answers with ``np.searchsorted``; the flattening is cached until the next write.
 
-Only the standard library (``ipaddress``, ``bisect``, ``sys``) and numpy are used, so
+Only the standard library (``ipaddress``, ``bisect``, ``operator``, ``sys``) and numpy are used, so
 this module imports without the compiled extension.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import operator
 import sys
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -52,21 +53,12 @@ def _check_address_type(x: object) -> None:
         raise _type_error(x)
 
 
-def _plain(x):
-    """A str/int/bytes subclass (e.g. numpy.str_) as the base type, so that error
-    messages show the plain repr, as they do for a str."""
-    for base in (str, bytes, int):
-        if isinstance(x, base) and type(x) is not base:
-            return base(x)
-    return x
-
-
 def _parse_address(x: object) -> tuple[int, int]:
     """(version, address int) of an address argument, with ``ip_address``'s errors."""
     if isinstance(x, (IPv4Address, IPv6Address)):
         return x.version, int(x)
     _check_address_type(x)
-    a = ipaddress.ip_address(_plain(x))  # raises ValueError with the message we want
+    a = ipaddress.ip_address(x)  # raises ValueError with the message we want
     return a.version, int(a)
 
 
@@ -76,15 +68,22 @@ def _parse_prefix(x: object, strict: bool) -> tuple[int, int, int]:
     if isinstance(x, (IPv4Network, IPv6Network)):
         return x.version, int(x.network_address), x.prefixlen
     if isinstance(x, tuple):
-        # Only (address, int prefixlen): ip_network would also take netmask strings
-        # and bools, which the Rust side does not.
-        if len(x) != 2 or isinstance(x[1], bool) or not isinstance(x[1], int):
-            raise _type_error(x)
-        _check_address_type(x[0])
-        x = (_plain(x[0]), x[1])
+        # (address,) or (address, prefixlen) as ip_network reads them, except that the
+        # prefix length must be an int or a decimal str: ip_network would also take a
+        # netmask str or a bool. A malformed tuple is a malformed network (ValueError);
+        # an address of the wrong type is a TypeError naming that type.
+        if len(x) in (1, 2):
+            _check_address_type(x[0])
+        plen = x[1] if len(x) == 2 else 0
+        if (
+            len(x) not in (1, 2)
+            or isinstance(plen, bool)
+            or not isinstance(plen, (int, str))
+            or (isinstance(plen, str) and not (plen.isascii() and plen.isdigit()))
+        ):
+            raise ValueError(f"{x!r} does not appear to be an IPv4 or IPv6 network")
     else:
         _check_address_type(x)
-        x = _plain(x)
     n = ipaddress.ip_network(x, strict=strict)
     return n.version, int(n.network_address), n.prefixlen
 
@@ -172,7 +171,9 @@ class PrefixTable:
     __hash__ = None  # mutable
 
     def __init__(self, items=None, *, strict: bool = True) -> None:
-        self._strict = bool(strict)
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
+        self._strict = strict
         self._by_len: dict[int, dict[int, dict[int, object]]] = {4: {}, 6: {}}
         self._lens: dict[int, list[int]] = {4: [], 6: []}  # present lengths, descending
         self._count = {4: 0, 6: 0}
@@ -400,6 +401,7 @@ class PrefixTable:
         return values, plens, found
 
     def lookup_batch(self, addresses, *, missing: int = -1):
+        missing = operator.index(missing)  # an int, as the Rust side requires
         if isinstance(addresses, np.ndarray) and addresses.dtype.kind not in "UO":
             a = addresses
             if a.dtype == np.uint32 and a.ndim == 1:
@@ -407,7 +409,11 @@ class PrefixTable:
             if a.dtype == np.uint8 and a.ndim == 2 and a.shape[1] == 16:
                 return self._answer(6, np.ascontiguousarray(a).view("S16").reshape(-1), missing)
             raise TypeError(_BATCH_ARRAY_MSG.format(a.dtype, a.shape))
-        if isinstance(addresses, (str, bytes)) or not hasattr(addresses, "__iter__"):
+        if (
+            isinstance(addresses, (str, bytes))
+            or not hasattr(addresses, "__iter__")
+            or (isinstance(addresses, np.ndarray) and addresses.ndim == 0)
+        ):
             raise TypeError(_BATCH_ITER_MSG.format(type(addresses).__name__))
 
         pos = {4: [], 6: []}

@@ -47,7 +47,9 @@ const EXPECTED: &str = "lookup_batch: expected a 1-D uint32 array of IPv4 addres
 fn from_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Batch>> {
     let dtype = arr.dtype();
     // Text and object arrays hold addresses one by one: read them as an iterable.
-    if matches!(dtype.kind(), b'U' | b'S' | b'O') {
+    // (Not `S` arrays: numpy strips trailing zero bytes, so packed addresses in them
+    // come back shortened.)
+    if matches!(dtype.kind(), b'U' | b'O') {
         return Ok(None);
     }
     if let Ok(a) = arr.cast::<PyArray1<u32>>() {

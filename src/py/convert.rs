@@ -117,9 +117,11 @@ pub(crate) fn network(obj: &Bound<'_, PyAny>, strict: bool) -> PyResult<IpPrefix
         return parse_prefix(s.to_str()?, strict).map_err(|e| match e {
             PrefixError::Invalid => not_an(obj, "network"),
             PrefixError::HostBitsSet => {
-                let p = parse_prefix(s.to_str().unwrap_or_default(), false)
-                    .expect("valid when not strict");
-                host_bits_error(py, p.addr(), p.prefix_len())
+                // Name the address as written (host bits and all), as ipaddress does.
+                let text = s.to_str().unwrap_or_default();
+                let p = parse_prefix(text, false).expect("valid when not strict");
+                let written = text.split_once('/').and_then(|(a, _)| parse_addr(a));
+                host_bits_error(py, written.unwrap_or(p.addr()), p.prefix_len())
             }
         });
     }

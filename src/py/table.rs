@@ -55,6 +55,12 @@ impl Inner {
     }
 }
 
+/// `KeyError(key)`; the key is wrapped so that a tuple key is not taken as the
+/// exception's argument list.
+fn key_error(key: &Bound<'_, PyAny>) -> PyErr {
+    PyKeyError::new_err((key.clone().unbind(),))
+}
+
 /// A longest-prefix-match table for IPv4 and IPv6 (see the `.pyi` stub for the API).
 #[pyclass(frozen, module = "geoip_rs", name = "PrefixTable")]
 pub struct PrefixTable {
@@ -189,8 +195,7 @@ impl PrefixTable {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.get(py, key, None)?
-            .ok_or_else(|| PyKeyError::new_err(key.clone().unbind()))
+        self.get(py, key, None)?.ok_or_else(|| key_error(key))
     }
 
     #[pyo3(signature = (key, default = None))]
@@ -254,8 +259,7 @@ impl PrefixTable {
     fn __delitem__(&self, prefix: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = self.network(prefix)?;
         let old = self.write().remove(&p);
-        old.map(drop)
-            .ok_or_else(|| PyKeyError::new_err(prefix.clone().unbind()))
+        old.map(drop).ok_or_else(|| key_error(prefix))
     }
 
     #[pyo3(signature = (prefix, *default))]
@@ -276,7 +280,7 @@ impl PrefixTable {
         match old {
             Some(v) => Ok(v.to_py(py)),
             None if default.len() == 1 => default.get_item(0),
-            None => Err(PyKeyError::new_err(prefix.clone().unbind())),
+            None => Err(key_error(prefix)),
         }
     }
 
