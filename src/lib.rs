@@ -13,6 +13,8 @@
 
 pub mod ip;
 pub mod key;
+pub mod loaders;
+pub mod origin;
 pub mod table;
 pub mod treebitmap;
 
@@ -21,5 +23,6 @@ mod py;
 
 pub use ip::{parse_addr, parse_prefix, IpPrefix, PrefixError};
 pub use key::{Key, Prefix};
+pub use origin::Origin;
 pub use table::IpTable;
 pub use treebitmap::TreeBitmap;

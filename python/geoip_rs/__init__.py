@@ -4,6 +4,18 @@ The core is Rust (a tree-bitmap longest-prefix-match table); ``geoip_rs.referenc
 is a pure-Python twin of it that the tests cross-check the Rust code against.
 """
 
-from ._geoip_rs import PrefixTable, __version__
+from ._geoip_rs import (
+    FormatError,
+    PrefixTable,
+    __version__,
+    read_ipasn,
+    write_ipasn,
+)
 
-__all__ = ["PrefixTable", "__version__"]
+__all__ = [
+    "FormatError",
+    "PrefixTable",
+    "__version__",
+    "read_ipasn",
+    "write_ipasn",
+]

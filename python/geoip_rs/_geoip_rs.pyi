@@ -1,8 +1,9 @@
 """Type stubs for the Rust extension module ``geoip_rs._geoip_rs``."""
 
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,38 @@ Network: TypeAlias = (
 tuple, or an address (a host prefix, /32 or /128), as ``ipaddress.ip_network`` reads it."""
 
 AnyNetwork: TypeAlias = IPv4Network | IPv6Network
+
+Progress: TypeAlias = bool | Callable[[int, int], object] | None
+"""``progress=`` of the readers: True for a ``tqdm.auto`` bar (if tqdm is installed),
+or a callable taking ``(done, total)`` bytes of the file; it is called about every
+0.1 s from the reading thread. Ctrl-C interrupts a load with ``KeyboardInterrupt``."""
+
+OnError: TypeAlias = Literal["raise", "skip"]
+"""``on_error=`` of the readers: ``"raise"`` stops at the first malformed item with a
+``FormatError`` naming the file and line or record; ``"skip"`` keeps what was read and
+counts what was skipped, and why, in the summary."""
+
+Summary: TypeAlias = dict[str, Any]
+"""What a reader read: ``records`` (lines or MRT records), ``prefixes``, ``entries``,
+``skipped`` (a dict of reason -> count), ``errors`` (the first messages of skipped
+items) and ``truncated`` (the input ended early)."""
+
+class FormatError(ValueError):
+    """A data file's content does not follow its format (a bad line or record, or a
+    truncated or corrupt compressed stream). The message names the file and the line,
+    record or byte offset."""
+
+def read_ipasn(
+    path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
+) -> tuple[PrefixTable, Summary]:
+    """Read a pyasn ipasn file (plain or gzip/bzip2, told by content) into a table of
+    ``prefix -> ASN``."""
+
+def write_ipasn(
+    table: PrefixTable, path: str | os.PathLike[str], *, header: list[str] | None = None
+) -> None:
+    """Write a table whose values are AS numbers as a pyasn ipasn file (``header``
+    lines become ``;`` comments). ``ValueError`` if a value is not an AS number."""
 
 __version__: str
 

@@ -1,14 +1,15 @@
 //! The pyo3 binding layer: converts arguments, calls the core, converts results.
-//! Nothing here knows how a tree bitmap works.
+//! Nothing here knows how a tree bitmap works or how a file format is read.
 
 mod batch;
 mod convert;
+mod load;
+mod load_prefixes;
+mod load_registry;
 mod table;
 mod values;
 
-use pyo3::prelude::*;
-
-#[pymodule]
+#[pyo3::pymodule]
 mod _geoip_rs {
     use pyo3::prelude::*;
 
@@ -17,6 +18,10 @@ mod _geoip_rs {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", env!("CARGO_PKG_VERSION"))
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("FormatError", m.py().get_type::<super::load::FormatError>())?;
+        super::load_prefixes::register(m)?;
+        super::load_registry::register(m)?;
+        Ok(())
     }
 }

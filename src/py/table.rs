@@ -69,6 +69,21 @@ pub struct PrefixTable {
 }
 
 impl PrefixTable {
+    /// A table of the given prefixes and values (later duplicates replace earlier).
+    pub(crate) fn from_items(
+        items: impl IntoIterator<Item = (IpPrefix, Value)>,
+        strict: bool,
+    ) -> Self {
+        let mut inner = Inner::default();
+        for (p, v) in items {
+            inner.insert(&p, v);
+        }
+        PrefixTable {
+            strict: AtomicBool::new(strict),
+            inner: RwLock::new(inner),
+        }
+    }
+
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner> {
         // A panic cannot leave the table half-written (writes do not panic midway), so
         // a poisoned lock still guards a consistent table.

@@ -1,0 +1,287 @@
+//! Opening a data file: decompression chosen by the file's first bytes (not its
+//! name), and a count of the file bytes consumed, for progress reports.
+
+use super::{LoadError, Location};
+use bzip2::read::MultiBzDecoder;
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// How a file is compressed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+}
+
+impl Compression {
+    /// From a file's first bytes: gzip's magic `1f 8b`, bzip2's `BZh`.
+    pub fn detect(head: &[u8]) -> Self {
+        match head {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [b'B', b'Z', b'h', ..] => Compression::Bzip2,
+            _ => Compression::None,
+        }
+    }
+}
+
+/// Counts the bytes read from the file under the decompressor.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A data file's decompressed content.
+pub struct Input {
+    reader: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    size: u64,
+    consumed: Arc<AtomicU64>,
+    /// Decompressed bytes handed out so far (for error offsets).
+    offset: u64,
+    compression: Compression,
+}
+
+impl Input {
+    /// Open `path`, detecting its compression.
+    pub fn open(path: impl AsRef<Path>) -> Result<Input, LoadError> {
+        let path = path.as_ref();
+        let io_err = |error: io::Error| match error.kind() {
+            io::ErrorKind::NotFound => LoadError::NotFound(path.to_path_buf()),
+            _ => LoadError::Io {
+                path: path.to_path_buf(),
+                error,
+            },
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(io_err(io::Error::other("is a directory")));
+        }
+        let consumed = Arc::new(AtomicU64::new(0));
+        let mut raw = BufReader::with_capacity(
+            1 << 16,
+            Counting {
+                inner: file,
+                count: consumed.clone(),
+            },
+        );
+        let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
+        let reader: Box<dyn BufRead + Send> = match compression {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => {
+                Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
+            }
+            Compression::Bzip2 => {
+                Box::new(BufReader::with_capacity(1 << 16, MultiBzDecoder::new(raw)))
+            }
+        };
+        Ok(Input {
+            reader,
+            path: path.to_path_buf(),
+            size: meta.len(),
+            consumed,
+            offset: 0,
+            compression,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Size of the file on disk.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// File bytes consumed so far (compressed bytes for a compressed file).
+    pub fn position(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed).min(self.size)
+    }
+
+    /// Decompressed bytes read so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// A format error at `at` in this file.
+    pub fn error(&self, at: Location, message: impl Into<String>) -> LoadError {
+        LoadError::format(&self.path, at, message)
+    }
+
+    /// A read error as a load error: a corrupt or truncated compressed stream is a
+    /// format error at the current offset; anything else is an I/O error.
+    pub fn read_error(&self, error: io::Error) -> LoadError {
+        match error.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::InvalidData => {
+                let what = match self.compression {
+                    Compression::None => "unreadable data",
+                    _ => "truncated or corrupt compressed data",
+                };
+                self.error(Location::Offset(self.offset), format!("{what}: {error}"))
+            }
+            _ => LoadError::Io {
+                path: self.path.clone(),
+                error,
+            },
+        }
+    }
+
+    /// Lines of a text file; see [`Lines`].
+    pub fn lines(self) -> Lines {
+        Lines {
+            input: self,
+            buf: Vec::new(),
+            number: 0,
+        }
+    }
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Lines of a text file, without their line ends. Text that is not UTF-8 is read as
+/// Latin-1 (registry files carry names in both), so no line is lost to its encoding.
+pub struct Lines {
+    input: Input,
+    buf: Vec<u8>,
+    number: u64,
+}
+
+impl Lines {
+    pub fn input(&self) -> &Input {
+        &self.input
+    }
+
+    /// The 1-based number of the line last returned.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// A format error at the line last returned.
+    pub fn error(&self, message: impl Into<String>) -> LoadError {
+        self.input.error(Location::Line(self.number), message)
+    }
+
+    /// The next line, or `None` at the end of the file.
+    pub fn next_line(&mut self) -> Option<Result<String, LoadError>> {
+        self.buf.clear();
+        match self.input.reader.read_until(b'\n', &mut self.buf) {
+            Ok(0) => None,
+            Ok(n) => {
+                self.input.offset += n as u64;
+                self.number += 1;
+                while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                    self.buf.pop();
+                }
+                Some(Ok(decode(&self.buf)))
+            }
+            Err(e) => Some(Err(self.input.read_error(e))),
+        }
+    }
+}
+
+/// UTF-8, or Latin-1 when the bytes are not UTF-8.
+fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("geoip_rs_input_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn bzip(data: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_lines(p: &Path) -> Result<Vec<String>, LoadError> {
+        let mut lines = Input::open(p)?.lines();
+        let mut out = Vec::new();
+        while let Some(l) = lines.next_line() {
+            out.push(l?);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn detects_compression_by_content_not_name() {
+        let text = b"a\r\nb\n\xe9t\xe9\n";
+        for (name, bytes, kind) in [
+            ("plain.gz", text.to_vec(), Compression::None),
+            ("gz.txt", gzip(text), Compression::Gzip),
+            ("bz.gz", bzip(text), Compression::Bzip2),
+        ] {
+            let p = temp(name, &bytes);
+            assert_eq!(Input::open(&p).unwrap().compression(), kind);
+            assert_eq!(read_lines(&p).unwrap(), ["a", "b", "été"], "{name}");
+        }
+    }
+
+    #[test]
+    fn missing_truncated_and_directory_inputs_are_errors() {
+        assert!(matches!(
+            Input::open("/nonexistent/x"),
+            Err(LoadError::NotFound(_))
+        ));
+        assert!(matches!(
+            Input::open(std::env::temp_dir()),
+            Err(LoadError::Io { .. })
+        ));
+        let long: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        for (name, bytes) in [("cut.gz", gzip(&long)), ("cut.bz2", bzip(&long))] {
+            let cut = &bytes[..bytes.len() / 2];
+            let err = read_lines(&temp(name, cut)).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains(name) && msg.contains("truncated or corrupt"),
+                "{msg}"
+            );
+        }
+    }
+}

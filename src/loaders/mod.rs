@@ -1,0 +1,86 @@
+//! Readers for routing and registry data. Every reader streams its file (plain, gzip
+//! or bzip2, told apart by content) and hands each item to a callback or into a
+//! table, so memory grows with the result, never with the file.
+//!
+//! Common to all readers:
+//! - [`Input`]: the decompressed byte stream, with the position in the file for
+//!   progress and error messages.
+//! - [`LoadError`]: what went wrong and where (file and line, record or byte offset).
+//! - [`ReadOptions`]: raise on the first bad item (the default) or skip bad items and
+//!   count them; a [`Progress`] callback that may also cancel the load.
+//! - [`Summary`]: what was read and what was skipped, and why.
+
+mod error;
+mod input;
+pub mod ipasn;
+mod summary;
+
+pub use error::{LoadError, Location};
+pub use input::{Compression, Input, Lines};
+pub use summary::Summary;
+
+/// What to do with a malformed item.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop with an error naming the item (the default).
+    #[default]
+    Raise,
+    /// Keep what was read, count the item in the summary and go on.
+    Skip,
+}
+
+/// Told how far a load has got; returns false to cancel it (e.g. on Ctrl-C).
+pub trait Progress {
+    /// `done` of `total` bytes of the (compressed) file have been read.
+    fn update(&mut self, done: u64, total: u64) -> bool;
+}
+
+/// No progress reports, never cancels.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&mut self, _: u64, _: u64) -> bool {
+        true
+    }
+}
+
+/// Options shared by every reader.
+pub struct ReadOptions<'a> {
+    pub on_error: OnError,
+    pub progress: &'a mut dyn Progress,
+}
+
+impl ReadOptions<'_> {
+    /// Raise on errors, no progress.
+    pub fn strict() -> ReadOptions<'static> {
+        // A zero-sized value: leaking it allocates nothing.
+        ReadOptions {
+            on_error: OnError::Raise,
+            progress: Box::leak(Box::new(NoProgress)),
+        }
+    }
+
+    /// Raise `err`, or with [`OnError::Skip`] count it under `reason` and go on.
+    pub fn bad_item(
+        &self,
+        summary: &mut Summary,
+        reason: &str,
+        err: LoadError,
+    ) -> Result<(), LoadError> {
+        match self.on_error {
+            OnError::Raise => Err(err),
+            OnError::Skip => {
+                summary.skip(reason, err.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Report progress every so often; `Err(Interrupted)` if the callback cancels.
+    pub fn tick(&mut self, input: &Input) -> Result<(), LoadError> {
+        match self.progress.update(input.position(), input.size()) {
+            true => Ok(()),
+            false => Err(LoadError::Interrupted),
+        }
+    }
+}

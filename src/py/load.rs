@@ -1,0 +1,158 @@
+//! What every loader binding shares: the exception for bad content, the mapping of
+//! [`LoadError`] to Python exceptions, running a load with the GIL released while
+//! still reporting progress and noticing Ctrl-C, and the summary as a dict.
+
+use crate::loaders::{LoadError, OnError, Progress, ReadOptions, Summary};
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::time::{Duration, Instant};
+
+pyo3::create_exception!(
+    geoip_rs,
+    FormatError,
+    PyValueError,
+    "A data file's content does not follow its format (a bad line or record, or a truncated or corrupt compressed stream). The message names the file and the line, record or byte offset."
+);
+
+/// A load error as the Python exception the issue asks for.
+pub(crate) fn to_pyerr(e: LoadError) -> PyErr {
+    match e {
+        LoadError::NotFound(p) => {
+            PyFileNotFoundError::new_err((2, "No such file or directory", p.display().to_string()))
+        }
+        LoadError::Io { .. } => PyOSError::new_err(e.to_string()),
+        LoadError::Format { .. } => FormatError::new_err(e.to_string()),
+        LoadError::Interrupted => PyKeyboardInterrupt::new_err("load interrupted"),
+    }
+}
+
+/// `"raise"` or `"skip"`.
+pub(crate) fn on_error(s: &str) -> PyResult<OnError> {
+    match s {
+        "raise" => Ok(OnError::Raise),
+        "skip" => Ok(OnError::Skip),
+        _ => Err(PyValueError::new_err(format!(
+            "on_error must be 'raise' or 'skip', not {s:?}"
+        ))),
+    }
+}
+
+/// Progress from a detached load: every 100 ms it attaches to Python, checks for
+/// signals (Ctrl-C) and calls the callback with `(done, total)` bytes. The first
+/// Python error is kept and the load is cancelled.
+struct PyProgress {
+    callback: Option<Py<PyAny>>,
+    last: Instant,
+    error: Option<PyErr>,
+}
+
+const EVERY: Duration = Duration::from_millis(100);
+
+impl Progress for PyProgress {
+    fn update(&mut self, done: u64, total: u64) -> bool {
+        if self.last.elapsed() < EVERY {
+            return true;
+        }
+        self.last = Instant::now();
+        let result = Python::attach(|py| {
+            py.check_signals()?;
+            match &self.callback {
+                Some(cb) => cb.call1(py, (done, total)).map(drop),
+                None => Ok(()),
+            }
+        });
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+}
+
+impl PyProgress {
+    /// The final report, so that a progress bar ends at 100%.
+    fn finish(&mut self, total: u64) -> PyResult<()> {
+        match (&self.callback, self.error.take()) {
+            (_, Some(e)) => Err(e),
+            (Some(cb), None) => Python::attach(|py| cb.call1(py, (total, total)).map(drop)),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// The progress callback for `progress=`: None/False for none, True for a
+/// `tqdm.auto` bar (made by `geoip_rs._progress.bar`), or any callable taking
+/// `(done, total)` bytes.
+pub(crate) fn progress_callback(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    desc: &str,
+) -> PyResult<Option<Py<PyAny>>> {
+    match progress {
+        None => Ok(None),
+        Some(p) if p.is_none() => Ok(None),
+        Some(p) if p.is_instance_of::<pyo3::types::PyBool>() => match p.is_truthy()? {
+            true => Ok(Some(
+                py.import("geoip_rs._progress")?
+                    .call_method1("bar", (desc,))?
+                    .unbind(),
+            )),
+            false => Ok(None),
+        },
+        Some(p) if p.is_callable() => Ok(Some(p.clone().unbind())),
+        Some(p) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "progress must be None, a bool or a callable taking (done, total), not {}",
+            p.get_type().name()?
+        ))),
+    }
+}
+
+/// Run `load` with the GIL released. `load` gets the read options and returns its
+/// result and the file size (for the last progress report).
+pub(crate) fn run<T: Send>(
+    py: Python<'_>,
+    on_error_name: &str,
+    progress: Option<Py<PyAny>>,
+    load: impl FnOnce(&mut ReadOptions) -> Result<(T, u64), LoadError> + Send,
+) -> PyResult<T> {
+    let on_error = on_error(on_error_name)?;
+    let mut reporter = PyProgress {
+        callback: progress,
+        last: Instant::now(),
+        error: None,
+    };
+    let result = py.detach(|| {
+        let mut opts = ReadOptions {
+            on_error,
+            progress: &mut reporter,
+        };
+        load(&mut opts)
+    });
+    match result {
+        Ok((value, size)) => {
+            reporter.finish(size)?;
+            Ok(value)
+        }
+        // A cancel from the callback or from Ctrl-C raises what Python raised.
+        Err(LoadError::Interrupted) => Err(reporter
+            .error
+            .take()
+            .unwrap_or_else(|| to_pyerr(LoadError::Interrupted))),
+        Err(e) => Err(to_pyerr(e)),
+    }
+}
+
+/// A [`Summary`] as a dict.
+pub(crate) fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("records", s.records)?;
+    d.set_item("prefixes", s.prefixes)?;
+    d.set_item("entries", s.entries)?;
+    d.set_item("skipped", s.skipped.clone())?;
+    d.set_item("errors", s.errors.clone())?;
+    d.set_item("truncated", s.truncated)?;
+    Ok(d)
+}
