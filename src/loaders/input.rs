@@ -47,11 +47,40 @@ impl<R: Read> Read for Counting<R> {
 pub struct Input {
     reader: Box<dyn BufRead + Send>,
     path: PathBuf,
-    size: u64,
-    consumed: Arc<AtomicU64>,
-    /// Decompressed bytes handed out so far (for error offsets).
-    offset: u64,
     compression: Compression,
+    tracker: Tracker,
+}
+
+/// Where a reader is in its file, readable while the reader itself is lent out
+/// (e.g. to the MRT parser).
+#[derive(Clone)]
+pub struct Tracker {
+    size: u64,
+    /// File bytes consumed (compressed bytes for a compressed file).
+    consumed: Arc<AtomicU64>,
+    /// Decompressed bytes handed out.
+    offset: Arc<AtomicU64>,
+}
+
+impl Tracker {
+    /// Size of the file on disk.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// File bytes consumed so far.
+    pub fn position(&self) -> u64 {
+        self.consumed.load(Ordering::Relaxed).min(self.size)
+    }
+
+    /// Decompressed bytes read so far.
+    pub fn offset(&self) -> u64 {
+        self.offset.load(Ordering::Relaxed)
+    }
+
+    fn advance(&self, n: usize) {
+        self.offset.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 impl Input {
@@ -88,13 +117,16 @@ impl Input {
                 Box::new(BufReader::with_capacity(1 << 16, MultiBzDecoder::new(raw)))
             }
         };
+        let tracker = Tracker {
+            size: meta.len(),
+            consumed,
+            offset: Arc::new(AtomicU64::new(0)),
+        };
         Ok(Input {
             reader,
             path: path.to_path_buf(),
-            size: meta.len(),
-            consumed,
-            offset: 0,
             compression,
+            tracker,
         })
     }
 
@@ -108,17 +140,22 @@ impl Input {
 
     /// Size of the file on disk.
     pub fn size(&self) -> u64 {
-        self.size
+        self.tracker.size()
     }
 
     /// File bytes consumed so far (compressed bytes for a compressed file).
     pub fn position(&self) -> u64 {
-        self.consumed.load(Ordering::Relaxed).min(self.size)
+        self.tracker.position()
     }
 
     /// Decompressed bytes read so far.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.tracker.offset()
+    }
+
+    /// A handle on the position that outlives lending the input out.
+    pub fn tracker(&self) -> Tracker {
+        self.tracker.clone()
     }
 
     /// A format error at `at` in this file.
@@ -137,7 +174,7 @@ impl Input {
                     Compression::None => "unreadable data",
                     _ => "truncated or corrupt compressed data",
                 };
-                self.error(Location::Offset(self.offset), format!("{what}: {error}"))
+                self.error(Location::Offset(self.offset()), format!("{what}: {error}"))
             }
             _ => LoadError::Io {
                 path: self.path.clone(),
@@ -159,7 +196,7 @@ impl Input {
 impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.reader.read(buf)?;
-        self.offset += n as u64;
+        self.tracker.advance(n);
         Ok(n)
     }
 }
@@ -193,7 +230,7 @@ impl Lines {
         match self.input.reader.read_until(b'\n', &mut self.buf) {
             Ok(0) => None,
             Ok(n) => {
-                self.input.offset += n as u64;
+                self.input.tracker.advance(n);
                 self.number += 1;
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();

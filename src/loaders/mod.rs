@@ -13,10 +13,11 @@
 mod error;
 mod input;
 pub mod ipasn;
+pub mod mrt;
 mod summary;
 
 pub use error::{LoadError, Location};
-pub use input::{Compression, Input, Lines};
+pub use input::{Compression, Input, Lines, Tracker};
 pub use summary::Summary;
 
 /// What to do with a malformed item.
@@ -78,7 +79,12 @@ impl ReadOptions<'_> {
 
     /// Report progress every so often; `Err(Interrupted)` if the callback cancels.
     pub fn tick(&mut self, input: &Input) -> Result<(), LoadError> {
-        match self.progress.update(input.position(), input.size()) {
+        self.tick_at(&input.tracker())
+    }
+
+    /// [`ReadOptions::tick`] from a [`Tracker`].
+    pub fn tick_at(&mut self, at: &Tracker) -> Result<(), LoadError> {
+        match self.progress.update(at.position(), at.size()) {
             true => Ok(()),
             false => Err(LoadError::Interrupted),
         }

@@ -1,0 +1,320 @@
+//! The routes of a RIB dump, per prefix and peer, kept so that BGP4MP updates can be
+//! applied on top and an origin can be chosen per prefix by any policy afterwards.
+//!
+//! Memory is what the result needs, not what the file holds: per route 12 bytes
+//! (peer, ADD-PATH id, origin), the origin an ASN or, for an AS_SET, an index into a
+//! table of sets. That works because origins are never reserved ASNs (see `path`),
+//! so the reserved range from 4,200,000,000 up is free to number the sets.
+
+use super::path::{origin_of, NoOrigin};
+use super::records::{BadRecord, Records};
+use crate::ip::IpPrefix;
+use crate::key::Prefix;
+use crate::loaders::{LoadError, ReadOptions, Summary};
+use crate::origin::Origin;
+use bgpkit_parser::models::*;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// How to choose the origin of a prefix that several peers report.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OriginPolicy {
+    /// The origin in the first peer's entry: the first RIB entry of the prefix's
+    /// first record (TABLE_DUMP_V2), or the first record of the prefix (TABLE_DUMP),
+    /// as pyasn converts RIBs. Entries without a usable origin are passed over.
+    FirstPeer,
+    /// The origin seen by the most peers; a tie goes to the one seen first.
+    Majority,
+    /// Every origin with the number of peers that saw it, most first (ties in the
+    /// order first seen).
+    All,
+}
+
+/// An origin in 4 bytes: an ASN, or `SET_BASE + i` for the i-th AS_SET.
+type OriginKey = u32;
+const SET_BASE: u32 = 4_200_000_000;
+
+#[derive(Copy, Clone, Debug)]
+struct Route {
+    peer: u32,
+    path_id: u32,
+    origin: OriginKey,
+}
+
+/// Who a route came from: a peer's address, or (in a RIB without a peer index table,
+/// such as a sample cut from one) its index.
+#[derive(Clone, Hash, PartialEq, Eq)]
+enum PeerKey {
+    Ip(IpAddr),
+    Index(u16),
+}
+
+/// Routes per prefix and peer.
+#[derive(Default)]
+pub struct Rib {
+    routes: HashMap<IpPrefix, Vec<Route>>,
+    peers: HashMap<PeerKey, u32>,
+    sets: Vec<Vec<u32>>,
+    set_ids: HashMap<Vec<u32>, u32>,
+    /// The peers of the current TABLE_DUMP_V2 peer index table, by index.
+    peer_index: Vec<u32>,
+}
+
+/// What a prefix's origin is under a policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chosen {
+    One(Origin),
+    /// Each origin and how many peers saw it (policy `All`).
+    All(Vec<(Origin, u32)>),
+}
+
+/// How often (in records) loading reports progress.
+const TICK_RECORDS: u64 = 1 << 12;
+
+impl Rib {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of prefixes with at least one route.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Read an MRT file (RIB dump or BGP4MP updates) into this RIB: RIB entries and
+    /// announcements add or replace the peer's route, withdrawals remove it.
+    pub(crate) fn read(
+        &mut self,
+        mut records: Records,
+        opts: &mut ReadOptions,
+    ) -> Result<Summary, LoadError> {
+        let mut summary = Summary::default();
+        while let Some(record) = records.next() {
+            if records.count % TICK_RECORDS == 0 {
+                opts.tick_at(records.tracker())?;
+            }
+            match record {
+                Ok(r) => self.record(r, &mut summary),
+                Err(BadRecord::Unsupported) => summary.count("unsupported record type"),
+                Err(BadRecord::Malformed(e)) => {
+                    let fatal = e.to_string().contains("truncated or corrupt input");
+                    opts.bad_item(
+                        &mut summary,
+                        if fatal {
+                            "unreadable rest of file"
+                        } else {
+                            "malformed record"
+                        },
+                        e,
+                    )?;
+                    summary.truncated |= fatal;
+                }
+            }
+        }
+        summary.records = records.count;
+        summary.prefixes = self.routes.len() as u64;
+        Ok(summary)
+    }
+
+    fn record(&mut self, record: MrtRecord, s: &mut Summary) {
+        match record.message {
+            MrtMessage::TableDumpV2Message(TableDumpV2Message::PeerIndexTable(t)) => {
+                let mut ids: Vec<(u16, IpAddr)> =
+                    t.id_peer_map.iter().map(|(i, p)| (*i, p.peer_ip)).collect();
+                ids.sort_unstable();
+                let max = ids.last().map_or(0, |(i, _)| *i as usize + 1);
+                self.peer_index = vec![u32::MAX; max];
+                for (i, ip) in ids {
+                    self.peer_index[i as usize] = self.peer(PeerKey::Ip(ip));
+                }
+            }
+            MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) => {
+                for entry in &rib.rib_entries {
+                    s.entries += 1;
+                    let peer = match self.peer_index.get(entry.peer_index as usize) {
+                        Some(&p) if p != u32::MAX => p,
+                        _ => self.peer(PeerKey::Index(entry.peer_index)),
+                    };
+                    let origin = origin_of(entry.attributes.as_path());
+                    self.announce(&rib.prefix, peer, entry.path_id, origin, s);
+                }
+            }
+            MrtMessage::TableDumpMessage(m) => self.table_dump(m, s),
+            MrtMessage::TableDumpMessageBatch(ms) => {
+                ms.into_iter().for_each(|m| self.table_dump(m, s))
+            }
+            MrtMessage::Bgp4Mp(Bgp4MpEnum::Message(m)) => match m.bgp_message {
+                BgpMessage::Update(u) => self.update(m.peer_ip, u, s),
+                _ => s.count("BGP message other than UPDATE"),
+            },
+            MrtMessage::TableDumpV2Message(TableDumpV2Message::RibGeneric(_)) => {
+                s.count("RIB_GENERIC record")
+            }
+            _ => s.count("record without routes"),
+        }
+    }
+
+    fn table_dump(&mut self, m: TableDumpMessage, s: &mut Summary) {
+        s.entries += 1;
+        let peer = self.peer(PeerKey::Ip(m.peer_ip));
+        let origin = origin_of(m.attributes.effective_as_path().as_ref());
+        self.announce(&m.prefix, peer, None, origin, s);
+    }
+
+    fn update(&mut self, peer_ip: IpAddr, u: BgpUpdateMessage, s: &mut Summary) {
+        let peer = self.peer(PeerKey::Ip(peer_ip));
+        let attrs = &u.attributes;
+        let unreach = attrs
+            .get_unreachable_nlri()
+            .map(|n| n.prefixes.as_slice())
+            .unwrap_or(&[]);
+        for p in u.withdrawn_prefixes.iter().chain(unreach) {
+            s.entries += 1;
+            if let Some(prefix) = ip_prefix(p) {
+                self.withdraw(prefix, peer, p.path_id.unwrap_or(0));
+            }
+        }
+        let reach = attrs
+            .get_reachable_nlri()
+            .map(|n| n.prefixes.as_slice())
+            .unwrap_or(&[]);
+        let origin = origin_of(attrs.effective_as_path().as_ref());
+        for p in u.announced_prefixes.iter().chain(reach) {
+            s.entries += 1;
+            self.announce(p, peer, p.path_id, origin.clone(), s);
+        }
+    }
+
+    /// The peer's route for `prefix` is now one with `origin`; a route without an
+    /// origin replaces (so withdraws) the peer's earlier one.
+    fn announce(
+        &mut self,
+        p: &NetworkPrefix,
+        peer: u32,
+        path_id: Option<u32>,
+        origin: Result<Origin, NoOrigin>,
+        s: &mut Summary,
+    ) {
+        let Some(prefix) = ip_prefix(p) else {
+            return s.count("invalid prefix");
+        };
+        if prefix.prefix_len() == 0 {
+            return s.count("default route");
+        }
+        let path_id = path_id.unwrap_or(0);
+        let origin = match origin {
+            Ok(o) => self.key(o),
+            Err(why) => {
+                s.count(why.reason());
+                return self.withdraw(prefix, peer, path_id);
+            }
+        };
+        let routes = self.routes.entry(prefix).or_default();
+        match routes
+            .iter_mut()
+            .find(|r| r.peer == peer && r.path_id == path_id)
+        {
+            Some(r) => r.origin = origin,
+            None => routes.push(Route {
+                peer,
+                path_id,
+                origin,
+            }),
+        }
+    }
+
+    fn withdraw(&mut self, prefix: IpPrefix, peer: u32, path_id: u32) {
+        if let Some(routes) = self.routes.get_mut(&prefix) {
+            routes.retain(|r| !(r.peer == peer && r.path_id == path_id));
+            if routes.is_empty() {
+                self.routes.remove(&prefix);
+            }
+        }
+    }
+
+    fn peer(&mut self, key: PeerKey) -> u32 {
+        let next = self.peers.len() as u32;
+        *self.peers.entry(key).or_insert(next)
+    }
+
+    fn key(&mut self, origin: Origin) -> OriginKey {
+        match origin {
+            Origin::Asn(a) => a,
+            Origin::Set(members) => {
+                let next = SET_BASE + self.sets.len() as u32;
+                *self.set_ids.entry(members.clone()).or_insert_with(|| {
+                    self.sets.push(members);
+                    next
+                })
+            }
+        }
+    }
+
+    fn origin(&self, key: OriginKey) -> Origin {
+        match key.checked_sub(SET_BASE) {
+            Some(i) => Origin::Set(self.sets[i as usize].clone()),
+            None => Origin::Asn(key),
+        }
+    }
+
+    /// The origin of one prefix under `policy`.
+    fn choose(&self, routes: &[Route], policy: OriginPolicy) -> Chosen {
+        if policy == OriginPolicy::FirstPeer {
+            return Chosen::One(self.origin(routes[0].origin));
+        }
+        // Distinct peers per origin, in the order first seen (ADD-PATH gives a peer
+        // several routes; it counts once per origin).
+        let mut counts: Vec<(OriginKey, u32)> = Vec::new();
+        for (i, r) in routes.iter().enumerate() {
+            if routes[..i]
+                .iter()
+                .any(|q| q.peer == r.peer && q.origin == r.origin)
+            {
+                continue;
+            }
+            match counts.iter_mut().find(|(o, _)| *o == r.origin) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((r.origin, 1)),
+            }
+        }
+        // A stable sort keeps first-seen order among equal counts.
+        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        match policy {
+            OriginPolicy::Majority => Chosen::One(self.origin(counts[0].0)),
+            _ => Chosen::All(
+                counts
+                    .into_iter()
+                    .map(|(o, n)| (self.origin(o), n))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Every prefix with its origin under `policy`, in no particular order.
+    pub fn origins(&self, policy: OriginPolicy) -> impl Iterator<Item = (IpPrefix, Chosen)> + '_ {
+        self.routes
+            .iter()
+            .map(move |(p, routes)| (*p, self.choose(routes, policy)))
+    }
+}
+
+/// A parsed prefix as ours (the parser has already masked host bits).
+fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
+    let len = p.prefix.prefix_len();
+    match p.prefix.network() {
+        IpAddr::V4(a) => Prefix::new_masked(u32::from(a), len).map(IpPrefix::V4),
+        IpAddr::V6(a) => Prefix::new_masked(u128::from(a), len).map(IpPrefix::V6),
+    }
+}
+
+#[cfg(test)]
+impl Rib {
+    /// The origin of one prefix, for tests.
+    pub(crate) fn get(&self, prefix: &IpPrefix, policy: OriginPolicy) -> Option<Chosen> {
+        self.routes.get(prefix).map(|r| self.choose(r, policy))
+    }
+}

@@ -1,0 +1,147 @@
+//! The MRT reader on real dumps, against the facts pyasn's tests check
+//! (shared/data/SOURCES.md, section 1).
+
+use super::*;
+use crate::ip::parse_prefix;
+use crate::loaders::{NoProgress, OnError};
+use crate::origin::Origin;
+use std::path::PathBuf;
+
+fn mrt(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/mrt")
+        .join(name)
+}
+
+fn read(name: &str, on_error: OnError) -> Result<(Rib, Summary), LoadError> {
+    let mut rib = Rib::new();
+    let mut opts = ReadOptions {
+        on_error,
+        progress: &mut NoProgress,
+    };
+    let summary = rib.read_file(mrt(name), &mut opts)?;
+    Ok((rib, summary))
+}
+
+fn first_peer(rib: &Rib, prefix: &str) -> Option<Origin> {
+    match rib.get(
+        &parse_prefix(prefix, true).unwrap(),
+        OriginPolicy::FirstPeer,
+    ) {
+        Some(Chosen::One(o)) => Some(o),
+        other => panic!("{prefix}: {other:?}"),
+    }
+}
+
+fn check(rib: &Rib, facts: &[(&str, u32)]) {
+    for &(prefix, asn) in facts {
+        assert_eq!(first_peer(rib, prefix), Some(Origin::Asn(asn)), "{prefix}");
+    }
+}
+
+#[test]
+fn truncated_table_dump_v2_raises_or_keeps_what_was_read() {
+    let name = "rib.20140523.0600_firstMB.bz2";
+    let err = read(name, OnError::Raise)
+        .err()
+        .expect("the file is cut")
+        .to_string();
+    assert!(
+        err.contains(name) && err.contains("record 9074") && err.contains("truncated"),
+        "{err}"
+    );
+    let (rib, s) = read(name, OnError::Skip).unwrap();
+    assert!(s.truncated);
+    assert_eq!(
+        s.records, 9074,
+        "peer table + 9,072 RIB records + the cut one"
+    );
+    assert_eq!(s.entries, 270_005);
+    assert_eq!(s.skipped["default route"], 1);
+    check(
+        &rib,
+        &[
+            ("1.0.0.0/24", 15169),
+            ("1.0.4.0/24", 56203),
+            ("1.0.5.0/24", 56203),
+            ("1.0.20.0/23", 2519),
+            ("1.0.38.0/24", 24155),
+            ("1.0.128.0/17", 9737),
+            ("1.1.57.0/24", 132537),
+            ("1.116.0.0/16", 131334),
+            ("5.128.0.0/16", 31200),
+        ],
+    );
+    assert_eq!(
+        first_peer(&rib, "1.38.0.0/17"),
+        Some(Origin::Set(vec![38266]))
+    );
+    assert_eq!(
+        first_peer(&rib, "5.128.0.0/14"),
+        Some(Origin::Set(vec![50923]))
+    );
+}
+
+#[test]
+fn old_table_dump_v1() {
+    let (rib, s) = read("rib.20080501.0644_firstMB.bz2", OnError::Skip).unwrap();
+    assert!(s.truncated);
+    assert_eq!(s.records, 139_292, "139,291 complete records + the cut one");
+    check(
+        &rib,
+        &[
+            ("3.0.0.0/8", 80),
+            ("4.79.181.0/24", 14780),
+            ("6.9.0.0/20", 668),
+            ("8.2.118.0/23", 13909),
+            ("8.3.52.0/23", 26759),
+            ("8.4.96.0/20", 15162),
+            ("8.6.48.0/21", 36492),
+            ("8.7.81.0/24", 25741),
+            ("8.7.232.0/24", 13909),
+        ],
+    );
+}
+
+#[test]
+fn ipv6_rib() {
+    let (rib, _) = read("rib6.20151101.0600_firstMB.bz2", OnError::Skip).unwrap();
+    // SOURCES.md lists more pairs from pyasn's test (2a06:9800::/29, 2620:3a:400d::/48,
+    // 2800:e00::/24), but those prefixes are not in the readable first megabyte.
+    check(&rib, &[("2001::/32", 1101), ("2001:4:112::/48", 112), ("2001:504:2e::/48", 10578)]);
+}
+
+#[test]
+fn empty_as_path_is_counted_not_fatal() {
+    // Three records cut from a RIS bview, one with an empty AS path (pyasn raises here).
+    let (rib, s) = read("bview.20140112.1600_3samples.bz2", OnError::Raise).unwrap();
+    assert_eq!(rib.len(), 2);
+    assert_eq!(s.skipped["empty AS path"], 1);
+    check(&rib, &[("1.0.0.0/24", 15169), ("1.0.20.0/23", 2519)]);
+}
+
+#[test]
+fn policies_differ_where_peers_disagree() {
+    let (rib, _) = read("rib6.20151101.0600_firstMB.bz2", OnError::Skip).unwrap();
+    let mut differ = 0;
+    for (prefix, all) in rib.origins(OriginPolicy::All) {
+        let Chosen::All(counts) = all else { panic!() };
+        assert!(
+            counts.windows(2).all(|w| w[0].1 >= w[1].1),
+            "{prefix}: sorted by peers"
+        );
+        let Some(Chosen::One(majority)) = rib.get(&prefix, OriginPolicy::Majority) else {
+            panic!()
+        };
+        assert_eq!(majority, counts[0].0);
+        let Some(Chosen::One(first)) = rib.get(&prefix, OriginPolicy::FirstPeer) else {
+            panic!()
+        };
+        assert!(counts.iter().any(|(o, _)| *o == first));
+        differ += usize::from(first != majority);
+    }
+    assert!(
+        differ > 0,
+        "some prefixes have a first peer that disagrees with the majority"
+    );
+}
