@@ -6,16 +6,22 @@ is a pure-Python twin of it that the tests cross-check the Rust code against.
 
 from ._geoip_rs import (
     FormatError,
+    MrtRoutes,
     PrefixTable,
     __version__,
+    mrt_routes,
+    read_mrt,
     read_ipasn,
     write_ipasn,
 )
 
 __all__ = [
     "FormatError",
+    "MrtRoutes",
     "PrefixTable",
     "__version__",
+    "mrt_routes",
+    "read_mrt",
     "read_ipasn",
     "write_ipasn",
 ]

@@ -4,6 +4,7 @@
 mod batch;
 mod convert;
 mod load;
+mod load_mrt;
 mod load_prefixes;
 mod load_registry;
 mod table;
@@ -21,6 +22,7 @@ mod _geoip_rs {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("FormatError", m.py().get_type::<super::load::FormatError>())?;
         super::load_prefixes::register(m)?;
+        super::load_mrt::register(m)?;
         super::load_registry::register(m)?;
         Ok(())
     }

@@ -15,7 +15,7 @@ mod rib;
 pub use rib::{Chosen, OriginPolicy, Rib};
 
 use super::{Input, LoadError, ReadOptions, Summary};
-use records::Records;
+pub(crate) use records::{BadRecord, Records};
 use std::path::Path;
 
 impl Rib {

@@ -175,7 +175,7 @@ mod tests {
     fn text_like_bgpdump() {
         let p = path(vec![
             AsPathSegment::sequence([1853, 1239, 13659]),
-            AsPathSegment::set(&[13659, 701]),
+            AsPathSegment::set([13659, 701]),
         ]);
         assert_eq!(path_text(&p), "1853 1239 13659 {13659,701}");
     }

@@ -58,6 +58,11 @@ impl Iterator for Records {
         };
         Some(item.map_err(|e| match e.error {
             ParserError::Unsupported(_) => BadRecord::Unsupported,
+            // Deprecated BGP4MP subtypes (BGP4MP_ENTRY, RFC 6396 4.4.3) come back as a
+            // parse error; they are well-formed records of a kind we do not read.
+            ParserError::ParseError(msg) if msg.starts_with("cannot parse bgp4mp subtype") => {
+                BadRecord::Unsupported
+            }
             ParserError::EofError(io) | ParserError::IoError(io) => BadRecord::Malformed(
                 LoadError::format(&self.path, at, format!("truncated or corrupt input: {io}")),
             ),

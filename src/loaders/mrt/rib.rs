@@ -137,6 +137,11 @@ impl Rib {
                     s.entries += 1;
                     let peer = match self.peer_index.get(entry.peer_index as usize) {
                         Some(&p) if p != u32::MAX => p,
+                        // Only a file without a peer table (a cut sample) may do this.
+                        _ if !self.peer_index.is_empty() => {
+                            s.count("peer index not in the peer table");
+                            continue;
+                        }
                         _ => self.peer(PeerKey::Index(entry.peer_index)),
                     };
                     let origin = origin_of(entry.attributes.as_path());
@@ -282,7 +287,7 @@ impl Rib {
             }
         }
         // A stable sort keeps first-seen order among equal counts.
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
         match policy {
             OriginPolicy::Majority => Chosen::One(self.origin(counts[0].0)),
             _ => Chosen::All(

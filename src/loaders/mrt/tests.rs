@@ -108,7 +108,14 @@ fn ipv6_rib() {
     let (rib, _) = read("rib6.20151101.0600_firstMB.bz2", OnError::Skip).unwrap();
     // SOURCES.md lists more pairs from pyasn's test (2a06:9800::/29, 2620:3a:400d::/48,
     // 2800:e00::/24), but those prefixes are not in the readable first megabyte.
-    check(&rib, &[("2001::/32", 1101), ("2001:4:112::/48", 112), ("2001:504:2e::/48", 10578)]);
+    check(
+        &rib,
+        &[
+            ("2001::/32", 1101),
+            ("2001:4:112::/48", 112),
+            ("2001:504:2e::/48", 10578),
+        ],
+    );
 }
 
 #[test]
