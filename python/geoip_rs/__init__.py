@@ -9,7 +9,10 @@ from ._geoip_rs import (
     PrefixTable,
     __version__,
     read_ipasn,
+    read_iptoasn,
+    read_pfx2as,
     write_ipasn,
+    write_pfx2as,
 )
 
 __all__ = [
@@ -17,5 +20,8 @@ __all__ = [
     "PrefixTable",
     "__version__",
     "read_ipasn",
+    "read_iptoasn",
+    "read_pfx2as",
     "write_ipasn",
+    "write_pfx2as",
 ]

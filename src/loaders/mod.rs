@@ -13,6 +13,8 @@
 mod error;
 mod input;
 pub mod ipasn;
+pub mod iptoasn;
+pub mod pfx2as;
 mod summary;
 
 pub use error::{LoadError, Location};
@@ -83,4 +85,13 @@ impl ReadOptions<'_> {
             false => Err(LoadError::Interrupted),
         }
     }
+}
+
+/// An AS number in decimal (digits only: no sign, no `AS` prefix), up to 2^32 - 1.
+pub(crate) fn parse_asn(s: &str) -> Result<u32, String> {
+    match s.bytes().all(|b| b.is_ascii_digit()) {
+        true => s.parse::<u32>().ok(),
+        false => None,
+    }
+    .ok_or_else(|| format!("bad AS number '{s}'"))
 }
