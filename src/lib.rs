@@ -8,6 +8,8 @@
 //!   iteration, insert and remove.
 //! - [`table`]: [`IpTable`], one tree per family behind one interface.
 //! - [`ip`]: parsing of addresses and prefixes, with `ipaddress`-style errors.
+//! - [`range`]: address ranges split into the fewest covering prefixes.
+//! - [`loaders`]: streaming readers (and writers) of routing and registry files.
 //! - `py` (feature `python`): the thin pyo3 layer; the core above never uses pyo3,
 //!   so `cargo test` and `cargo bench` need no Python.
 
@@ -15,6 +17,7 @@ pub mod ip;
 pub mod key;
 pub mod loaders;
 pub mod origin;
+pub mod range;
 pub mod table;
 pub mod treebitmap;
 
@@ -24,5 +27,6 @@ mod py;
 pub use ip::{parse_addr, parse_prefix, IpPrefix, PrefixError};
 pub use key::{Key, Prefix};
 pub use origin::Origin;
+pub use range::{ip_range_to_prefixes, range_to_prefixes};
 pub use table::IpTable;
 pub use treebitmap::TreeBitmap;

@@ -12,7 +12,10 @@ from ._geoip_rs import (
     mrt_routes,
     read_mrt,
     read_ipasn,
+    read_iptoasn,
+    read_pfx2as,
     write_ipasn,
+    write_pfx2as,
 )
 
 __all__ = [
@@ -23,5 +26,8 @@ __all__ = [
     "mrt_routes",
     "read_mrt",
     "read_ipasn",
+    "read_iptoasn",
+    "read_pfx2as",
     "write_ipasn",
+    "write_pfx2as",
 ]

@@ -53,6 +53,88 @@ def write_ipasn(
     """Write a table whose values are AS numbers as a pyasn ipasn file (``header``
     lines become ``;`` comments). ``ValueError`` if a value is not an AS number."""
 
+Origin: TypeAlias = int | frozenset[int]
+"""One origin of a pfx2as prefix: an AS number, or the members of an AS set."""
+
+Pfx2asValue: TypeAlias = int | tuple[Origin, ...]
+"""The value of a prefix in a table from ``read_pfx2as``: an ``int`` when the prefix has
+exactly one origin that is a plain AS, otherwise a tuple of its origins in file order
+(CAIDA orders multiple origins by how many RouteViews peers saw each), each an ``int``
+or a ``frozenset[int]`` for an AS set (two or more members)."""
+
+def read_pfx2as(
+    path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
+) -> tuple[PrefixTable, Summary]:
+    """Read a CAIDA RouteViews prefix-to-AS file (``routeviews-rv2-*.pfx2as.gz`` for
+    IPv4, ``rv6`` for IPv6; plain or gzip/bzip2) into a table of
+    ``prefix -> Pfx2asValue``.
+
+    Lines are ``network<TAB>prefixlen<TAB>origins``: origins joined with ``_`` are
+    several origins (a multi-origin prefix), and ``,`` inside one origin makes it an AS
+    set. For example ``1.0.0.0 24 15169`` gives ``15169``,
+    ``1.2.4.0 24 24151_24409_24406`` gives ``(24151, 24409, 24406)`` and
+    ``x 16 1,2`` gives ``(frozenset({1, 2}),)``.
+
+    Returns:
+        The table and the summary (``prefixes`` and ``entries``: the data lines).
+
+    Raises:
+        FormatError: a malformed line (naming file and line), or a truncated or corrupt
+            compressed file; with ``on_error="skip"`` these are counted instead.
+        FileNotFoundError: no such file.
+    """
+
+def write_pfx2as(table: PrefixTable, path: str | os.PathLike[str]) -> None:
+    """Write a table whose values have the shapes ``read_pfx2as`` gives (see
+    ``Pfx2asValue``) as a pfx2as file, so that reading it back gives an equal table.
+
+    Raises:
+        ValueError: naming the first prefix whose value is not an AS number (an ``int``
+            in 0..2**32-1) or a tuple of two or more origins (or of one AS set), each an
+            AS number or a ``frozenset`` of two or more AS numbers.
+        OSError: the file cannot be written.
+    """
+
+IptoasnValue: TypeAlias = tuple[int, str | None, str]
+"""The value of a prefix in a table from an iptoasn ``ip2asn`` file:
+``(asn, country, description)``, e.g. ``(2500, "JP", "WIDE-BB WIDE Project")``. The
+country is that of the AS's registration, ``None`` where the file says ``None``;
+iptoasn also writes ``"Unknown"``, which is kept as it is."""
+
+def read_iptoasn(
+    path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
+) -> tuple[PrefixTable, Summary]:
+    """Read an iptoasn.com TSV file (plain or gzip/bzip2) into a prefix table.
+
+    Two layouts are read, told apart by the column count of the first data line (a
+    line of the other layout later on is a malformed line):
+
+    - ip2asn (``ip2asn-v4.tsv.gz``, ``-v6``, ``-combined``):
+      ``range_start range_end AS_number country_code AS_description``; each value is
+      an ``IptoasnValue`` tuple. Rows of AS 0 (unrouted space) are left out and counted
+      in ``summary["skipped"]["not routed"]``.
+    - ip2country (``ip2country-v4.tsv.gz``, ``-v6``): ``range_start range_end
+      country_code``; each value is the country code (a ``str``). Rows without a
+      country (``None`` or empty) are left out, counted under ``"no country"``.
+
+    Each inclusive range is split into the fewest prefixes covering exactly it (as
+    ``ipaddress.summarize_address_range`` does), all with the row's value. Where
+    ranges overlap (a few hundred rows in the published files), a prefix given by two
+    rows keeps the later row's value, and a lookup finds the more specific prefix.
+
+    Returns:
+        The table and the summary: ``entries`` counts the rows kept, ``prefixes`` the
+        prefixes they split into (where overlapping rows give the same prefix, the
+        table holds it once).
+
+    Raises:
+        FormatError: a malformed line (wrong column count, bad address, a range that
+            ends before it starts or mixes IPv4 and IPv6, a bad AS number), naming file
+            and line; or a truncated or corrupt compressed file. With
+            ``on_error="skip"`` these are counted instead.
+        FileNotFoundError: no such file.
+    """
+
 __version__: str
 
 class PrefixTable:

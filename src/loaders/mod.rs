@@ -13,7 +13,9 @@
 mod error;
 mod input;
 pub mod ipasn;
+pub mod iptoasn;
 pub mod mrt;
+pub mod pfx2as;
 mod summary;
 
 pub use error::{LoadError, Location};
@@ -89,4 +91,13 @@ impl ReadOptions<'_> {
             false => Err(LoadError::Interrupted),
         }
     }
+}
+
+/// An AS number in decimal (digits only: no sign, no `AS` prefix), up to 2^32 - 1.
+pub(crate) fn parse_asn(s: &str) -> Result<u32, String> {
+    match s.bytes().all(|b| b.is_ascii_digit()) {
+        true => s.parse::<u32>().ok(),
+        false => None,
+    }
+    .ok_or_else(|| format!("bad AS number '{s}'"))
 }

@@ -1,15 +1,20 @@
 //! Python bindings of the prefix -> origin AS readers and writers: each reads the
 //! file with the GIL released into a `PrefixTable` and returns it with the summary.
+//! Values that are not plain integers are made into Python objects after the read,
+//! with the GIL: one object per row, shared by all prefixes of the row.
 
 use super::load::{self, summary_dict};
 use super::table::PrefixTable;
 use super::values::Value;
 use crate::ip::IpPrefix;
 use crate::loaders::ipasn::{read_ipasn as read_ipasn_file, write_ipasn as write_ipasn_file};
+use crate::loaders::iptoasn::{read_iptoasn as read_iptoasn_file, IptoasnRow};
+use crate::loaders::pfx2as::{read_pfx2as as read_pfx2as_file, write_pfx2as as write_pfx2as_file};
 use crate::loaders::Input;
+use crate::origin::Origin;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 use std::path::PathBuf;
 
 /// Read a pyasn ipasn file (`.dat`, `.dat.gz`) into a table of `prefix -> ASN`.
@@ -71,8 +76,184 @@ fn asn_items(table: &PrefixTable) -> PyResult<Vec<(IpPrefix, u32)>> {
         .collect()
 }
 
+/// Read a CAIDA pfx2as file into a table of `prefix -> origins` (an `int` for one
+/// plain origin, else a tuple of `int` and `frozenset` origins in file order).
+#[pyfunction]
+#[pyo3(signature = (path, *, on_error = "raise", progress = None))]
+fn read_pfx2as<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    on_error: &str,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
+    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
+    let (items, summary) = load::run(py, on_error, progress, |opts| {
+        let input = Input::open(&path)?;
+        let size = input.size();
+        // One plain origin (nearly all prefixes) as Ok(asn), anything else as Err.
+        let mut items = Vec::new();
+        let summary = read_pfx2as_file(input, opts, |p, origins| match origins[..] {
+            [Origin::Asn(a)] => items.push((p, Ok(a))),
+            _ => items.push((p, Err(origins))),
+        })?;
+        Ok(((items, summary), size))
+    })?;
+    let values = items
+        .into_iter()
+        .map(|(p, origins)| match origins {
+            Ok(asn) => Ok((p, Value::Int(asn as i64))),
+            Err(origins) => Ok((p, Value::Obj(origins_tuple(py, &origins)?.unbind()))),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let table = PrefixTable::from_items(values, true);
+    Ok((table, summary_dict(py, &summary)?))
+}
+
+/// Several origins as a tuple of `int` and `frozenset[int]`.
+fn origins_tuple<'py>(py: Python<'py>, origins: &[Origin]) -> PyResult<Bound<'py, PyAny>> {
+    let items = origins
+        .iter()
+        .map(|o| match o {
+            Origin::Asn(a) => Ok(a.into_pyobject(py)?.into_any()),
+            Origin::Set(members) => Ok(PyFrozenSet::new(py, members)?.into_any()),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyTuple::new(py, items)?.into_any())
+}
+
+/// Write a table with the values `read_pfx2as` gives as a CAIDA pfx2as file.
+#[pyfunction]
+fn write_pfx2as(py: Python<'_>, table: &PrefixTable, path: PathBuf) -> PyResult<()> {
+    let items = origin_items(py, table)?;
+    py.detach(|| {
+        let file = std::fs::File::create(&path)?;
+        write_pfx2as_file(std::io::BufWriter::new(file), items)
+    })
+    .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+}
+
+/// Every `(prefix, origins)` of a table, or a `ValueError` naming the first prefix
+/// whose value is not one `read_pfx2as` gives.
+fn origin_items(py: Python<'_>, table: &PrefixTable) -> PyResult<Vec<(IpPrefix, Vec<Origin>)>> {
+    // Values are copied out first: looking into them may run Python code, which must
+    // not happen under the table's lock.
+    let values: Vec<(IpPrefix, Result<i64, Py<PyAny>>)> = {
+        let inner = table.read();
+        inner
+            .table
+            .iter()
+            .map(|(p, id)| match inner.values.get(id) {
+                Value::Int(i) => (p, Ok(*i)),
+                Value::Obj(o) => (p, Err(o.clone_ref(py))),
+            })
+            .collect()
+    };
+    values
+        .into_iter()
+        .map(|(p, v)| {
+            let origins = match v {
+                Ok(i) => u32::try_from(i).ok().map(|a| vec![Origin::Asn(a)]),
+                Err(obj) => origins_of(obj.bind(py)),
+            };
+            origins.map(|o| (p, o)).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "the value of {p} is not a pfx2as origin: an AS number (an int \
+                     0..2**32-1), or a tuple of two or more origins, each an AS number \
+                     or a frozenset of two or more AS numbers"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The origins of a tuple value, if it has a shape `read_pfx2as` gives: two or more
+/// origins, or a single AS set (a single plain AS is an `int`, not a tuple).
+fn origins_of(obj: &Bound<'_, PyAny>) -> Option<Vec<Origin>> {
+    let tuple = obj.cast::<PyTuple>().ok()?;
+    let origins = tuple
+        .iter()
+        .map(|o| match asn_of(&o) {
+            Some(a) => Some(Origin::Asn(a)),
+            None => {
+                let set = o.cast::<PyFrozenSet>().ok()?;
+                let members = set.iter().map(|m| asn_of(&m)).collect::<Option<Vec<_>>>()?;
+                (members.len() >= 2).then(|| Origin::set(members))
+            }
+        })
+        .collect::<Option<Vec<_>>>()?;
+    match origins[..] {
+        [] | [Origin::Asn(_)] => None,
+        _ => Some(origins),
+    }
+}
+
+/// An `int` (not a `bool`) in 0..2**32.
+fn asn_of(obj: &Bound<'_, PyAny>) -> Option<u32> {
+    match obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        true => obj.extract().ok(),
+        false => None,
+    }
+}
+
+/// Read an iptoasn.com ip2asn or ip2country TSV file into a table of `prefix ->
+/// (asn, country, description)` or `prefix -> country`.
+#[pyfunction]
+#[pyo3(signature = (path, *, on_error = "raise", progress = None))]
+fn read_iptoasn<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    on_error: &str,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
+    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
+    let (rows, items, summary) = load::run(py, on_error, progress, |opts| {
+        let input = Input::open(&path)?;
+        let size = input.size();
+        // Rows in file order (neighbours that say the same are kept once), and each
+        // prefix with the index of its row.
+        let mut rows: Vec<IptoasnRow> = Vec::new();
+        let mut items = Vec::new();
+        let summary = read_iptoasn_file(input, opts, |p, row| {
+            if rows.last() != Some(row) {
+                rows.push(row.clone());
+            }
+            items.push((p, rows.len() - 1));
+        })?;
+        Ok(((rows, items, summary), size))
+    })?;
+    let values = rows
+        .iter()
+        .map(|row| row_value(py, row))
+        .collect::<PyResult<Vec<_>>>()?;
+    let table = PrefixTable::from_items(
+        items
+            .into_iter()
+            .map(|(p, i)| (p, Value::Obj(values[i].clone_ref(py)))),
+        true,
+    );
+    Ok((table, summary_dict(py, &summary)?))
+}
+
+/// `(asn, country or None, description)` for an ip2asn row, the country for an
+/// ip2country row. Country codes are interned: a few hundred strings for all rows.
+fn row_value(py: Python<'_>, row: &IptoasnRow) -> PyResult<Py<PyAny>> {
+    Ok(match row {
+        IptoasnRow::As(r) => {
+            let country = r.country.as_deref().map(|c| PyString::intern(py, c));
+            (r.asn, country, r.description.as_str())
+                .into_pyobject(py)?
+                .into_any()
+                .unbind()
+        }
+        IptoasnRow::Country(c) => PyString::intern(py, c).into_any().unbind(),
+    })
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_ipasn, m)?)?;
     m.add_function(wrap_pyfunction!(write_ipasn, m)?)?;
+    m.add_function(wrap_pyfunction!(read_pfx2as, m)?)?;
+    m.add_function(wrap_pyfunction!(write_pfx2as, m)?)?;
+    m.add_function(wrap_pyfunction!(read_iptoasn, m)?)?;
     Ok(())
 }
