@@ -37,9 +37,9 @@ fn origin_object<'py>(py: Python<'py>, o: &Origin) -> PyResult<Bound<'py, PyAny>
     }
 }
 
-/// The table value of a prefix: an int for one origin (a set's lowest member, so
-/// that `first_peer` and `majority` tables stay integer tables, fast in batch), a
-/// tuple of `(origin, peers)` pairs for policy `all`.
+/// The table value of a prefix under policy `all`: a tuple of `(origin, peers)`
+/// pairs. (Under the other policies it is an int: a set's lowest member, so that
+/// those tables stay integer tables, fast in batch.)
 fn value(py: Python<'_>, chosen: Chosen) -> PyResult<Value> {
     Ok(match chosen {
         Chosen::One(o) => Value::Int(o.primary() as i64),
@@ -77,12 +77,25 @@ fn read_mrt<'py>(
         })?;
         summaries.push(summary);
     }
-    let chosen: Vec<(IpPrefix, Chosen)> = py.detach(|| rib.origins(policy).collect());
-    let items = chosen
-        .into_iter()
-        .map(|(p, c)| Ok((p, value(py, c)?)))
-        .collect::<PyResult<Vec<_>>>()?;
-    let table = py.detach(|| PrefixTable::from_items(items, true));
+    let table = match policy {
+        // Integer values: straight from the RIB into the table, without the GIL.
+        OriginPolicy::FirstPeer | OriginPolicy::Majority => py.detach(|| {
+            let items = rib.origins(policy).map(|(p, c)| match c {
+                Chosen::One(o) => (p, Value::Int(o.primary() as i64)),
+                Chosen::All(_) => unreachable!("one origin per prefix under this policy"),
+            });
+            PrefixTable::from_items(items, true)
+        }),
+        OriginPolicy::All => {
+            let chosen: Vec<(IpPrefix, Chosen)> = py.detach(|| rib.origins(policy).collect());
+            let items = chosen
+                .into_iter()
+                .map(|(p, c)| Ok((p, value(py, c)?)))
+                .collect::<PyResult<Vec<_>>>()?;
+            PrefixTable::from_items(items, true)
+        }
+    };
+    drop(rib);
     let summary = summary_dict(py, &summaries[0])?;
     summary.set_item("prefixes", table.read().table.len())?;
     if !updates.is_empty() {

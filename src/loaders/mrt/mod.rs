@@ -15,6 +15,8 @@ mod rib;
 pub use rib::{Chosen, OriginPolicy, Rib};
 
 use super::{Input, LoadError, ReadOptions, Summary};
+// BadRecord is used by the Python bindings only.
+#[cfg_attr(not(feature = "python"), allow(unused_imports))]
 pub(crate) use records::{BadRecord, Records};
 use std::path::Path;
 

@@ -13,6 +13,8 @@ use crate::key::Prefix;
 use crate::loaders::{LoadError, ReadOptions, Summary};
 use crate::origin::Origin;
 use bgpkit_parser::models::*;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -49,10 +51,66 @@ enum PeerKey {
     Index(u16),
 }
 
+/// A prefix's routes: most prefixes in a RIB have one or two, kept inline.
+type Routes = SmallVec<[Route; 2]>;
+
+/// Routes per prefix, one map per family so that IPv4 keys stay 8 bytes. FxHash
+/// rather than SipHash: the keys come from routing data, not from an adversary who
+/// could aim collisions at a long-running service, and hashing is most of the cost.
+#[derive(Default)]
+struct PrefixMap {
+    v4: FxHashMap<Prefix<u32>, Routes>,
+    v6: FxHashMap<Prefix<u128>, Routes>,
+}
+
+impl PrefixMap {
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn entry(&mut self, p: IpPrefix) -> &mut Routes {
+        match p {
+            IpPrefix::V4(q) => self.v4.entry(q).or_default(),
+            IpPrefix::V6(q) => self.v6.entry(q).or_default(),
+        }
+    }
+
+    fn get_mut(&mut self, p: &IpPrefix) -> Option<&mut Routes> {
+        match p {
+            IpPrefix::V4(q) => self.v4.get_mut(q),
+            IpPrefix::V6(q) => self.v6.get_mut(q),
+        }
+    }
+
+    #[cfg(test)]
+    fn get(&self, p: &IpPrefix) -> Option<&Routes> {
+        match p {
+            IpPrefix::V4(q) => self.v4.get(q),
+            IpPrefix::V6(q) => self.v6.get(q),
+        }
+    }
+
+    fn remove(&mut self, p: &IpPrefix) {
+        match p {
+            IpPrefix::V4(q) => self.v4.remove(q),
+            IpPrefix::V6(q) => self.v6.remove(q),
+        };
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (IpPrefix, &Routes)> {
+        let v4 = self.v4.iter().map(|(p, r)| (IpPrefix::V4(*p), r));
+        v4.chain(self.v6.iter().map(|(p, r)| (IpPrefix::V6(*p), r)))
+    }
+}
+
 /// Routes per prefix and peer.
 #[derive(Default)]
 pub struct Rib {
-    routes: HashMap<IpPrefix, Vec<Route>>,
+    routes: PrefixMap,
     peers: HashMap<PeerKey, u32>,
     sets: Vec<Vec<u32>>,
     set_ids: HashMap<Vec<u32>, u32>,
@@ -218,7 +276,7 @@ impl Rib {
                 return self.withdraw(prefix, peer, path_id);
             }
         };
-        let routes = self.routes.entry(prefix).or_default();
+        let routes = self.routes.entry(prefix);
         match routes
             .iter_mut()
             .find(|r| r.peer == peer && r.path_id == path_id)
@@ -303,7 +361,7 @@ impl Rib {
     pub fn origins(&self, policy: OriginPolicy) -> impl Iterator<Item = (IpPrefix, Chosen)> + '_ {
         self.routes
             .iter()
-            .map(move |(p, routes)| (*p, self.choose(routes, policy)))
+            .map(move |(p, routes)| (p, self.choose(routes, policy)))
     }
 }
 
