@@ -8,6 +8,9 @@
 //!   iteration, insert and remove.
 //! - [`table`]: [`IpTable`], one tree per family behind one interface.
 //! - [`ip`]: parsing of addresses and prefixes, with `ipaddress`-style errors.
+//! - [`range`]: address ranges (first, last) as the minimal list of prefixes.
+//! - [`loaders`]: streaming readers of routing and registry files (ipasn, CAIDA
+//!   as2org, RIR delegated statistics, AS names), with errors naming file and line.
 //! - `py` (feature `python`): the thin pyo3 layer; the core above never uses pyo3,
 //!   so `cargo test` and `cargo bench` need no Python.
 
@@ -15,6 +18,7 @@ pub mod ip;
 pub mod key;
 pub mod loaders;
 pub mod origin;
+pub mod range;
 pub mod table;
 pub mod treebitmap;
 
@@ -24,5 +28,6 @@ mod py;
 pub use ip::{parse_addr, parse_prefix, IpPrefix, PrefixError};
 pub use key::{Key, Prefix};
 pub use origin::Origin;
+pub use range::range_to_prefixes;
 pub use table::IpTable;
 pub use treebitmap::TreeBitmap;
