@@ -10,9 +10,12 @@
 //!   count them; a [`Progress`] callback that may also cancel the load.
 //! - [`Summary`]: what was read and what was skipped, and why.
 
+pub mod as2org;
+pub mod asnames;
 mod error;
 mod input;
 pub mod ipasn;
+pub mod rir;
 mod summary;
 
 pub use error::{LoadError, Location};
