@@ -8,6 +8,9 @@ from ._geoip_rs import (
     FormatError,
     PrefixTable,
     __version__,
+    read_as2org,
+    read_asnames,
+    read_delegated,
     read_ipasn,
     write_ipasn,
 )
@@ -16,6 +19,9 @@ __all__ = [
     "FormatError",
     "PrefixTable",
     "__version__",
+    "read_as2org",
+    "read_asnames",
+    "read_delegated",
     "read_ipasn",
     "write_ipasn",
 ]
