@@ -3,7 +3,7 @@
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypedDict, type_check_only
 
 import numpy as np
 import numpy.typing as npt
@@ -133,6 +133,118 @@ def read_iptoasn(
             and line; or a truncated or corrupt compressed file. With
             ``on_error="skip"`` these are counted instead.
         FileNotFoundError: no such file.
+    """
+
+@type_check_only
+class As2OrgRecord(TypedDict):
+    """One AS of a CAIDA as2org file, joined with its organisation."""
+
+    asn: int
+    name: str | None
+    """The AS name (``aut_name``), e.g. ``"GOOGLE"``."""
+    org_id: str | None
+    org_name: str | None
+    """None when the organisation is not in the file."""
+    country: str | None
+    """The organisation's ISO 3166 alpha-2 country code."""
+    source: str | None
+    """The registry (RIR or NIR) whose WHOIS record this is, e.g. ``"ARIN"``."""
+    changed: str | None
+    """``YYYYMMDD`` of the AS record's last change."""
+    opaque_id: str | None
+    """The RIR's opaque holder id (newer files only)."""
+
+def read_as2org(
+    path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
+) -> tuple[dict[int, As2OrgRecord], Summary]:
+    """Read a CAIDA AS-to-organisation file: pipe-separated ``as-org2info.txt`` (both
+    the 5- and the 6-field AS layout) or JSON lines ``as-org2info.jsonl``, plain or
+    gzip/bzip2 (all told by content).
+
+    An ASN listed twice (by two registries) keeps the record with the latest
+    ``changed`` date (a missing date is older than any date; on a tie the first in
+    the file); the others are counted in ``summary["skipped"]["duplicate ASN"]``. An AS
+    whose organisation is missing from the file is kept with ``org_name`` and
+    ``country`` None. Text is kept as the file has it.
+
+    Returns:
+        ``(ases, summary)``: ``ases`` maps each ASN to an :class:`As2OrgRecord`, in
+        ASN order; the summary also has ``orgs`` (organisations read) and
+        ``ases_without_org``.
+    """
+
+@type_check_only
+class Delegation(TypedDict):
+    """One record of an RIR delegated statistics file."""
+
+    registry: str
+    """``afrinic``, ``apnic``, ``arin``, ``lacnic`` or ``ripencc``."""
+    country: str | None
+    """ISO 3166 alpha-2 code of the holder (``EU``/``AP`` occur); None for an empty
+    country or ``ZZ``."""
+    status: str
+    """``allocated`` or ``assigned`` (only these are in the returned tables)."""
+    date: str | None
+    """``YYYYMMDD`` of the allocation or assignment."""
+    opaque_id: str | None
+    """The holder's id (extended files)."""
+
+def read_delegated(
+    path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
+) -> tuple[PrefixTable, dict[int, Delegation], Summary]:
+    """Read an RIR delegated statistics file (``delegated-<rir>[-extended]-<date>``),
+    plain or gzip/bzip2.
+
+    IPv4 blocks whose address count is not a power of two are split into the fewest
+    prefixes covering them. Only delegated resources (``allocated``/``assigned``)
+    go into the results; ``available`` and ``reserved`` rows of extended files are
+    counted in ``summary["skipped"]`` as ``"not delegated (available)"`` and
+    ``"not delegated (reserved)"``. A file cut off mid-line (fewer records than its
+    version line announces, last line without a line end) raises ``FormatError``
+    naming that line; with ``on_error="skip"`` the complete lines are kept, the cut
+    line is counted under ``"cut-off last line"`` and ``summary["truncated"]`` is
+    True.
+
+    Returns:
+        ``(table, asns, summary)``: ``table`` maps each prefix to a
+        :class:`Delegation` dict, ``asns`` maps each ASN (ranges expanded) to one.
+        The summary also has ``header`` (the version line: ``version, registry,
+        serial, records, start_date, end_date, utc_offset``, or None for an empty
+        file), ``declared`` (record counts by type from the summary lines) and
+        ``counts`` (records read by type: ``asn``, ``ipv4``, ``ipv6``, all statuses).
+    """
+
+@type_check_only
+class AsName(TypedDict):
+    """An AS's name text and its parts."""
+
+    asn: int
+    text: str
+    """The whole text, e.g. ``"GOOGLE - Google Inc., US"``."""
+    handle: str | None
+    """``"GOOGLE"``; None for placeholders (``-Reserved AS-``) and names without a
+    handle-like first word."""
+    description: str | None
+    """``"Google Inc."``."""
+    country: str | None
+    """From a trailing ``, CC`` (two capitals); ``ZZ`` gives None."""
+
+def read_asnames(
+    path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
+) -> tuple[dict[int, AsName], Summary]:
+    """Read AS names: pyasn's JSON object ``{"<asn>": "<text>"}`` or cidr-report text
+    lines ``AS<n> <text>`` (32-bit ASNs may be ASDOT, ``AS6.5`` = 6*65536+5), plain or
+    gzip/bzip2 (all told by content).
+
+    The text is split: a trailing ``, CC`` is the country; a single word before the
+    first `` - `` is the handle and the rest the description (``GOOGLE - Google
+    Inc.``); otherwise a first word of capitals, digits, ``-_.`` is the handle
+    (``DTAG Deutsche Telekom AG``); names starting with ``-`` have no handle. An ASN
+    listed twice keeps its first text (``summary["skipped"]["duplicate ASN"]``).
+
+    Returns:
+        ``(names, summary)``: ``names`` maps each ASN to an :class:`AsName`, in ASN
+        order.
     """
 
 __version__: str

@@ -183,12 +183,27 @@ impl Input {
         }
     }
 
+    /// The next bytes of the decompressed stream, without consuming them (at most
+    /// one buffer; empty at the end). For telling formats apart by content.
+    pub fn peek(&mut self) -> Result<&[u8], LoadError> {
+        if let Err(e) = self.reader.fill_buf() {
+            return Err(self.read_error(e));
+        }
+        // The data is buffered now, so this second call does no I/O.
+        let path = &self.path;
+        self.reader.fill_buf().map_err(|error| LoadError::Io {
+            path: path.clone(),
+            error,
+        })
+    }
+
     /// Lines of a text file; see [`Lines`].
     pub fn lines(self) -> Lines {
         Lines {
             input: self,
             buf: Vec::new(),
             number: 0,
+            line_end: true,
         }
     }
 }
@@ -207,6 +222,7 @@ pub struct Lines {
     input: Input,
     buf: Vec<u8>,
     number: u64,
+    line_end: bool,
 }
 
 impl Lines {
@@ -217,6 +233,12 @@ impl Lines {
     /// The 1-based number of the line last returned.
     pub fn number(&self) -> u64 {
         self.number
+    }
+
+    /// False if the line last returned had no line end: the file's last line, cut
+    /// off (or a file whose writer left out the final newline).
+    pub fn has_line_end(&self) -> bool {
+        self.line_end
     }
 
     /// A format error at the line last returned.
@@ -232,6 +254,7 @@ impl Lines {
             Ok(n) => {
                 self.input.tracker.advance(n);
                 self.number += 1;
+                self.line_end = self.buf.last() == Some(&b'\n');
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
                 }
@@ -296,6 +319,19 @@ mod tests {
             assert_eq!(Input::open(&p).unwrap().compression(), kind);
             assert_eq!(read_lines(&p).unwrap(), ["a", "b", "été"], "{name}");
         }
+    }
+
+    #[test]
+    fn peek_does_not_consume_and_line_ends_are_reported() {
+        let p = temp("peek.gz", &gzip(b"{x\nlast"));
+        let mut input = Input::open(&p).unwrap();
+        assert_eq!(input.peek().unwrap(), b"{x\nlast");
+        let mut lines = input.lines();
+        assert_eq!(lines.next_line().unwrap().unwrap(), "{x");
+        assert!(lines.has_line_end());
+        assert_eq!(lines.next_line().unwrap().unwrap(), "last");
+        assert!(!lines.has_line_end());
+        assert!(lines.next_line().is_none());
     }
 
     #[test]

@@ -10,12 +10,15 @@
 //!   count them; a [`Progress`] callback that may also cancel the load.
 //! - [`Summary`]: what was read and what was skipped, and why.
 
+pub mod as2org;
+pub mod asnames;
 mod error;
 mod input;
 pub mod ipasn;
 pub mod iptoasn;
 pub mod mrt;
 pub mod pfx2as;
+pub mod rir;
 mod summary;
 
 pub use error::{LoadError, Location};
