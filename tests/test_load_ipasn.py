@@ -145,3 +145,21 @@ def test_bad_arguments():
         geoip_rs.read_ipasn("x", progress=3)
     with pytest.raises(TypeError):
         geoip_rs.read_ipasn(42)
+
+
+def test_ctrl_c_interrupts_a_long_load():
+    """A SIGINT while the GIL is released reaches Python as KeyboardInterrupt
+    (the loader checks for signals between progress reports)."""
+    import os
+    import signal
+    import threading
+
+    path = require_shared("mrt/libbgpstream/routeviews.route-views.jinx.ribs.1401487200.bz2")
+    path = path / "mrt/libbgpstream/routeviews.route-views.jinx.ribs.1401487200.bz2"
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            geoip_rs.read_mrt(path)
+    finally:
+        timer.cancel()

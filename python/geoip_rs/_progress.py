@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 
@@ -16,7 +17,7 @@ def bar(desc: str) -> Callable[[int, int], None]:
 
     def update(done: int, total: int) -> None:
         if "bar" not in state:
-            state["bar"] = tqdm(total=total, unit="B", unit_scale=True, desc=desc)
+            state["bar"] = tqdm(total=total, unit="B", unit_scale=True, desc=os.path.basename(desc))
         b = state["bar"]
         b.update(done - b.n)
         if done >= total:
