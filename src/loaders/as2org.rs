@@ -28,7 +28,7 @@
 //! **Missing organisations.** An AS whose org id is not in the org block is kept;
 //! [`As2Org::org`] gives `None` for it and [`As2Org::ases_without_org`] counts them.
 
-use super::ipasn::{truncated, TICK_LINES};
+use super::{truncated, TICK_LINES};
 use super::{Input, Lines, LoadError, ReadOptions, Summary};
 use serde_json::{Map, Value};
 use std::collections::hash_map::Entry;
@@ -134,7 +134,8 @@ pub fn read_as2org(input: Input, opts: &mut ReadOptions) -> Result<(As2Org, Summ
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                let summary = truncated(opts, summary, e)?;
+                truncated(opts, &mut summary, e)?;
+                summary.prefixes = summary.entries;
                 return Ok(finish(result, summary));
             }
         };

@@ -24,8 +24,9 @@
 //! (`DF LINK TELECOM`) gets its first word as handle. An empty description is `None`.
 //! An ASN listed twice keeps its first text; later ones count as `duplicate ASN`.
 
-use super::ipasn::{truncated, TICK_LINES};
-use super::{Input, LoadError, Location, OnError, Progress, ReadOptions, Summary};
+use super::{
+    for_each_line, truncated, Input, LoadError, Location, OnError, Progress, ReadOptions, Summary,
+};
 use serde::de::{self, MapAccess, Visitor};
 use serde::Deserializer as _;
 use std::cell::Cell;
@@ -129,24 +130,17 @@ fn read_text(
     names: &mut HashMap<u32, AsName>,
 ) -> Result<Summary, LoadError> {
     let mut summary = Summary::default();
-    let mut lines = input.lines();
-    while let Some(line) = lines.next_line() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => return truncated(opts, summary, e),
-        };
-        summary.records += 1;
-        if summary.records % TICK_LINES == 0 {
-            opts.tick(lines.input())?;
-        }
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        match parse_text_line(&line) {
-            Ok((asn, text)) => add(names, &mut summary, asn, text),
-            Err(m) => opts.bad_item(&mut summary, "malformed line", lines.error(m))?,
-        }
-    }
+    for_each_line(
+        input,
+        opts,
+        &mut summary,
+        |l| l.starts_with('#'),
+        |line, s| {
+            let (asn, text) = parse_text_line(line)?;
+            add(names, s, asn, text);
+            Ok(())
+        },
+    )?;
     Ok(summary)
 }
 
@@ -295,7 +289,8 @@ fn read_json(
             )
         }
     };
-    truncated(opts, summary, err)
+    truncated(opts, &mut summary, err)?;
+    Ok(summary)
 }
 
 #[cfg(test)]

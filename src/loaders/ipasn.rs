@@ -2,12 +2,9 @@
 //! `prefix<TAB>asn` line per prefix. Read and written, so that pyasn users can move
 //! both ways.
 
-use super::{Input, LoadError, ReadOptions, Summary};
+use super::{for_each_line, Input, LoadError, ReadOptions, Summary};
 use crate::ip::{parse_prefix, IpPrefix};
 use std::io::{self, Write};
-
-/// How often (in lines) a reader reports progress.
-pub(crate) const TICK_LINES: u64 = 1 << 14;
 
 /// Read an ipasn file, calling `f(prefix, asn)` for each data line in file order.
 pub fn read_ipasn(
@@ -16,39 +13,18 @@ pub fn read_ipasn(
     mut f: impl FnMut(IpPrefix, u32),
 ) -> Result<Summary, LoadError> {
     let mut summary = Summary::default();
-    let mut lines = input.lines();
-    while let Some(line) = lines.next_line() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => return truncated(opts, summary, e),
-        };
-        summary.records += 1;
-        if summary.records % TICK_LINES == 0 {
-            opts.tick(lines.input())?;
-        }
-        if line.starts_with(';') || line.trim().is_empty() {
-            continue;
-        }
-        match parse_line(&line) {
-            Ok((prefix, asn)) => {
-                summary.entries += 1;
-                f(prefix, asn)
-            }
-            Err(msg) => opts.bad_item(&mut summary, "malformed line", lines.error(msg))?,
-        }
-    }
-    summary.prefixes = summary.entries;
-    Ok(summary)
-}
-
-/// A read error mid-file: raised, or with `Skip` the end of what could be read.
-pub(crate) fn truncated(
-    opts: &ReadOptions,
-    mut summary: Summary,
-    e: LoadError,
-) -> Result<Summary, LoadError> {
-    opts.bad_item(&mut summary, "unreadable rest of file", e)?;
-    summary.truncated = true;
+    for_each_line(
+        input,
+        opts,
+        &mut summary,
+        |l| l.starts_with(';'),
+        |line, s| {
+            let (prefix, asn) = parse_line(line)?;
+            s.entries += 1;
+            f(prefix, asn);
+            Ok(())
+        },
+    )?;
     summary.prefixes = summary.entries;
     Ok(summary)
 }

@@ -12,8 +12,7 @@
 //! file order, so a table built from them keeps the later row for a prefix that two
 //! rows give, and a lookup finds the more specific one.
 
-use super::ipasn::{truncated, TICK_LINES};
-use super::{parse_asn, Input, LoadError, ReadOptions, Summary};
+use super::{for_each_line, parse_asn, Input, LoadError, ReadOptions, Summary};
 use crate::ip::{bad_address_message, parse_addr, IpPrefix};
 use crate::range::ip_range_to_prefixes;
 use std::net::IpAddr;
@@ -68,36 +67,25 @@ pub fn read_iptoasn(
     let mut summary = Summary::default();
     let mut layout = None;
     let mut prefixes = 0;
-    let mut lines = input.lines();
-    while let Some(line) = lines.next_line() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                return truncated(opts, summary, e).map(|mut s| {
-                    s.prefixes = prefixes;
-                    s
-                })
-            }
-        };
-        summary.records += 1;
-        if summary.records % TICK_LINES == 0 {
-            opts.tick(lines.input())?;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_line(&line, &mut layout) {
-            Ok(Parsed::Row(range, row)) => {
-                summary.entries += 1;
-                for prefix in range {
-                    prefixes += 1;
-                    f(prefix, &row);
+    for_each_line(
+        input,
+        opts,
+        &mut summary,
+        |_| false,
+        |line, s| {
+            match parse_line(line, &mut layout)? {
+                Parsed::Row(range, row) => {
+                    s.entries += 1;
+                    for prefix in range {
+                        prefixes += 1;
+                        f(prefix, &row);
+                    }
                 }
+                Parsed::Left(reason) => s.count(reason),
             }
-            Ok(Parsed::Left(reason)) => summary.count(reason),
-            Err(msg) => opts.bad_item(&mut summary, "malformed line", lines.error(msg))?,
-        }
-    }
+            Ok(())
+        },
+    )?;
     summary.prefixes = prefixes;
     Ok(summary)
 }

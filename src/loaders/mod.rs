@@ -104,3 +104,49 @@ pub(crate) fn parse_asn(s: &str) -> Result<u32, String> {
     }
     .ok_or_else(|| format!("bad AS number '{s}'"))
 }
+
+/// How often (in lines) a text reader reports progress.
+pub(crate) const TICK_LINES: u64 = 1 << 14;
+
+/// The loop every line-oriented reader shares: read each line (counted in
+/// `summary.records`), report progress, pass over blank lines and those `is_comment`
+/// picks, and hand the rest to `each`. An `Err(message)` from `each` is a malformed
+/// line, raised or counted as `opts` says; a read error ends the file (see
+/// [`truncated`]).
+pub(crate) fn for_each_line(
+    input: Input,
+    opts: &mut ReadOptions,
+    summary: &mut Summary,
+    is_comment: impl Fn(&str) -> bool,
+    mut each: impl FnMut(&str, &mut Summary) -> Result<(), String>,
+) -> Result<(), LoadError> {
+    let mut lines = input.lines();
+    while let Some(line) = lines.next_line() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return truncated(opts, summary, e),
+        };
+        summary.records += 1;
+        if summary.records % TICK_LINES == 0 {
+            opts.tick(lines.input())?;
+        }
+        if line.trim().is_empty() || is_comment(&line) {
+            continue;
+        }
+        if let Err(msg) = each(&line, summary) {
+            opts.bad_item(summary, "malformed line", lines.error(msg))?;
+        }
+    }
+    Ok(())
+}
+
+/// A read error mid-file: raised, or with `Skip` the end of what could be read.
+pub(crate) fn truncated(
+    opts: &ReadOptions,
+    summary: &mut Summary,
+    e: LoadError,
+) -> Result<(), LoadError> {
+    opts.bad_item(summary, "unreadable rest of file", e)?;
+    summary.truncated = true;
+    Ok(())
+}

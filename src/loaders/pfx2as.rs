@@ -5,8 +5,7 @@
 //! (<https://www.caida.org/catalog/datasets/routeviews-prefix2as/>). Read and written,
 //! so that a table can be saved in the format it came in.
 
-use super::ipasn::{truncated, TICK_LINES};
-use super::{parse_asn, Input, LoadError, ReadOptions, Summary};
+use super::{for_each_line, parse_asn, Input, LoadError, ReadOptions, Summary};
 use crate::ip::{parse_prefix, IpPrefix};
 use crate::origin::Origin;
 use std::io::{self, Write};
@@ -19,27 +18,18 @@ pub fn read_pfx2as(
     mut f: impl FnMut(IpPrefix, Vec<Origin>),
 ) -> Result<Summary, LoadError> {
     let mut summary = Summary::default();
-    let mut lines = input.lines();
-    while let Some(line) = lines.next_line() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => return truncated(opts, summary, e),
-        };
-        summary.records += 1;
-        if summary.records % TICK_LINES == 0 {
-            opts.tick(lines.input())?;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_line(&line) {
-            Ok((prefix, origins)) => {
-                summary.entries += 1;
-                f(prefix, origins)
-            }
-            Err(msg) => opts.bad_item(&mut summary, "malformed line", lines.error(msg))?,
-        }
-    }
+    for_each_line(
+        input,
+        opts,
+        &mut summary,
+        |_| false,
+        |line, s| {
+            let (prefix, origins) = parse_line(line)?;
+            s.entries += 1;
+            f(prefix, origins);
+            Ok(())
+        },
+    )?;
     summary.prefixes = summary.entries;
     Ok(summary)
 }

@@ -24,7 +24,7 @@
 //! and the summary marked truncated. A file that ends cleanly but with a different
 //! number of records than announced is an error at its last line.
 
-use super::ipasn::{truncated, TICK_LINES};
+use super::{truncated, TICK_LINES};
 use super::{Input, Lines, LoadError, ReadOptions, Summary};
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
@@ -176,7 +176,11 @@ pub fn read_delegated(
     while let Some(line) = lines.next_line() {
         let line = match line {
             Ok(l) => l,
-            Err(e) => return Ok((result, truncated(opts, summary, e)?)),
+            Err(e) => {
+                truncated(opts, &mut summary, e)?;
+                summary.prefixes = summary.entries;
+                return Ok((result, summary));
+            }
         };
         summary.records += 1;
         if summary.records % TICK_LINES == 0 {
