@@ -2,10 +2,11 @@
 //! [`LoadError`] to Python exceptions, running a load with the GIL released while
 //! still reporting progress and noticing Ctrl-C, and the summary as a dict.
 
-use crate::loaders::{LoadError, OnError, Progress, ReadOptions, Summary};
+use crate::loaders::{Input, LoadError, OnError, Progress, ReadOptions, Summary};
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pyo3::create_exception!(
@@ -86,7 +87,7 @@ impl PyProgress {
 /// The progress callback for `progress=`: None/False for none, True for a
 /// `tqdm.auto` bar (made by `geoip_rs._progress.bar`), or any callable taking
 /// `(done, total)` bytes.
-pub(crate) fn progress_callback(
+fn progress_callback(
     py: Python<'_>,
     progress: Option<&Bound<'_, PyAny>>,
     desc: &str,
@@ -110,9 +111,26 @@ pub(crate) fn progress_callback(
     }
 }
 
+/// Open `path` and read it with `read`: with the GIL released, progress reported as
+/// `progress=` asks, and errors as Python exceptions. Every reader binding uses this.
+pub(crate) fn read_file<T: Send>(
+    py: Python<'_>,
+    path: &Path,
+    on_error: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+    read: impl FnOnce(Input, &mut ReadOptions) -> Result<T, LoadError> + Send,
+) -> PyResult<T> {
+    let callback = progress_callback(py, progress, &path.display().to_string())?;
+    run(py, on_error, callback, |opts| {
+        let input = Input::open(path)?;
+        let size = input.size();
+        Ok((read(input, opts)?, size))
+    })
+}
+
 /// Run `load` with the GIL released. `load` gets the read options and returns its
 /// result and the file size (for the last progress report).
-pub(crate) fn run<T: Send>(
+fn run<T: Send>(
     py: Python<'_>,
     on_error_name: &str,
     progress: Option<Py<PyAny>>,

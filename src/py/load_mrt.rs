@@ -70,10 +70,8 @@ fn read_mrt<'py>(
     let mut rib = Rib::new();
     let mut summaries = Vec::new();
     for file in std::iter::once(&path).chain(&updates) {
-        let callback = load::progress_callback(py, progress, &file.display().to_string())?;
-        let summary = load::run(py, on_error, callback, |opts| {
-            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-            Ok((rib.read_file(file, opts)?, size))
+        let summary = load::read_file(py, file, on_error, progress, |input, opts| {
+            rib.read(Records::new(input), opts)
         })?;
         summaries.push(summary);
     }

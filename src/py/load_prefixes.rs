@@ -10,7 +10,6 @@ use crate::ip::IpPrefix;
 use crate::loaders::ipasn::{read_ipasn as read_ipasn_file, write_ipasn as write_ipasn_file};
 use crate::loaders::iptoasn::{read_iptoasn as read_iptoasn_file, IptoasnRow};
 use crate::loaders::pfx2as::{read_pfx2as as read_pfx2as_file, write_pfx2as as write_pfx2as_file};
-use crate::loaders::Input;
 use crate::origin::Origin;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -26,15 +25,12 @@ fn read_ipasn<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
-    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
-    let (table, summary) = load::run(py, on_error, progress, |opts| {
-        let input = Input::open(&path)?;
-        let size = input.size();
+    let (table, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
         let mut items = Vec::new();
         let summary = read_ipasn_file(input, opts, |p, asn| {
             items.push((p, Value::Int(asn as i64)))
         })?;
-        Ok(((PrefixTable::from_items(items, true), summary), size))
+        Ok((PrefixTable::from_items(items, true), summary))
     })?;
     Ok((table, summary_dict(py, &summary)?))
 }
@@ -86,17 +82,14 @@ fn read_pfx2as<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
-    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
-    let (items, summary) = load::run(py, on_error, progress, |opts| {
-        let input = Input::open(&path)?;
-        let size = input.size();
+    let (items, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
         // One plain origin (nearly all prefixes) as Ok(asn), anything else as Err.
         let mut items = Vec::new();
         let summary = read_pfx2as_file(input, opts, |p, origins| match origins[..] {
             [Origin::Asn(a)] => items.push((p, Ok(a))),
             _ => items.push((p, Err(origins))),
         })?;
-        Ok(((items, summary), size))
+        Ok((items, summary))
     })?;
     let values = items
         .into_iter()
@@ -205,10 +198,7 @@ fn read_iptoasn<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
-    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
-    let (rows, items, summary) = load::run(py, on_error, progress, |opts| {
-        let input = Input::open(&path)?;
-        let size = input.size();
+    let (rows, items, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
         // Rows in file order (neighbours that say the same are kept once), and each
         // prefix with the index of its row.
         let mut rows: Vec<IptoasnRow> = Vec::new();
@@ -219,7 +209,7 @@ fn read_iptoasn<'py>(
             }
             items.push((p, rows.len() - 1));
         })?;
-        Ok(((rows, items, summary), size))
+        Ok((rows, items, summary))
     })?;
     let values = rows
         .iter()

@@ -8,22 +8,11 @@ use super::values::Value;
 use crate::loaders::as2org::{read_as2org as read_as2org_file, As2Org};
 use crate::loaders::asnames::read_asnames as read_asnames_file;
 use crate::loaders::rir::{read_delegated as read_delegated_file, Delegation, RirHeader};
-use crate::loaders::{Input, LoadError, ReadOptions, Summary};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Open `path`, read it with `read` and return the result with the file size.
-fn open_and<T>(
-    path: &Path,
-    opts: &mut ReadOptions,
-    read: impl FnOnce(Input, &mut ReadOptions) -> Result<(T, Summary), LoadError>,
-) -> Result<((T, Summary), u64), LoadError> {
-    let input = Input::open(path)?;
-    let size = input.size();
-    Ok((read(input, opts)?, size))
-}
-
 /// Read a CAIDA as2org file into `{asn: {asn, name, org_id, org_name, country,
 /// source, changed, opaque_id}}`.
 #[pyfunction]
@@ -34,10 +23,7 @@ fn read_as2org<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
-    let (db, summary) = load::run(py, on_error, progress, |opts| {
-        open_and(&path, opts, read_as2org_file)
-    })?;
+    let (db, summary) = load::read_file(py, &path, on_error, progress, read_as2org_file)?;
     let out = PyDict::new(py);
     let mut asns: Vec<u32> = db.ases.keys().copied().collect();
     asns.sort_unstable();
@@ -75,10 +61,7 @@ fn read_delegated<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
-    let (delegated, summary) = load::run(py, on_error, progress, |opts| {
-        open_and(&path, opts, read_delegated_file)
-    })?;
+    let (delegated, summary) = load::read_file(py, &path, on_error, progress, read_delegated_file)?;
     // One dict per prefix and per ASN, so that changing one changes no other.
     let items = delegated
         .prefixes()
@@ -133,10 +116,7 @@ fn read_asnames<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    let progress = load::progress_callback(py, progress, &path.display().to_string())?;
-    let (names, summary) = load::run(py, on_error, progress, |opts| {
-        open_and(&path, opts, read_asnames_file)
-    })?;
+    let (names, summary) = load::read_file(py, &path, on_error, progress, read_asnames_file)?;
     let mut names: Vec<_> = names.into_iter().collect();
     names.sort_unstable_by_key(|(asn, _)| *asn);
     let out = PyDict::new(py);
