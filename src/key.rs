@@ -12,12 +12,12 @@ pub trait Key: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
     /// The all-zero address.
     const ZERO: Self;
 
-    /// `len` bits (at most 8) starting `start` bits from the most significant end.
+    /// `len` bits (1 to 32) starting `start` bits from the most significant end.
     /// Bits past the end of the address read as zero.
     fn bits_at(self, start: u8, len: u8) -> u32;
     /// The address with every bit from `len` on cleared (the network of a /len).
     fn masked(self, len: u8) -> Self;
-    /// The address with bits `start..start+len` replaced by `value` (`len` <= 8).
+    /// The address with bits `start..start+len` replaced by `value` (`len` < 32).
     fn with_bits(self, start: u8, len: u8, value: u32) -> Self;
     /// The last address of the /len that starts at `self`.
     fn last_in(self, len: u8) -> Self;
@@ -35,7 +35,7 @@ macro_rules! impl_key {
 
             #[inline(always)]
             fn bits_at(self, start: u8, len: u8) -> u32 {
-                debug_assert!(len <= 8 && len > 0);
+                debug_assert!(len <= 32 && len > 0);
                 if start >= <Self as Key>::BITS {
                     return 0;
                 }

@@ -17,6 +17,7 @@ pub mod ip;
 pub mod key;
 pub mod loaders;
 pub mod origin;
+pub mod poptrie;
 pub mod range;
 pub mod table;
 pub mod treebitmap;

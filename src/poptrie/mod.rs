@@ -1,0 +1,165 @@
+//! A compiled, read-only form of a prefix table for fast lookups: a Poptrie (Asai &
+//! Ohara, SIGCOMM 2015), built from the tree bitmap and rebuilt after writes.
+//!
+//! - A direct-indexed first level of `2^D` entries (D = 18 for IPv4, 16 for IPv6):
+//!   each is a leaf or the index of a node.
+//! - Nodes of 6-bit strides, 24 bytes each: `vector` marks which of the 64 slots hold
+//!   a child node, `leafvec` marks where a run of equal leaves starts; children and
+//!   leaves sit in two flat arrays at `base + popcount(bits below)`.
+//! - Leaves are pushed down (every slot holds the longest match for its whole range),
+//!   so a lookup never backtracks, and equal neighbours are stored once.
+//!
+//! A leaf packs the matched prefix's value id (below 2^23) and length into a `u32`;
+//! [`MISS`] means no prefix matched. The structure is a few arrays of integers, so it
+//! can be saved and used in place from a memory-mapped file.
+
+mod build;
+
+use crate::key::Key;
+use std::marker::PhantomData;
+
+pub use build::TooManyValues;
+
+/// A node's child flag in a direct entry.
+const NODE: u32 = 1 << 31;
+/// The leaf of an address that no prefix covers.
+pub const MISS: u32 = 0x7FFF_FFFF;
+/// Value ids must stay below this (23 bits), so a leaf never looks like [`NODE`].
+pub const MAX_ID: u32 = (1 << 23) - 1;
+const STRIDE: u8 = 6;
+
+#[derive(Copy, Clone, Default, Debug)]
+#[repr(C)]
+pub(crate) struct Node {
+    vector: u64,
+    leafvec: u64,
+    /// Start of this node's leaves in `leaves`.
+    base0: u32,
+    /// Start of this node's children in `nodes`.
+    base1: u32,
+}
+
+/// A leaf: value id and prefix length.
+#[inline(always)]
+pub(crate) fn pack(id: u32, len: u8) -> u32 {
+    id << 8 | len as u32
+}
+
+/// The value id and prefix length of a leaf, `None` for [`MISS`].
+#[inline(always)]
+pub fn unpack(leaf: u32) -> Option<(u8, u32)> {
+    (leaf != MISS).then_some(((leaf & 0xFF) as u8, leaf >> 8))
+}
+
+/// A compiled longest-prefix-match table for one family.
+pub struct Poptrie<K: Key> {
+    direct_bits: u8,
+    direct: Vec<u32>,
+    nodes: Vec<Node>,
+    leaves: Vec<u32>,
+    _key: PhantomData<K>,
+}
+
+/// Bits of the direct level: 2^18 x 4 bytes = 1 MiB for IPv4, which holds every
+/// prefix up to /18 without a node; IPv6 prefixes start at /16 or longer in practice.
+pub fn default_direct_bits<K: Key>() -> u8 {
+    if K::BITS == 32 {
+        18
+    } else {
+        16
+    }
+}
+
+impl<K: Key> Poptrie<K> {
+    /// The packed leaf of the longest match for `key` (see [`unpack`]).
+    #[inline]
+    pub fn lookup(&self, key: K) -> u32 {
+        let mut e = self.direct[key.bits_at(0, self.direct_bits) as usize];
+        let mut off = self.direct_bits;
+        while e & NODE != 0 {
+            let node = &self.nodes[(e & !NODE) as usize];
+            let (child, leaf) = step(node, key.bits_at(off, STRIDE));
+            match child {
+                Some(c) => e = NODE | c,
+                None => return self.leaves[leaf as usize],
+            }
+            off += STRIDE;
+        }
+        e
+    }
+
+    /// Longest matches for many keys: `out[i]` gets the packed leaf of `keys[i]`.
+    /// Lookups run in interleaved groups, so that the memory loads of independent
+    /// lookups overlap instead of waiting for each other.
+    pub fn lookup_many(&self, keys: &[K], out: &mut [u32]) {
+        const LANES: usize = 16;
+        assert_eq!(keys.len(), out.len());
+        let mut chunks = keys.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES));
+        for (k, o) in &mut chunks {
+            self.lookup_lanes::<LANES>(k.try_into().expect("LANES keys"), o);
+        }
+        let rest = keys.len() % LANES;
+        let (k, o) = (&keys[keys.len() - rest..], &mut out[keys.len() - rest..]);
+        for (key, slot) in k.iter().zip(o) {
+            *slot = self.lookup(*key);
+        }
+    }
+
+    #[inline(always)]
+    fn lookup_lanes<const N: usize>(&self, keys: &[K; N], out: &mut [u32]) {
+        let mut entry = [0u32; N];
+        for i in 0..N {
+            entry[i] = self.direct[keys[i].bits_at(0, self.direct_bits) as usize];
+        }
+        let mut off = self.direct_bits;
+        let mut pending = entry.iter().any(|e| e & NODE != 0);
+        while pending {
+            pending = false;
+            for i in 0..N {
+                let e = entry[i];
+                if e & NODE == 0 {
+                    continue;
+                }
+                let node = &self.nodes[(e & !NODE) as usize];
+                let (child, leaf) = step(node, keys[i].bits_at(off, STRIDE));
+                entry[i] = match child {
+                    Some(c) => {
+                        pending = true;
+                        NODE | c
+                    }
+                    None => self.leaves[leaf as usize],
+                };
+            }
+            off += STRIDE;
+        }
+        out.copy_from_slice(&entry);
+    }
+
+    /// Bytes held by the three arrays.
+    pub fn nbytes(&self) -> usize {
+        self.direct.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.leaves.capacity() * 4
+    }
+
+    /// Number of nodes and of stored leaves.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.nodes.len(), self.leaves.len())
+    }
+}
+
+/// One step down from `node` for the 6-bit slot `v`: the child's index, or else the
+/// index of the slot's leaf.
+#[inline(always)]
+fn step(node: &Node, v: u32) -> (Option<u32>, u32) {
+    let bit = 1u64 << v;
+    let upto = (bit << 1).wrapping_sub(1); // bits 0..=v
+    if node.vector & bit != 0 {
+        (Some(node.base1 + (node.vector & upto).count_ones() - 1), 0)
+    } else {
+        (None, node.base0 + (node.leafvec & upto).count_ones() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests;
