@@ -1,0 +1,180 @@
+//! Batch longest-match lookups on the full 2014 IPv4 table (512,621 prefixes) and the
+//! 2015 IPv6 table: the compiled Poptrie against the mutable tree bitmap and against a
+//! plain DIR-24-8 (DPDK rte_lpm's layout, written here for the comparison), all built
+//! from the same prefixes. Run with `cargo bench --bench lookup`.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use flate2::read::GzDecoder;
+use geoip_rs::poptrie::{default_direct_bits, Poptrie};
+use geoip_rs::{parse_prefix, IpPrefix, Key, Prefix, TreeBitmap};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+
+fn read_ipasn<K: Key>(name: &str, pick: fn(IpPrefix) -> Option<Prefix<K>>) -> Vec<(Prefix<K>, u32)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ipasn").join(name);
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    for line in BufReader::new(GzDecoder::new(file)).lines() {
+        let line = line.unwrap();
+        let Some((p, asn)) = line.split_once('\t') else { continue };
+        if let Some(p) = parse_prefix(p, true).ok().and_then(pick) {
+            out.push((p, asn.trim().parse::<u32>().unwrap()));
+        }
+    }
+    out
+}
+
+/// DIR-24-8: 2^24 entries for the first 24 bits, each a next hop or (top bit) the
+/// index of a 256-entry group for the last 8 bits.
+struct Dir248 {
+    tbl24: Vec<u32>,
+    tbl8: Vec<u32>,
+}
+
+const GROUP: u32 = 1 << 31;
+const NONE: u32 = u32::MAX >> 1;
+
+impl Dir248 {
+    /// From `(prefix, next hop)` in address order (a containing prefix comes first).
+    fn build(items: &[(Prefix<u32>, u32)]) -> Self {
+        let mut d = Dir248 { tbl24: vec![NONE; 1 << 24], tbl8: Vec::new() };
+        for (p, hop) in items {
+            let len = p.prefix_len();
+            let a = p.addr();
+            if len <= 24 {
+                let first = (a >> 8) as usize;
+                d.tbl24[first..first + (1 << (24 - len))].fill(*hop);
+                continue;
+            }
+            let slot = (a >> 8) as usize;
+            if d.tbl24[slot] & GROUP == 0 {
+                let group = (d.tbl8.len() / 256) as u32;
+                d.tbl8.extend(std::iter::repeat_n(d.tbl24[slot], 256));
+                d.tbl24[slot] = GROUP | group;
+            }
+            let base = ((d.tbl24[slot] & !GROUP) * 256) as usize + (a & 0xFF) as usize;
+            d.tbl8[base..base + (1 << (32 - len))].fill(*hop);
+        }
+        d
+    }
+
+    #[inline]
+    fn lookup(&self, a: u32) -> u32 {
+        let e = self.tbl24[(a >> 8) as usize];
+        if e & GROUP == 0 {
+            e
+        } else {
+            self.tbl8[((e & !GROUP) * 256 + (a & 0xFF)) as usize]
+        }
+    }
+
+    fn nbytes(&self) -> usize {
+        (self.tbl24.len() + self.tbl8.len()) * 4
+    }
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn inside<K: Key>(items: &[(Prefix<K>, u32)], n: usize, rng: &mut Rng) -> Vec<K> {
+    (0..n)
+        .map(|_| {
+            let (p, _) = items[rng.next() as usize % items.len()];
+            let noise = (rng.next() as u128) << 64 | rng.next() as u128;
+            K::from_u128(p.addr().to_u128() | (noise & (p.last().to_u128() - p.addr().to_u128())))
+        })
+        .collect()
+}
+
+fn build_tree<K: Key>(items: &[(Prefix<K>, u32)]) -> TreeBitmap<K, u32> {
+    let mut t = TreeBitmap::new();
+    for (p, v) in items {
+        t.insert(p, *v);
+    }
+    t
+}
+
+/// The prefixes in address order, each with its index as value id (as the Python
+/// table numbers its value slots): ASNs themselves go past the 23 bits of a leaf.
+fn ids<K: Key>(tree: &TreeBitmap<K, u32>) -> Vec<(Prefix<K>, u32)> {
+    tree.iter().enumerate().map(|(i, (p, _))| (p, i as u32)).collect()
+}
+
+fn bench_v4(c: &mut Criterion) {
+    let items = read_ipasn::<u32>("ipasn_20140513.dat.gz", |p| match p {
+        IpPrefix::V4(q) => Some(q),
+        _ => None,
+    });
+    let tree = build_tree(&items);
+    let sorted = ids(&tree);
+    let pop = Poptrie::build(&sorted, default_direct_bits::<u32>()).unwrap();
+    let dir = Dir248::build(&sorted);
+    let (nodes, leaves) = pop.counts();
+    eprintln!(
+        "IPv4 {} prefixes: poptrie {} bytes ({:.2} B/prefix, {nodes} nodes, {leaves} leaves); tree bitmap {} bytes; DIR-24-8 {} bytes",
+        items.len(),
+        pop.nbytes(),
+        pop.nbytes() as f64 / items.len() as f64,
+        tree.nbytes(),
+        dir.nbytes()
+    );
+    let mut rng = Rng(0x5EED);
+    let uniform: Vec<u32> = (0..1 << 20).map(|_| rng.next() as u32).collect();
+    let announced = inside(&items, 1 << 20, &mut rng);
+    let mut g = c.benchmark_group("ipv4_batch");
+    g.sample_size(20);
+    let mut out = vec![0u32; uniform.len()];
+    for (name, keys) in [("uniform", &uniform), ("announced", &announced)] {
+        g.throughput(Throughput::Elements(keys.len() as u64));
+        g.bench_function(format!("poptrie_{name}"), |b| b.iter(|| pop.lookup_many(keys, &mut out)));
+        g.bench_function(format!("dir24_8_{name}"), |b| {
+            b.iter(|| keys.iter().zip(out.iter_mut()).for_each(|(k, o)| *o = dir.lookup(*k)))
+        });
+        g.bench_function(format!("treebitmap_{name}"), |b| {
+            b.iter(|| keys.iter().zip(out.iter_mut()).for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1)))
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("ipv4_build");
+    g.sample_size(10);
+    g.bench_function("poptrie_from_sorted", |b| b.iter(|| Poptrie::build(&sorted, 18).unwrap()));
+    g.finish();
+}
+
+fn bench_v6(c: &mut Criterion) {
+    let items = read_ipasn::<u128>("ipasn6_20151101.dat.gz", |p| match p {
+        IpPrefix::V6(q) => Some(q),
+        _ => None,
+    });
+    let tree = build_tree(&items);
+    let sorted = ids(&tree);
+    let pop = Poptrie::build(&sorted, default_direct_bits::<u128>()).unwrap();
+    eprintln!(
+        "IPv6 {} prefixes: poptrie {} bytes ({:.1} B/prefix); tree bitmap {} bytes",
+        items.len(),
+        pop.nbytes(),
+        pop.nbytes() as f64 / items.len() as f64,
+        tree.nbytes()
+    );
+    let announced = inside(&items, 1 << 20, &mut Rng(0x5EED));
+    let mut out = vec![0u32; announced.len()];
+    let mut g = c.benchmark_group("ipv6_batch");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(announced.len() as u64));
+    g.bench_function("poptrie_announced", |b| b.iter(|| pop.lookup_many(&announced, &mut out)));
+    g.bench_function("treebitmap_announced", |b| {
+        b.iter(|| announced.iter().zip(out.iter_mut()).for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_v4, bench_v6);
+criterion_main!(benches);
