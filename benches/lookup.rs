@@ -10,13 +10,20 @@ use geoip_rs::{parse_prefix, IpPrefix, Key, Prefix, TreeBitmap};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
-fn read_ipasn<K: Key>(name: &str, pick: fn(IpPrefix) -> Option<Prefix<K>>) -> Vec<(Prefix<K>, u32)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ipasn").join(name);
+fn read_ipasn<K: Key>(
+    name: &str,
+    pick: fn(IpPrefix) -> Option<Prefix<K>>,
+) -> Vec<(Prefix<K>, u32)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/ipasn")
+        .join(name);
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     for line in BufReader::new(GzDecoder::new(file)).lines() {
         let line = line.unwrap();
-        let Some((p, asn)) = line.split_once('\t') else { continue };
+        let Some((p, asn)) = line.split_once('\t') else {
+            continue;
+        };
         if let Some(p) = parse_prefix(p, true).ok().and_then(pick) {
             out.push((p, asn.trim().parse::<u32>().unwrap()));
         }
@@ -37,7 +44,10 @@ const NONE: u32 = u32::MAX >> 1;
 impl Dir248 {
     /// From `(prefix, next hop)` in address order (a containing prefix comes first).
     fn build(items: &[(Prefix<u32>, u32)]) -> Self {
-        let mut d = Dir248 { tbl24: vec![NONE; 1 << 24], tbl8: Vec::new() };
+        let mut d = Dir248 {
+            tbl24: vec![NONE; 1 << 24],
+            tbl8: Vec::new(),
+        };
         for (p, hop) in items {
             let len = p.prefix_len();
             let a = p.addr();
@@ -105,7 +115,10 @@ fn build_tree<K: Key>(items: &[(Prefix<K>, u32)]) -> TreeBitmap<K, u32> {
 /// The prefixes in address order, each with its index as value id (as the Python
 /// table numbers its value slots): ASNs themselves go past the 23 bits of a leaf.
 fn ids<K: Key>(tree: &TreeBitmap<K, u32>) -> Vec<(Prefix<K>, u32)> {
-    tree.iter().enumerate().map(|(i, (p, _))| (p, i as u32)).collect()
+    tree.iter()
+        .enumerate()
+        .map(|(i, (p, _))| (p, i as u32))
+        .collect()
 }
 
 fn bench_v4(c: &mut Criterion) {
@@ -134,18 +147,30 @@ fn bench_v4(c: &mut Criterion) {
     let mut out = vec![0u32; uniform.len()];
     for (name, keys) in [("uniform", &uniform), ("announced", &announced)] {
         g.throughput(Throughput::Elements(keys.len() as u64));
-        g.bench_function(format!("poptrie_{name}"), |b| b.iter(|| pop.lookup_many(keys, &mut out)));
+        g.bench_function(format!("poptrie_{name}"), |b| {
+            b.iter(|| pop.lookup_many(keys, &mut out))
+        });
         g.bench_function(format!("dir24_8_{name}"), |b| {
-            b.iter(|| keys.iter().zip(out.iter_mut()).for_each(|(k, o)| *o = dir.lookup(*k)))
+            b.iter(|| {
+                keys.iter()
+                    .zip(out.iter_mut())
+                    .for_each(|(k, o)| *o = dir.lookup(*k))
+            })
         });
         g.bench_function(format!("treebitmap_{name}"), |b| {
-            b.iter(|| keys.iter().zip(out.iter_mut()).for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1)))
+            b.iter(|| {
+                keys.iter()
+                    .zip(out.iter_mut())
+                    .for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1))
+            })
         });
     }
     g.finish();
     let mut g = c.benchmark_group("ipv4_build");
     g.sample_size(10);
-    g.bench_function("poptrie_from_sorted", |b| b.iter(|| Poptrie::build(&sorted, 18).unwrap()));
+    g.bench_function("poptrie_from_sorted", |b| {
+        b.iter(|| Poptrie::build(&sorted, 18).unwrap())
+    });
     g.finish();
 }
 
@@ -169,9 +194,16 @@ fn bench_v6(c: &mut Criterion) {
     let mut g = c.benchmark_group("ipv6_batch");
     g.sample_size(20);
     g.throughput(Throughput::Elements(announced.len() as u64));
-    g.bench_function("poptrie_announced", |b| b.iter(|| pop.lookup_many(&announced, &mut out)));
+    g.bench_function("poptrie_announced", |b| {
+        b.iter(|| pop.lookup_many(&announced, &mut out))
+    });
     g.bench_function("treebitmap_announced", |b| {
-        b.iter(|| announced.iter().zip(out.iter_mut()).for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1)))
+        b.iter(|| {
+            announced
+                .iter()
+                .zip(out.iter_mut())
+                .for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1))
+        })
     });
     g.finish();
 }

@@ -7,12 +7,14 @@
 //!   for one family: exact / longest match, covering and covered prefixes, ordered
 //!   iteration, insert and remove.
 //! - [`table`]: [`IpTable`], one tree per family behind one interface.
+//! - [`poptrie`], [`compiled`]: the compiled read-only form used for fast lookups.
 //! - [`ip`]: parsing of addresses and prefixes, with `ipaddress`-style errors.
 //! - [`range`]: address ranges split into the fewest covering prefixes.
 //! - [`loaders`]: streaming readers (and writers) of routing and registry files.
 //! - `py` (feature `python`): the thin pyo3 layer; the core above never uses pyo3,
 //!   so `cargo test` and `cargo bench` need no Python.
 
+pub mod compiled;
 pub mod ip;
 pub mod key;
 pub mod loaders;

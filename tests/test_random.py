@@ -306,3 +306,35 @@ def test_ipv4_batch_matches_single_lookups(pair, nets, seed):
     for i in range(0, len(q), 40):
         m = a.lookup_with_prefix(int(q[i]))
         assert (values[i], plen[i], found[i]) == ((m[1], m[0].prefixlen, True) if m else (-1, -1, False))
+
+
+@given(nets=st.lists(networks(), min_size=1, max_size=60), more=st.lists(networks(), min_size=1, max_size=10),
+       seed=st.integers(0, 2**32 - 1))
+def test_compiled_lookups_agree_and_follow_writes(nets, more, seed):
+    """Batches of 4096+ addresses (and many single lookups) go through the compiled
+    form of the Rust table; after each write it must answer for the new table."""
+    rust, ref = load_impl("rust"), load_impl("reference")
+    rng = np.random.default_rng(seed)
+    a = rust((n, i) for i, n in enumerate(nets))
+    b = ref(a.items())
+    edges = boundary_addresses(nets + more)
+    v4 = [int(x) for x in edges if x.version == 4]
+    v6 = [x.packed for x in edges if x.version == 6]
+    batch4 = np.concatenate([np.array(v4, dtype=np.uint32), rng.integers(0, 2**32, 4096, dtype=np.uint32)])
+    # IPv6: the edges and addresses inside the prefixes, padded to a large batch.
+    rows = [np.frombuffer(p, np.uint8) for p in v6] or [np.zeros(16, np.uint8)]
+    batch6 = np.array([rows[i % len(rows)] for i in range(4100)], dtype=np.uint8)
+    for step, net in enumerate([None] + more):
+        if net is not None:  # alternately add and remove, so both invalidate
+            if step % 2 and a.has_prefix(net):
+                a.pop(net, None)
+                b.pop(net, None)
+            else:
+                a[net] = b[net] = 1000 + step
+        for batch in (batch4, batch6):
+            assert_same_batch(a.lookup_batch(batch), b.lookup_batch(batch))
+        # Enough single lookups to compile, then a few more that use the compiled form.
+        for x in (edges * (4200 // max(1, len(edges)) + 1))[:4200]:
+            a.get(x)
+        for x in edges:
+            assert_same(a.lookup_with_prefix(x), b.lookup_with_prefix(x))

@@ -5,7 +5,8 @@
 //! way. Results come back as numpy arrays built from Rust vectors without a copy.
 
 use super::convert;
-use super::table::{Inner, PrefixTable};
+use super::table::{Inner, PrefixTable, COMPILE_FOR_BATCH};
+use crate::poptrie::unpack;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -35,9 +36,9 @@ impl Batch {
     #[inline]
     fn lookup(&self, inner: &Inner, i: usize) -> Option<(u8, u32)> {
         match self {
-            Batch::V4(v) => inner.table.v4().longest_match(v[i]),
-            Batch::V6(v) => inner.table.v6().longest_match(v[i]),
-            Batch::Mixed(v) => inner.table.longest_match(v[i]),
+            Batch::V4(v) => inner.longest_addr(IpAddr::V4(v[i].into())),
+            Batch::V6(v) => inner.longest_addr(IpAddr::V6(v[i].into())),
+            Batch::Mixed(v) => inner.longest_addr(v[i]),
         }
     }
 }
@@ -107,23 +108,38 @@ fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
     Ok(Batch::Mixed(out))
 }
 
-/// Lengths (-1 for a miss) and the value slots of every address.
+/// Lengths (-1 for a miss) and the value slots of every address. Large batches use
+/// the compiled form, with lookups interleaved.
 fn answer(inner: &Inner, batch: &Batch) -> (Vec<i16>, Vec<u32>) {
     let n = batch.len();
+    let compiled = inner.compiled(n >= COMPILE_FOR_BATCH);
+    let leaves = match (compiled, batch) {
+        (Some(c), Batch::V4(keys)) => Some(many(keys, |k, out| c.v4().lookup_many(k, out))),
+        (Some(c), Batch::V6(keys)) => Some(many(keys, |k, out| c.v6().lookup_many(k, out))),
+        _ => None,
+    };
     let (mut lens, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for i in 0..n {
-        match batch.lookup(inner, i) {
-            Some((len, id)) => {
-                lens.push(len as i16);
-                ids.push(id);
-            }
-            None => {
-                lens.push(-1);
-                ids.push(u32::MAX);
-            }
+    let mut push = |found: Option<(u8, u32)>| match found {
+        Some((len, id)) => {
+            lens.push(len as i16);
+            ids.push(id);
         }
+        None => {
+            lens.push(-1);
+            ids.push(u32::MAX);
+        }
+    };
+    match leaves {
+        Some(leaves) => leaves.into_iter().for_each(|l| push(unpack(l))),
+        None => (0..n).for_each(|i| push(batch.lookup(inner, i))),
     }
     (lens, ids)
+}
+
+fn many<K>(keys: &[K], lookup: impl Fn(&[K], &mut [u32])) -> Vec<u32> {
+    let mut out = vec![0; keys.len()];
+    lookup(keys, &mut out);
+    out
 }
 
 /// Integer values for an integer table, `None` otherwise.

@@ -8,6 +8,7 @@
 
 use super::convert::{self, Key};
 use super::values::{Value, Values};
+use crate::compiled::CompiledTable;
 use crate::ip::IpPrefix;
 use crate::table::IpTable;
 use pyo3::exceptions::PyKeyError;
@@ -15,14 +16,25 @@ use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyTypeInfo};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Default)]
 pub(crate) struct Inner {
     pub(crate) table: IpTable<u32>,
     pub(crate) values: Values,
+    /// The compiled (Poptrie) form of `table`, built on demand and dropped by every
+    /// write that adds or removes a prefix. (Replacing a value keeps its slot id, and
+    /// so keeps the compiled form valid.) `None` inside: the table cannot be compiled.
+    compiled: OnceLock<Option<CompiledTable>>,
+    /// Single lookups answered by the tree since the last write: once there have been
+    /// as many as there are prefixes, compiling (linear in the prefixes) pays off.
+    tree_lookups: AtomicUsize,
 }
+
+/// Batches of at least this many addresses compile the table first.
+pub(crate) const COMPILE_FOR_BATCH: usize = 4096;
 
 impl Inner {
     /// Insert or replace; returns the value replaced.
@@ -30,6 +42,7 @@ impl Inner {
         match self.table.exact(prefix) {
             Some(id) => Some(self.values.replace(id, value)),
             None => {
+                self.changed();
                 let id = self.values.add(value);
                 self.table.insert(prefix, id);
                 None
@@ -38,13 +51,44 @@ impl Inner {
     }
 
     fn remove(&mut self, prefix: &IpPrefix) -> Option<Value> {
-        self.table.remove(prefix).map(|id| self.values.take(id))
+        let id = self.table.remove(prefix)?;
+        self.changed();
+        Some(self.values.take(id))
+    }
+
+    /// The prefixes changed: the compiled form is stale.
+    fn changed(&mut self) {
+        self.compiled = OnceLock::new();
+        *self.tree_lookups.get_mut() = 0;
+    }
+
+    /// The compiled form if there is one, built first if `build`.
+    pub(crate) fn compiled(&self, build: bool) -> Option<&CompiledTable> {
+        match build {
+            true => self
+                .compiled
+                .get_or_init(|| CompiledTable::build(&self.table).ok())
+                .as_ref(),
+            false => self.compiled.get().and_then(Option::as_ref),
+        }
+    }
+
+    /// The longest match of an address: its length and value slot.
+    #[inline]
+    pub(crate) fn longest_addr(&self, a: IpAddr) -> Option<(u8, u32)> {
+        let build = self.compiled.get().is_none()
+            && self.tree_lookups.fetch_add(1, Ordering::Relaxed)
+                >= self.table.len().max(COMPILE_FOR_BATCH);
+        match self.compiled(build) {
+            Some(c) => c.longest_match(a),
+            None => self.table.longest_match(a),
+        }
     }
 
     /// The longest match for an address or a prefix.
     fn longest(&self, key: &Key) -> Option<(IpPrefix, u32)> {
         match key {
-            Key::Addr(a) => self.table.longest_match(*a).map(|(len, id)| {
+            Key::Addr(a) => self.longest_addr(*a).map(|(len, id)| {
                 (
                     IpPrefix::new(*a, len, false).expect("length from the table"),
                     id,
@@ -303,6 +347,7 @@ impl PrefixTable {
         let old = {
             let mut inner = self.write();
             inner.table.clear();
+            inner.changed();
             inner.values.take_all()
         };
         drop(old);

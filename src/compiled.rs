@@ -1,0 +1,45 @@
+//! [`CompiledTable`]: the read-only Poptrie form of an [`IpTable`] whose values are
+//! `u32` ids, for both families. Built in one pass over the table (tens of
+//! milliseconds for a full IPv4 table) and thrown away by the next write.
+
+use crate::poptrie::{default_direct_bits, unpack, Poptrie, TooManyValues};
+use crate::table::IpTable;
+use std::net::IpAddr;
+
+pub struct CompiledTable {
+    v4: Poptrie<u32>,
+    v6: Poptrie<u128>,
+}
+
+impl CompiledTable {
+    /// Compile `table`; fails only if a value id does not fit a leaf (2^23 and up).
+    pub fn build(table: &IpTable<u32>) -> Result<Self, TooManyValues> {
+        let v4: Vec<_> = table.v4().iter().collect();
+        let v6: Vec<_> = table.v6().iter().collect();
+        Ok(CompiledTable {
+            v4: Poptrie::build(&v4, default_direct_bits::<u32>())?,
+            v6: Poptrie::build(&v6, default_direct_bits::<u128>())?,
+        })
+    }
+
+    pub fn v4(&self) -> &Poptrie<u32> {
+        &self.v4
+    }
+
+    pub fn v6(&self) -> &Poptrie<u128> {
+        &self.v6
+    }
+
+    /// The longest match: its length and value id.
+    #[inline]
+    pub fn longest_match(&self, addr: IpAddr) -> Option<(u8, u32)> {
+        unpack(match addr {
+            IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
+            IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
+        })
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.v4.nbytes() + self.v6.nbytes()
+    }
+}
