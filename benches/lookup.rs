@@ -112,12 +112,19 @@ fn build_tree<K: Key>(items: &[(Prefix<K>, u32)]) -> TreeBitmap<K, u32> {
     t
 }
 
-/// The prefixes in address order, each with its index as value id (as the Python
-/// table numbers its value slots): ASNs themselves go past the 23 bits of a leaf.
+/// The prefixes in address order with value ids as the Python table compiles them:
+/// one id per distinct AS (ASNs themselves go past the 23 bits of a leaf).
 fn ids<K: Key>(tree: &TreeBitmap<K, u32>) -> Vec<(Prefix<K>, u32)> {
+    let mut id_of = std::collections::HashMap::new();
+    let mut next = 0u32;
     tree.iter()
-        .enumerate()
-        .map(|(i, (p, _))| (p, i as u32))
+        .map(|(p, asn)| {
+            let id = *id_of.entry(asn).or_insert_with(|| {
+                next += 1;
+                next - 1
+            });
+            (p, id)
+        })
         .collect()
 }
 

@@ -14,8 +14,27 @@ pub struct CompiledTable {
 impl CompiledTable {
     /// Compile `table`; fails only if a value id does not fit a leaf (2^23 and up).
     pub fn build(table: &IpTable<u32>) -> Result<Self, TooManyValues> {
-        let v4: Vec<_> = table.v4().iter().collect();
-        let v6: Vec<_> = table.v6().iter().collect();
+        Self::build_with(table, |id| id)
+    }
+
+    /// Compile `table` with each value id replaced by `canonical(id)`: ids of equal
+    /// values mapped to one id let neighbouring leaves with the same value and prefix
+    /// length merge (most neighbouring prefixes share an origin AS), which makes the
+    /// compiled form several times smaller. Lookups then answer the canonical id.
+    pub fn build_with(
+        table: &IpTable<u32>,
+        canonical: impl Fn(u32) -> u32,
+    ) -> Result<Self, TooManyValues> {
+        let v4: Vec<_> = table
+            .v4()
+            .iter()
+            .map(|(p, id)| (p, canonical(id)))
+            .collect();
+        let v6: Vec<_> = table
+            .v6()
+            .iter()
+            .map(|(p, id)| (p, canonical(id)))
+            .collect();
         Ok(CompiledTable {
             v4: Poptrie::build(&v4, default_direct_bits::<u32>())?,
             v6: Poptrie::build(&v6, default_direct_bits::<u128>())?,

@@ -326,9 +326,14 @@ def test_compiled_lookups_agree_and_follow_writes(nets, more, seed):
     batch6 = np.array([rows[i % len(rows)] for i in range(4100)], dtype=np.uint8)
     for step, net in enumerate([None] + more):
         if net is not None:  # alternately add and remove, so both invalidate
-            if step % 2 and a.has_prefix(net):
+            if step % 3 == 1 and a.has_prefix(net):
                 a.pop(net, None)
                 b.pop(net, None)
+            elif step % 3 == 2 and len(a):
+                # Replace a value in place with another table's value, so that leaves
+                # merged by equal values must come apart.
+                target = a.items()[step % len(a)][0]
+                a[target] = b[target] = a.items()[-1][1]
             else:
                 a[net] = b[net] = 1000 + step
         for batch in (batch4, batch6):

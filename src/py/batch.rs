@@ -6,6 +6,7 @@
 
 use super::convert;
 use super::table::{Inner, PrefixTable, COMPILE_FOR_BATCH};
+use crate::compiled::CompiledTable;
 use crate::poptrie::unpack;
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
@@ -108,50 +109,84 @@ fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
     Ok(Batch::Mixed(out))
 }
 
-/// Lengths (-1 for a miss) and the value slots of every address. Large batches use
-/// the compiled form, with lookups interleaved.
+/// Batches this large are split over the machine's cores: the lookups are
+/// independent and the table is shared read-only.
+const PARALLEL_BATCH: usize = 1 << 17;
+
+/// `f(start, a, b)` over matching chunks of `a` and `b` (`start` is the chunk's first
+/// index), on several threads for a large batch.
+fn for_chunks<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync,
+) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if a.len() < PARALLEL_BATCH || threads < 2 {
+        return f(0, a, b);
+    }
+    let chunk = a.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        for (i, (ca, cb)) in a.chunks_mut(chunk).zip(b.chunks_mut(chunk)).enumerate() {
+            let f = &f;
+            s.spawn(move || f(i * chunk, ca, cb));
+        }
+    });
+}
+
+/// Lengths (-1 for a miss) and value slots (`u32::MAX` for a miss) of the addresses
+/// from `start` on. The compiled form answers numpy batches with interleaved lookups.
+fn fill(
+    inner: &Inner,
+    batch: &Batch,
+    compiled: Option<&CompiledTable>,
+    start: usize,
+    lens: &mut [i16],
+    ids: &mut [u32],
+) {
+    let end = start + lens.len();
+    let found = |f: Option<(u8, u32)>| f.map_or((-1, u32::MAX), |(l, id)| (l as i16, id));
+    match (compiled, batch) {
+        (Some(c), Batch::V4(keys)) => c.v4().lookup_many(&keys[start..end], ids),
+        (Some(c), Batch::V6(keys)) => c.v6().lookup_many(&keys[start..end], ids),
+        // Unpacked ids straight from the tree (they may not fit a packed leaf).
+        _ => {
+            for (i, (len, id)) in lens.iter_mut().zip(ids.iter_mut()).enumerate() {
+                (*len, *id) = found(batch.lookup(inner, start + i));
+            }
+            return;
+        }
+    }
+    for (len, id) in lens.iter_mut().zip(ids.iter_mut()) {
+        (*len, *id) = found(unpack(*id));
+    }
+}
+
+/// Lengths and value slots of every address in the batch.
 fn answer(inner: &Inner, batch: &Batch) -> (Vec<i16>, Vec<u32>) {
     let n = batch.len();
     let compiled = inner.compiled(n >= COMPILE_FOR_BATCH);
-    let leaves = match (compiled, batch) {
-        (Some(c), Batch::V4(keys)) => Some(many(keys, |k, out| c.v4().lookup_many(k, out))),
-        (Some(c), Batch::V6(keys)) => Some(many(keys, |k, out| c.v6().lookup_many(k, out))),
-        _ => None,
-    };
-    let (mut lens, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut push = |found: Option<(u8, u32)>| match found {
-        Some((len, id)) => {
-            lens.push(len as i16);
-            ids.push(id);
-        }
-        None => {
-            lens.push(-1);
-            ids.push(u32::MAX);
-        }
-    };
-    match leaves {
-        Some(leaves) => leaves.into_iter().for_each(|l| push(unpack(l))),
-        None => (0..n).for_each(|i| push(batch.lookup(inner, i))),
-    }
+    let (mut lens, mut ids) = (vec![0i16; n], vec![0u32; n]);
+    for_chunks(&mut lens, &mut ids, |start, l, d| {
+        fill(inner, batch, compiled, start, l, d)
+    });
     (lens, ids)
 }
 
-fn many<K>(keys: &[K], lookup: impl Fn(&[K], &mut [u32])) -> Vec<u32> {
-    let mut out = vec![0; keys.len()];
-    lookup(keys, &mut out);
-    out
-}
-
 /// Integer values for an integer table, `None` otherwise.
-fn int_values(inner: &Inner, ids: &[u32], missing: i64) -> Option<Vec<i64>> {
-    let value = |&id: &u32| {
-        if id == u32::MAX {
-            Some(missing)
-        } else {
-            inner.values.int(id)
+fn int_values(inner: &Inner, ids: &mut [u32], missing: i64) -> Option<Vec<i64>> {
+    let mut values = vec![missing; ids.len()];
+    let all_int = std::sync::atomic::AtomicBool::new(true);
+    for_chunks(ids, &mut values, |_, ids, vals| {
+        for (id, v) in ids.iter().zip(vals) {
+            if *id != u32::MAX {
+                match inner.values.int(*id) {
+                    Some(i) => *v = i,
+                    None => all_int.store(false, std::sync::atomic::Ordering::Relaxed),
+                }
+            }
         }
-    };
-    ids.iter().map(value).collect()
+    });
+    all_int.into_inner().then_some(values)
 }
 
 pub(crate) fn lookup_batch<'py>(
@@ -175,8 +210,8 @@ pub(crate) fn lookup_batch<'py>(
         if !inner.values.is_int_table() {
             return None;
         }
-        let (lens, ids) = answer(&inner, &batch);
-        int_values(&inner, &ids, missing).map(|v| (lens, v))
+        let (lens, mut ids) = answer(&inner, &batch);
+        int_values(&inner, &mut ids, missing).map(|v| (lens, v))
     });
     let (values, lens) = match ints {
         Some((lens, v)) => (v.into_pyarray(py).into_any(), lens),

@@ -25,8 +25,7 @@ pub(crate) struct Inner {
     pub(crate) table: IpTable<u32>,
     pub(crate) values: Values,
     /// The compiled (Poptrie) form of `table`, built on demand and dropped by every
-    /// write that adds or removes a prefix. (Replacing a value keeps its slot id, and
-    /// so keeps the compiled form valid.) `None` inside: the table cannot be compiled.
+    /// write. `None` inside: the table cannot be compiled (too many values).
     compiled: OnceLock<Option<CompiledTable>>,
     /// Single lookups answered by the tree since the last write: once there have been
     /// as many as there are prefixes, compiling (linear in the prefixes) pays off.
@@ -39,10 +38,12 @@ pub(crate) const COMPILE_FOR_BATCH: usize = 4096;
 impl Inner {
     /// Insert or replace; returns the value replaced.
     fn insert(&mut self, prefix: &IpPrefix, value: Value) -> Option<Value> {
+        // Even a value replaced in place makes the compiled form stale: it may have
+        // merged this prefix's slot with another one holding the old value.
+        self.changed();
         match self.table.exact(prefix) {
             Some(id) => Some(self.values.replace(id, value)),
             None => {
-                self.changed();
                 let id = self.values.add(value);
                 self.table.insert(prefix, id);
                 None
@@ -65,12 +66,15 @@ impl Inner {
     /// The compiled form if there is one, built first if `build`.
     pub(crate) fn compiled(&self, build: bool) -> Option<&CompiledTable> {
         match build {
-            true => self
-                .compiled
-                .get_or_init(|| CompiledTable::build(&self.table).ok())
-                .as_ref(),
+            true => self.compiled.get_or_init(|| self.compile()).as_ref(),
             false => self.compiled.get().and_then(Option::as_ref),
         }
+    }
+
+    /// The compiled form, with equal integer values merged (see `build_with`).
+    fn compile(&self) -> Option<CompiledTable> {
+        let canonical = self.values.canonical_ids();
+        CompiledTable::build_with(&self.table, |id| canonical[id as usize]).ok()
     }
 
     /// The longest match of an address: its length and value slot.
@@ -215,7 +219,8 @@ impl PrefixTable {
     #[getter]
     fn nbytes(&self) -> usize {
         let inner = self.read();
-        std::mem::size_of::<Self>() + inner.table.nbytes() + inner.values.nbytes()
+        let compiled = inner.compiled(false).map_or(0, |c| c.nbytes());
+        std::mem::size_of::<Self>() + inner.table.nbytes() + inner.values.nbytes() + compiled
     }
 
     fn counts(&self) -> (usize, usize) {

@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
+use std::collections::HashMap;
 
 pub(crate) enum Value {
     Int(i64),
@@ -51,6 +52,17 @@ impl Values {
             Some(Value::Int(i)) => Some(i),
             _ => None,
         }
+    }
+
+    /// For each slot, the first slot holding the same integer (object values stay
+    /// their own): ids the compiled form can merge.
+    pub(crate) fn canonical_ids(&self) -> Vec<u32> {
+        let mut first: HashMap<i64, u32> = HashMap::new();
+        let slot = |(i, s): (usize, &Option<Value>)| match s {
+            Some(Value::Int(v)) => *first.entry(*v).or_insert(i as u32),
+            _ => i as u32,
+        };
+        self.slots.iter().enumerate().map(slot).collect()
     }
 
     pub(crate) fn is_int_table(&self) -> bool {
