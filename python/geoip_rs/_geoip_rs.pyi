@@ -260,6 +260,11 @@ class PrefixTable:
     Values may be any Python object. ``int`` values that fit in 64 bits are stored
     natively, so that ``lookup_batch`` returns them as a numpy array.
 
+    Speed: writes go to a tree bitmap. Large batches (4,096 addresses or more), and
+    single lookups once there have been as many as there are prefixes, use a compiled
+    read-only form built from it (a Poptrie, tens of milliseconds for a full table),
+    which the next write drops. Large batches use every core.
+
     Thread safety: any number of threads may look up at once (batch lookups release
     the GIL). A write waits until running lookups finish and is then seen whole by
     every later lookup; no lookup ever sees a half-done write.
@@ -282,8 +287,8 @@ class PrefixTable:
     def strict(self) -> bool: ...
     @property
     def nbytes(self) -> int:
-        """Memory held by the tree bitmap and its values' slots, in bytes (not
-        counting the Python objects that values refer to)."""
+        """Memory held by the tree bitmap, the compiled form (when built) and the
+        values' slots, in bytes (not counting the Python objects values refer to)."""
     def counts(self) -> tuple[int, int]:
         """The number of IPv4 and of IPv6 prefixes."""
     def insert(self, prefix: Network, value: Any) -> Any | None:
