@@ -15,6 +15,7 @@
 //!   so `cargo test` and `cargo bench` need no Python.
 
 pub mod compiled;
+pub mod db;
 pub mod ip;
 pub mod key;
 pub mod loaders;

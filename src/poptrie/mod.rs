@@ -14,6 +14,7 @@
 //! can be saved and used in place from a memory-mapped file.
 
 mod build;
+pub mod view;
 
 use crate::key::Key;
 use std::marker::PhantomData;
@@ -28,7 +29,8 @@ pub const MISS: u32 = 0x7FFF_FFFF;
 pub const MAX_ID: u32 = (1 << 23) - 1;
 const STRIDE: u8 = 6;
 
-#[derive(Copy, Clone, Default, Debug)]
+/// 24 bytes without padding, so that an array of nodes can be saved and mapped.
+#[derive(Copy, Clone, Default, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C)]
 pub(crate) struct Node {
     vector: u64,
@@ -70,13 +72,70 @@ pub fn default_direct_bits<K: Key>() -> u8 {
     }
 }
 
+/// A Poptrie over borrowed arrays: an owned [`Poptrie`]'s, or a memory-mapped file's
+/// (see [`view::PoptrieRef::from_bytes`], which validates them first).
+#[derive(Copy, Clone)]
+pub struct PoptrieRef<'a, K: Key> {
+    direct_bits: u8,
+    direct: &'a [u32],
+    nodes: &'a [Node],
+    leaves: &'a [u32],
+    _key: PhantomData<K>,
+}
+
 impl<K: Key> Poptrie<K> {
+    /// The arrays as a borrowed view, which does the lookups.
+    #[inline(always)]
+    pub fn view(&self) -> PoptrieRef<'_, K> {
+        PoptrieRef {
+            direct_bits: self.direct_bits,
+            direct: &self.direct,
+            nodes: &self.nodes,
+            leaves: &self.leaves,
+            _key: PhantomData,
+        }
+    }
+
+    /// The packed leaf of the longest match for `key` (see [`unpack`]).
+    #[inline]
+    pub fn lookup(&self, key: K) -> u32 {
+        self.view().lookup(key)
+    }
+
+    /// See [`PoptrieRef::lookup_many`].
+    pub fn lookup_many(&self, keys: &[K], out: &mut [u32]) {
+        self.view().lookup_many(keys, out)
+    }
+
+    /// Bytes held by the three arrays.
+    pub fn nbytes(&self) -> usize {
+        self.direct.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.leaves.capacity() * 4
+    }
+
+    /// Number of nodes and of stored leaves.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.nodes.len(), self.leaves.len())
+    }
+}
+
+/// Deeper than any valid table goes: a lookup that gets here (only in a damaged
+/// table, which validation refuses anyway) stops with a miss instead of looping.
+const fn max_offset(bits: u8) -> u8 {
+    bits + STRIDE
+}
+
+impl<K: Key> PoptrieRef<'_, K> {
     /// The packed leaf of the longest match for `key` (see [`unpack`]).
     #[inline]
     pub fn lookup(&self, key: K) -> u32 {
         let mut e = self.direct[key.bits_at(0, self.direct_bits) as usize];
         let mut off = self.direct_bits;
         while e & NODE != 0 {
+            if off >= max_offset(K::BITS) {
+                return MISS;
+            }
             let node = &self.nodes[(e & !NODE) as usize];
             let (child, leaf) = step(node, key.bits_at(off, STRIDE));
             match child {
@@ -114,6 +173,13 @@ impl<K: Key> Poptrie<K> {
         let mut off = self.direct_bits;
         let mut pending = entry.iter().any(|e| e & NODE != 0);
         while pending {
+            if off >= max_offset(K::BITS) {
+                entry
+                    .iter_mut()
+                    .filter(|e| **e & NODE != 0)
+                    .for_each(|e| *e = MISS);
+                break;
+            }
             pending = false;
             for i in 0..N {
                 let e = entry[i];
@@ -133,18 +199,6 @@ impl<K: Key> Poptrie<K> {
             off += STRIDE;
         }
         out.copy_from_slice(&entry);
-    }
-
-    /// Bytes held by the three arrays.
-    pub fn nbytes(&self) -> usize {
-        self.direct.capacity() * 4
-            + self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.leaves.capacity() * 4
-    }
-
-    /// Number of nodes and of stored leaves.
-    pub fn counts(&self) -> (usize, usize) {
-        (self.nodes.len(), self.leaves.len())
     }
 }
 

@@ -98,3 +98,112 @@ proptest! {
         agree(&t, &p, &[probes, edges].concat())?;
     }
 }
+
+/// `bytes` copied to 8-byte aligned memory, as a mapped file section is.
+fn aligned(bytes: &[u8]) -> Vec<u64> {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    words
+}
+
+fn as_bytes(words: &[u64], len: usize) -> &[u8] {
+    &bytemuck::cast_slice::<u64, u8>(words)[..len]
+}
+
+#[test]
+fn saved_bytes_answer_like_the_original() {
+    let prefixes: Vec<(u32, u8)> = (0..2000u32)
+        .map(|i| (i.wrapping_mul(0x9E37_79B9), 8 + (i % 25) as u8))
+        .collect();
+    let t = tree(&prefixes);
+    let p = compile(&t, 18);
+    let bytes = p.to_bytes();
+    let words = aligned(&bytes);
+    let view = PoptrieRef::<u32>::from_bytes(as_bytes(&words, bytes.len())).unwrap();
+    for i in 0..20_000u32 {
+        let k = i.wrapping_mul(0x85EB_CA6B);
+        assert_eq!(view.lookup(k), p.lookup(k));
+    }
+    assert!(PoptrieRef::<u32>::from_bytes(as_bytes(&words, bytes.len() - 4)).is_err());
+    assert!(PoptrieRef::<u128>::from_bytes(as_bytes(&words, 8)).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Damaged bytes are refused, or else answer without panicking or looping.
+    #[test]
+    fn damaged_bytes_never_panic(prefixes in prop::collection::vec(v4_prefix(), 1..60),
+                                 flips in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..4),
+                                 probes in prop::collection::vec(any::<u32>(), 32)) {
+        let t = tree(&prefixes);
+        let p = compile(&t, 8);
+        let edges: Vec<u32> = t.iter().flat_map(|(q, _)| [q.addr(), q.last()]).collect();
+        let mut bytes = p.to_bytes();
+        for (at, bit) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= 1 << bit;
+        }
+        let words = aligned(&bytes);
+        if let Ok(view) = PoptrieRef::<u32>::from_bytes(as_bytes(&words, bytes.len())) {
+            // Every direct slot, with random low bits, so that damage anywhere is met.
+            let slots = (0..256u32).flat_map(|slot| probes.iter().take(4).map(move |p| slot << 24 | p >> 8));
+            for k in slots.chain(edges) {
+                let leaf = view.lookup(k);
+                prop_assert!(leaf == MISS || unpack(leaf).unwrap().0 <= 32);
+            }
+        }
+    }
+}
+
+#[test]
+fn each_invariant_of_saved_bytes_is_checked() {
+    // A table with nodes under the 8-bit direct level, and leaves in them.
+    let prefixes: Vec<(u32, u8)> = (0..300u32)
+        .map(|i| (0x0A00_0000 | i << 12, 20 + (i % 9) as u8))
+        .collect();
+    let p = compile(&tree(&prefixes), 8);
+    let good = p.to_bytes();
+    let nodes_at = (16 + 4 * 256usize).div_ceil(8) * 8;
+    let leaves_at = good.len() - 4 * p.counts().1;
+    let direct_node = (0..256)
+        .map(|i| 16 + 4 * i)
+        .find(|&at| good[at + 3] & 0x80 != 0)
+        .unwrap();
+    let cases: Vec<(&str, usize, Vec<u8>)> = vec![
+        (
+            "points past the nodes",
+            direct_node,
+            (0xFFFF_FFF0u32).to_le_bytes().to_vec(),
+        ),
+        (
+            "children out of range",
+            nodes_at + 20,
+            0u32.to_le_bytes().to_vec(),
+        ),
+        (
+            "leaf runs do not start",
+            nodes_at + 8,
+            0u64.to_le_bytes().to_vec(),
+        ),
+        (
+            "leaves out of range",
+            nodes_at + 16,
+            u32::MAX.to_le_bytes().to_vec(),
+        ),
+        (
+            "is not valid",
+            leaves_at,
+            0x0000_0121u32.to_le_bytes().to_vec(),
+        ), // length 33
+    ];
+    for (what, at, patch) in cases {
+        let mut bytes = good.clone();
+        bytes[at..at + patch.len()].copy_from_slice(&patch);
+        let words = aligned(&bytes);
+        let err = PoptrieRef::<u32>::from_bytes(as_bytes(&words, bytes.len()))
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted"));
+        assert!(err.contains(what), "{what}: {err}");
+    }
+}
