@@ -17,6 +17,7 @@ import gzip
 import ipaddress
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,11 +52,12 @@ def median_time(fn, repeat: int) -> float:
 
 
 class Impl:
-    """A table under test: how to build it and how to look up one address."""
+    """A table under test: how to build it, how to look up one address (as that
+    library's users would), and how to read the AS out of that answer."""
 
-    def __init__(self, name, build, single=None, single_int=None, batch=None):
+    def __init__(self, name, build, single=None, single_int=None, batch=None, asn=lambda r: r):
         self.name, self.build, self.single = name, build, single
-        self.single_int, self.batch = single_int, batch
+        self.single_int, self.batch, self.asn = single_int, batch, asn
 
 
 def geoip_impl(cls, name):
@@ -73,7 +75,7 @@ def geoip_impl(cls, name):
     )
 
 
-def peer_impls() -> list[Impl]:
+def peer_impls(items) -> list[Impl]:
     """Peers, if installed (pip install pytricia py-radix pyasn)."""
     peers = []
     try:
@@ -85,7 +87,7 @@ def peer_impls() -> list[Impl]:
                 t[p] = v
             return t
 
-        peers.append(Impl("pytricia", build_pytricia, single=lambda t: t.get, single_int=None))
+        peers.append(Impl("pytricia", build_pytricia, single=lambda t: t.get, single_int=lambda t: t.get))
     except ImportError:
         pass
     try:
@@ -97,10 +99,53 @@ def peer_impls() -> list[Impl]:
                 t.add(p).data["asn"] = v
             return t
 
-        peers.append(Impl("py-radix", build_radix, single=lambda t: t.search_best))
+        peers.append(Impl("py-radix", build_radix, single=lambda t: t.search_best,
+                          asn=lambda node: node.data["asn"] if node else None))
+    except ImportError:
+        pass
+    try:
+        import pyasn
+
+        def build_pyasn(items):
+            # pyasn reads its own file format; the same prefixes, written out.
+            path = os.path.join(tempfile.gettempdir(), f"compare_{os.getpid()}.dat")
+            with open(path, "w") as f:
+                f.writelines(f"{p}\t{v}\n" for p, v in items)
+            return pyasn.pyasn(path)
+
+        peers.append(Impl("pyasn", build_pyasn, single=lambda t: t.lookup, asn=lambda r: r[0]))
     except ImportError:
         pass
     return peers
+
+
+def check_agreement(impls, tables, addrs) -> None:
+    """Every implementation must give the same AS for every address."""
+    base = [impls[0].asn(impls[0].single(tables[0])(a)) for a in addrs]
+    for impl, table in zip(impls[1:], tables[1:]):
+        got = [impl.asn(impl.single(table)(a)) for a in addrs]
+        bad = sum(x != y for x, y in zip(base, got))
+        if bad:
+            raise SystemExit(f"{impl.name} disagrees with {impls[0].name} on {bad} of {len(addrs)} addresses")
+    print(f"all {len(impls)} implementations agree on {len(addrs):,} addresses")
+
+
+def latency_percentiles(get, addrs) -> dict:
+    """p50 / p99 / p99.9 of single calls, less the cost of the timer itself."""
+    clock = time.perf_counter_ns
+    empty = []
+    for _ in range(20_000):
+        t0 = clock()
+        empty.append(clock() - t0)
+    overhead = statistics.median(empty)
+    samples = []
+    for a in addrs:
+        t0 = clock()
+        get(a)
+        samples.append(clock() - t0 - overhead)
+    samples.sort()
+    q = lambda f: samples[min(len(samples) - 1, int(f * len(samples)))]
+    return {"p50 ns": q(0.5), "p99 ns": q(0.99), "p99.9 ns": q(0.999)}
 
 
 def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
@@ -112,6 +157,7 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
     if impl.single:
         get = impl.single(table)
         row["str ns"] = median_time(lambda: [get(a) for a in addrs_str], repeat) / len(addrs_str) * 1e9
+        row.update(latency_percentiles(get, addrs_str[:50_000]))
     if impl.single_int:
         get = impl.single_int(table)
         row["int ns"] = median_time(lambda: [get(a) for a in addrs_int], repeat) / len(addrs_int) * 1e9
@@ -120,16 +166,16 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
         row["batch M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
     if hasattr(table, "nbytes"):
         row["nbytes MB"] = table.nbytes / 1e6
-    return row
+    return row, table
 
 
-COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "batch M/s"]
+COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s"]
 HIGHER_IS_BETTER = {"batch M/s"}
 
 
 def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
     print(f"\n{title}")
-    header = f"{'implementation':<22}" + "".join(f"{c:>14}" for c in COLUMNS)
+    header = f"{'implementation':<22}" + "".join(f"{c:>11}" for c in COLUMNS)
     print(header)
     print("-" * len(header))
     base = rows[baseline]
@@ -137,17 +183,17 @@ def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
         cells = []
         for c in COLUMNS:
             v = row.get(c)
-            cells.append(f"{'-':>14}" if v is None else f"{v:>14.3g}")
+            cells.append(f"{'-':>11}" if v is None else f"{v:>11.3g}")
         print(f"{name:<22}" + "".join(cells))
         if name != baseline:
             ratios = []
             for c in COLUMNS:
                 v, b = row.get(c), base.get(c)
                 if v is None or b is None or not v or not b:
-                    ratios.append(f"{'':>14}")
+                    ratios.append(f"{'':>11}")
                 else:
                     r = (v / b) if c not in HIGHER_IS_BETTER else (b / v)
-                    ratios.append(f"{f'x{r:.1f}':>14}")
+                    ratios.append(f"{f'x{r:.1f}':>11}")
             print(f"{'  vs geoip_rs':<22}" + "".join(ratios))
 
 
@@ -166,8 +212,10 @@ def main() -> None:
     addrs_str = [str(ipaddress.IPv4Address(x)) for x in addrs_int]
     impls = [geoip_impl(geoip_rs.PrefixTable, "geoip_rs (Rust)"),
              geoip_impl(geoip_rs.reference.PrefixTable, "reference (Python)")]
-    impls += peer_impls()
-    rows = {i.name: measure(i, items, addrs_str, addrs_int, batch, args.repeat) for i in impls}
+    impls += peer_impls(items)
+    results = [measure(i, items, addrs_str, addrs_int, batch, args.repeat) for i in impls]
+    check_agreement(impls, [t for _, t in results], addrs_str[:20_000])
+    rows = {i.name: row for i, (row, _) in zip(impls, results)}
     print_table(f"IPv4: {len(items):,} prefixes, {args.single:,} single / {args.batch:,} batch "
                 f"uniform random addresses, median of {args.repeat}", rows, "geoip_rs (Rust)")
 
@@ -182,7 +230,7 @@ def main() -> None:
     impls6 = [i for i in impls if i.name.startswith(("geoip_rs", "reference"))]
     for i in impls6:
         i.single_int = None
-    rows6 = {i.name: measure(i, items6, addrs6, [], batch6, args.repeat) for i in impls6}
+    rows6 = {i.name: measure(i, items6, addrs6, [], batch6, args.repeat)[0] for i in impls6}
     print_table(f"IPv6: {len(items6):,} prefixes, addresses inside announced prefixes", rows6, "geoip_rs (Rust)")
 
 
