@@ -25,6 +25,9 @@ pub mod range;
 pub mod table;
 pub mod treebitmap;
 
+#[cfg(test)]
+mod testutil;
+
 #[cfg(feature = "python")]
 mod py;
 

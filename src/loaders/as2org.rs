@@ -351,11 +351,7 @@ mod tests {
     use crate::loaders::{NoProgress, OnError};
     use std::path::{Path, PathBuf};
 
-    fn shared(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(rel)
-    }
+    use crate::testutil::shared;
 
     fn read(path: &Path, on_error: OnError) -> Result<(As2Org, Summary), LoadError> {
         let mut opts = ReadOptions {
@@ -366,11 +362,7 @@ mod tests {
     }
 
     fn temp(name: &str, text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("geoip_rs_as2org_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
+        crate::testutil::temp_file("as2org", name, text)
     }
 
     #[test]

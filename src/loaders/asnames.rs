@@ -301,9 +301,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     fn shared(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/asnames")
-            .join(rel)
+        crate::testutil::shared(&format!("asnames/{rel}"))
     }
 
     type Names = HashMap<u32, AsName>;
@@ -317,11 +315,7 @@ mod tests {
     }
 
     fn temp(name: &str, bytes: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("geoip_rs_asnames_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
+        crate::testutil::temp_file("asnames", name, bytes)
     }
 
     fn parts(text: &str) -> (Option<String>, Option<String>, Option<String>) {

@@ -279,11 +279,7 @@ mod tests {
     use std::io::Write;
 
     fn temp(name: &str, bytes: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("geoip_rs_input_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
+        crate::testutil::temp_file("input", name, bytes)
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {

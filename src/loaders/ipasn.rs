@@ -60,13 +60,8 @@ pub fn write_ipasn<W: Write>(
 mod tests {
     use super::*;
     use crate::loaders::{LoadError, NoProgress, OnError};
-    use std::path::PathBuf;
 
-    fn shared(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(rel)
-    }
+    use crate::testutil::shared;
 
     fn read(
         path: &std::path::Path,

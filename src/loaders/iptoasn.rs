@@ -156,18 +156,10 @@ mod tests {
     use crate::loaders::{NoProgress, OnError};
     use std::path::{Path, PathBuf};
 
-    fn shared(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(rel)
-    }
+    use crate::testutil::shared;
 
     fn temp(name: &str, content: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("geoip_rs_iptoasn_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, content).unwrap();
-        p
+        crate::testutil::temp_file("iptoasn", name, content)
     }
 
     type Items = Vec<(IpPrefix, IptoasnRow)>;

@@ -118,18 +118,10 @@ mod tests {
     use std::io::Read;
     use std::path::{Path, PathBuf};
 
-    fn shared(rel: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(rel)
-    }
+    use crate::testutil::shared;
 
     fn temp(name: &str, content: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("geoip_rs_pfx2as_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, content).unwrap();
-        p
+        crate::testutil::temp_file("pfx2as", name, content)
     }
 
     type Items = Vec<(IpPrefix, Vec<Origin>)>;

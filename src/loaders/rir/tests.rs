@@ -6,9 +6,7 @@ use crate::loaders::{NoProgress, OnError};
 use std::path::{Path, PathBuf};
 
 fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/rir")
-        .join(rel)
+    crate::testutil::shared(&format!("rir/{rel}"))
 }
 
 fn read(path: &Path, on_error: OnError) -> Result<(Delegated, Summary), LoadError> {
@@ -20,11 +18,7 @@ fn read(path: &Path, on_error: OnError) -> Result<(Delegated, Summary), LoadErro
 }
 
 fn temp(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("geoip_rs_rir_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
+    crate::testutil::temp_file("rir", name, text)
 }
 
 fn prefixes(r: &Resource) -> Vec<String> {
