@@ -165,38 +165,41 @@ impl<K: Key> PoptrieRef<'_, K> {
         }
     }
 
+    /// `N` lookups advanced level by level together; each pass walks only the lanes
+    /// still inside nodes, so lanes that finished early cost nothing.
     #[inline(always)]
     fn lookup_lanes<const N: usize>(&self, keys: &[K; N], out: &mut [u32]) {
         let mut entry = [0u32; N];
+        let mut active = [0u8; N];
+        let mut live = 0;
         for i in 0..N {
             entry[i] = self.direct[keys[i].bits_at(0, self.direct_bits) as usize];
+            active[live] = i as u8;
+            live += usize::from(entry[i] & NODE != 0);
         }
         let mut off = self.direct_bits;
-        let mut pending = entry.iter().any(|e| e & NODE != 0);
-        while pending {
+        while live > 0 {
             if off >= max_offset(K::BITS) {
-                entry
-                    .iter_mut()
-                    .filter(|e| **e & NODE != 0)
-                    .for_each(|e| *e = MISS);
+                active[..live]
+                    .iter()
+                    .for_each(|&i| entry[i as usize] = MISS);
                 break;
             }
-            pending = false;
-            for i in 0..N {
-                let e = entry[i];
-                if e & NODE == 0 {
-                    continue;
-                }
-                let node = &self.nodes[(e & !NODE) as usize];
+            let mut still = 0;
+            for j in 0..live {
+                let i = active[j] as usize;
+                let node = &self.nodes[(entry[i] & !NODE) as usize];
                 let (child, leaf) = step(node, keys[i].bits_at(off, STRIDE));
                 entry[i] = match child {
                     Some(c) => {
-                        pending = true;
+                        active[still] = i as u8;
+                        still += 1;
                         NODE | c
                     }
                     None => self.leaves[leaf as usize],
                 };
             }
+            live = still;
             off += STRIDE;
         }
         out.copy_from_slice(&entry);
