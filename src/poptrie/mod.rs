@@ -152,7 +152,7 @@ impl<K: Key> PoptrieRef<'_, K> {
     /// Lookups run in interleaved groups, so that the memory loads of independent
     /// lookups overlap instead of waiting for each other.
     pub fn lookup_many(&self, keys: &[K], out: &mut [u32]) {
-        const LANES: usize = 32;
+        const LANES: usize = 64;
         assert_eq!(keys.len(), out.len());
         let mut chunks = keys.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES));
         for (k, o) in &mut chunks {
