@@ -3,33 +3,12 @@
 //! plain DIR-24-8 (DPDK rte_lpm's layout, written here for the comparison), all built
 //! from the same prefixes. Run with `cargo bench --bench lookup`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flate2::read::GzDecoder;
-use geoip_rs::poptrie::{default_direct_bits, Poptrie};
-use geoip_rs::{parse_prefix, IpPrefix, Key, Prefix, TreeBitmap};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+mod common;
 
-fn read_ipasn<K: Key>(
-    name: &str,
-    pick: fn(IpPrefix) -> Option<Prefix<K>>,
-) -> Vec<(Prefix<K>, u32)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/ipasn")
-        .join(name);
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = Vec::new();
-    for line in BufReader::new(GzDecoder::new(file)).lines() {
-        let line = line.unwrap();
-        let Some((p, asn)) = line.split_once('\t') else {
-            continue;
-        };
-        if let Some(p) = parse_prefix(p, true).ok().and_then(pick) {
-            out.push((p, asn.trim().parse::<u32>().unwrap()));
-        }
-    }
-    out
-}
+use common::{build_tree, inside, ipasn, Rng};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use geoip_rs::poptrie::{default_direct_bits, Poptrie};
+use geoip_rs::{Key, Prefix, TreeBitmap};
 
 /// DIR-24-8: 2^24 entries for the first 24 bits, each a next hop or (top bit) the
 /// index of a 256-entry group for the last 8 bits.
@@ -83,35 +62,6 @@ impl Dir248 {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn inside<K: Key>(items: &[(Prefix<K>, u32)], n: usize, rng: &mut Rng) -> Vec<K> {
-    (0..n)
-        .map(|_| {
-            let (p, _) = items[rng.next() as usize % items.len()];
-            let noise = (rng.next() as u128) << 64 | rng.next() as u128;
-            K::from_u128(p.addr().to_u128() | (noise & (p.last().to_u128() - p.addr().to_u128())))
-        })
-        .collect()
-}
-
-fn build_tree<K: Key>(items: &[(Prefix<K>, u32)]) -> TreeBitmap<K, u32> {
-    let mut t = TreeBitmap::new();
-    for (p, v) in items {
-        t.insert(p, *v);
-    }
-    t
-}
-
 /// The prefixes in address order with value ids as the Python table compiles them:
 /// one id per distinct AS (ASNs themselves go past the 23 bits of a leaf).
 fn ids<K: Key>(tree: &TreeBitmap<K, u32>) -> Vec<(Prefix<K>, u32)> {
@@ -129,10 +79,7 @@ fn ids<K: Key>(tree: &TreeBitmap<K, u32>) -> Vec<(Prefix<K>, u32)> {
 }
 
 fn bench_v4(c: &mut Criterion) {
-    let items = read_ipasn::<u32>("ipasn_20140513.dat.gz", |p| match p {
-        IpPrefix::V4(q) => Some(q),
-        _ => None,
-    });
+    let (items, _) = ipasn("ipasn_20140513.dat.gz");
     let tree = build_tree(&items);
     let sorted = ids(&tree);
     let pop = Poptrie::build(&sorted, default_direct_bits::<u32>()).unwrap();
@@ -182,10 +129,7 @@ fn bench_v4(c: &mut Criterion) {
 }
 
 fn bench_v6(c: &mut Criterion) {
-    let items = read_ipasn::<u128>("ipasn6_20151101.dat.gz", |p| match p {
-        IpPrefix::V6(q) => Some(q),
-        _ => None,
-    });
+    let (_, items) = ipasn("ipasn6_20151101.dat.gz");
     let tree = build_tree(&items);
     let sorted = ids(&tree);
     let pop = Poptrie::build(&sorted, default_direct_bits::<u128>()).unwrap();

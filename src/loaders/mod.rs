@@ -57,15 +57,6 @@ pub struct ReadOptions<'a> {
 }
 
 impl ReadOptions<'_> {
-    /// Raise on errors, no progress.
-    pub fn strict() -> ReadOptions<'static> {
-        // A zero-sized value: leaking it allocates nothing.
-        ReadOptions {
-            on_error: OnError::Raise,
-            progress: Box::leak(Box::new(NoProgress)),
-        }
-    }
-
     /// Raise `err`, or with [`OnError::Skip`] count it under `reason` and go on.
     pub fn bad_item(
         &self,
