@@ -42,6 +42,11 @@ impl<V: Copy + Default> IpTable<V> {
         }
     }
 
+    /// The two trees, IPv4 and IPv6.
+    pub fn into_parts(self) -> (TreeBitmap<u32, V>, TreeBitmap<u128, V>) {
+        (self.v4, self.v6)
+    }
+
     pub fn v4(&self) -> &TreeBitmap<u32, V> {
         &self.v4
     }

@@ -94,8 +94,7 @@ impl Writer {
                 as usize;
             out[at..at + bytes.len()].copy_from_slice(bytes);
         }
-        let crc = checksum(&out);
-        out[24..28].copy_from_slice(&crc.to_le_bytes());
+        seal(&mut out);
         out
     }
 
@@ -126,6 +125,12 @@ impl Writer {
     }
 }
 
+/// Set the checksum field of a whole file's bytes.
+pub(crate) fn seal(bytes: &mut [u8]) {
+    let crc = checksum(bytes);
+    bytes[24..28].copy_from_slice(&crc.to_le_bytes());
+}
+
 /// CRC-32 of the whole file but its checksum field.
 fn checksum(bytes: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
@@ -146,8 +151,14 @@ pub struct DbFile {
 }
 
 impl DbFile {
-    /// Map and validate `path`.
+    /// Map and validate `path`, checksum included.
     pub fn open(path: impl AsRef<Path>) -> Result<DbFile, DbError> {
+        Self::open_with(path, true)
+    }
+
+    /// Map and validate `path`; without `verify_checksum`, only the header and the
+    /// section table are checked, so that opening touches none of the data pages.
+    pub fn open_with(path: impl AsRef<Path>, verify_checksum: bool) -> Result<DbFile, DbError> {
         let path = path.as_ref().to_path_buf();
         let io_err = |error| DbError::Io {
             path: path.clone(),
@@ -158,7 +169,7 @@ impl DbFile {
         // can give wrong answers but not unsafety in our code, which validates every
         // offset it follows. Saves replace the file by rename, never in place.
         let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
-        let sections = validate(&map).map_err(|message| DbError::Invalid {
+        let sections = validate(&map, verify_checksum).map_err(|message| DbError::Invalid {
             path: path.clone(),
             message,
         })?;
@@ -184,13 +195,23 @@ impl DbFile {
 
     /// The bytes of section `name`, 8-byte aligned.
     pub fn section(&self, name: &str) -> Result<&[u8], DbError> {
+        Ok(&self.map[self.section_range(name)?])
+    }
+
+    /// Where section `name` lies in [`DbFile::bytes`].
+    pub fn section_range(&self, name: &str) -> Result<std::ops::Range<usize>, DbError> {
         let t = tag(name);
         let (_, at, len) = self
             .sections
             .iter()
             .find(|s| s.0 == t)
             .ok_or_else(|| self.invalid(format!("no section {name:?}")))?;
-        Ok(&self.map[*at..*at + *len])
+        Ok(*at..*at + *len)
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
     }
 
     /// A format error in this file.
@@ -203,7 +224,7 @@ impl DbFile {
 }
 
 /// Check the header and section table; the sections as (tag, offset, length).
-fn validate(bytes: &[u8]) -> Result<Vec<([u8; 8], usize, usize)>, String> {
+fn validate(bytes: &[u8], verify_checksum: bool) -> Result<Vec<([u8; 8], usize, usize)>, String> {
     if bytes.len() < HEADER || &bytes[..8] != MAGIC {
         return Err("not a geoip_rs database (bad magic)".into());
     }
@@ -222,7 +243,7 @@ fn validate(bytes: &[u8]) -> Result<Vec<([u8; 8], usize, usize)>, String> {
             bytes.len()
         ));
     }
-    if checksum(bytes) != u32_at(24) {
+    if verify_checksum && checksum(bytes) != u32_at(24) {
         return Err("checksum mismatch: the file is corrupt".into());
     }
     let count = u32_at(12) as usize;

@@ -1,4 +1,30 @@
-//! The GeoIP database file: a container of sections ([`file`]) holding, among others,
-//! the compiled lookup arrays, used in place from a memory map.
+//! The GeoIP database: routed prefixes with their origin ASes, the ASes' names and
+//! organisations, the organisations' and the registries' countries, and where it all
+//! came from, in one file used in place from a memory map.
+//!
+//! - [`build`]: [`DbBuilder`] gathers sources and writes the file.
+//! - [`layout`]: the sections and their fixed-size records.
+//! - [`read`]: [`Database`] opens and checks a file; [`View`] is its arrays.
+//! - [`query`]: what a view answers: records, batches, prefix and AS queries.
+//! - [`file`]: the container of sections (magic, version, checksum, atomic writes).
+//! - [`provenance`]: the metadata of sources and build.
+//! - [`sources`]: reading source files into a builder.
 
+pub mod build;
 pub mod file;
+pub mod layout;
+pub mod provenance;
+pub mod query;
+pub mod read;
+pub mod sources;
+mod strings;
+
+pub use build::DbBuilder;
+pub use file::DbError;
+pub use layout::CountrySource;
+pub use provenance::{Metadata, SourceInfo};
+pub use query::{Answer, AsRecord, Hit, Record, Tally};
+pub use read::{Database, View};
+
+#[cfg(test)]
+mod tests;

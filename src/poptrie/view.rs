@@ -7,7 +7,7 @@
 //! bounds, underflow a count, or loop: every node index and leaf run is in range,
 //! children come after their parent, and every leaf is a miss or a valid length.
 
-use super::{Node, Poptrie, PoptrieRef, MISS, NODE};
+use super::{unpack, Node, Poptrie, PoptrieRef, MISS, NODE};
 use crate::key::Key;
 use bytemuck::{cast_slice, try_cast_slice};
 use std::marker::PhantomData;
@@ -42,6 +42,37 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
     /// A view of saved bytes, which must start 8-byte aligned; an error says what is
     /// wrong with them.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, String> {
+        let view = Self::parse(bytes)?;
+        view.validate()?;
+        Ok(view)
+    }
+
+    /// A view of bytes that [`PoptrieRef::from_bytes`] has accepted before, without
+    /// checking them again (the header is read, the arrays are not walked). Bytes it
+    /// cannot read give a table that matches nothing, never a panic.
+    pub fn from_checked_bytes(bytes: &'a [u8]) -> Self {
+        static NOTHING: [u32; 2] = [MISS; 2];
+        Self::parse(bytes).unwrap_or(PoptrieRef {
+            direct_bits: 1,
+            direct: &NOTHING,
+            nodes: &[],
+            leaves: &[],
+            _key: PhantomData,
+        })
+    }
+
+    /// The largest value id of any leaf, `None` if every leaf is a miss: a file's
+    /// ids index other arrays, which must be checked to be long enough.
+    pub fn max_value_id(&self) -> Option<u32> {
+        let direct = self.direct.iter().filter(|&&e| e & NODE == 0);
+        direct
+            .chain(self.leaves)
+            .filter_map(|&l| unpack(l).map(|(_, id)| id))
+            .max()
+    }
+
+    /// The header read and the arrays cut out, not yet validated.
+    fn parse(bytes: &'a [u8]) -> Result<Self, String> {
         if !cfg!(target_endian = "little") {
             return Err("compiled tables are little-endian; this machine is not".into());
         }
@@ -86,7 +117,6 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
             leaves: cast(&bytes[leaves_at..end])?,
             _key: PhantomData,
         };
-        view.validate()?;
         Ok(view)
     }
 

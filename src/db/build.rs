@@ -1,0 +1,346 @@
+//! Building a database: sources in, one file out.
+//!
+//! Prefix sources (MRT RIBs, ipasn, pfx2as) give each prefix its origins; a prefix
+//! found in several sources keeps the first source's origins first and gains the
+//! others' new ones. The registry sources (as2org, RIR delegated files, AS names)
+//! describe ASes, organisations and address blocks. [`DbBuilder::to_writer`] lays it
+//! all out as the sections of [`super::layout`].
+
+use super::file::{DbError, Writer};
+use super::layout::{cc_bytes, AsInfo, OrgInfo, RirInfo, Stored, NONE};
+use super::provenance::{build_time, Metadata, SourceInfo};
+use super::strings::StringsBuilder;
+use crate::ip::IpPrefix;
+use crate::key::Prefix;
+use crate::loaders::as2org::As2Org;
+use crate::loaders::asnames::AsName;
+use crate::loaders::rir::Delegated;
+use crate::origin::Origin;
+use crate::poptrie::{default_direct_bits, Poptrie};
+use crate::table::IpTable;
+use crate::treebitmap::TreeBitmap;
+use bytemuck::cast_slice;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Everything a database is made of, gathered before it is laid out.
+#[derive(Default)]
+pub struct DbBuilder {
+    /// Prefix -> route id, a route being a distinct list of origins.
+    prefixes: IpTable<u32>,
+    routes: Vec<Vec<u32>>,
+    route_ids: HashMap<Vec<u32>, u32>,
+    as2org: As2Org,
+    delegated: Vec<Delegated>,
+    names: HashMap<u32, AsName>,
+    sources: Vec<SourceInfo>,
+    options: BTreeMap<String, String>,
+}
+
+/// The origin ASes of a list of origins, in order, sets flattened, without repeats.
+pub fn flatten_origins<'a>(origins: impl IntoIterator<Item = &'a Origin>) -> Vec<u32> {
+    let mut out: Vec<u32> = Vec::new();
+    for o in origins {
+        let members = match o {
+            Origin::Asn(a) => std::slice::from_ref(a),
+            Origin::Set(s) => s.as_slice(),
+        };
+        for a in members {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+    }
+    out
+}
+
+impl DbBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of prefixes so far.
+    pub fn len(&self) -> usize {
+        self.prefixes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.prefixes.is_empty()
+    }
+
+    /// Add a prefix and its origins (the first is the primary one). A prefix already
+    /// present keeps its origins first and gains the new ones after them.
+    pub fn add_prefix(&mut self, prefix: &IpPrefix, origins: &[u32]) {
+        if origins.is_empty() {
+            return;
+        }
+        let mut list = match self.prefixes.exact(prefix) {
+            Some(r) => self.routes[r as usize].clone(),
+            None => Vec::new(),
+        };
+        for a in origins {
+            if !list.contains(a) {
+                list.push(*a);
+            }
+        }
+        let next = self.routes.len() as u32;
+        let id = *self.route_ids.entry(list.clone()).or_insert(next);
+        if id == next {
+            self.routes.push(list);
+        }
+        self.prefixes.insert(prefix, id);
+    }
+
+    /// Add organisations and ASes; a later file's entries replace an earlier one's.
+    pub fn add_as2org(&mut self, data: As2Org) {
+        self.as2org.orgs.extend(data.orgs);
+        self.as2org.ases.extend(data.ases);
+    }
+
+    /// Add one registry's delegations (a later file wins where blocks overlap).
+    pub fn add_delegated(&mut self, data: Delegated) {
+        self.delegated.push(data);
+    }
+
+    /// Add AS names; an AS already named keeps its first name.
+    pub fn add_asnames(&mut self, names: HashMap<u32, AsName>) {
+        for (asn, name) in names {
+            self.names.entry(asn).or_insert(name);
+        }
+    }
+
+    pub fn add_source(&mut self, source: SourceInfo) {
+        self.sources.push(source);
+    }
+
+    pub fn set_option(&mut self, key: &str, value: &str) {
+        self.options.insert(key.into(), value.into());
+    }
+
+    /// Lay out and write the database atomically to `path`; its metadata.
+    pub fn write(&self, path: &Path) -> Result<Metadata, DbError> {
+        let (writer, meta) = self.to_writer().map_err(|message| DbError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        writer.write(path)?;
+        Ok(meta)
+    }
+
+    /// The sections of the file, and the metadata they include.
+    pub fn to_writer(&self) -> Result<(Writer, Metadata), String> {
+        if self.prefixes.is_empty() {
+            return Err("no prefixes: a database needs at least one prefix source".into());
+        }
+        let mut w = Writer::default();
+        let mut strings = StringsBuilder::default();
+        let rir = RirTables::build(&self.delegated, &mut strings)?;
+        let (as_num, as_info, orgs) = self.ases(&rir, &mut strings);
+        let route_as = self.route_as(&as_num);
+        let meta = self.metadata(&as_num, &orgs, &rir);
+        w.add(
+            "meta",
+            serde_json::to_vec(&meta).map_err(|e| e.to_string())?,
+        );
+        family(&mut w, "v4", self.prefixes.v4())?;
+        family(&mut w, "v6", self.prefixes.v6())?;
+        let mut off = vec![0u32];
+        let mut asns = Vec::new();
+        for r in &self.routes {
+            asns.extend_from_slice(r);
+            off.push(asns.len() as u32);
+        }
+        w.add("routeoff", cast_slice(&off).to_vec());
+        w.add("routeasn", cast_slice(&asns).to_vec());
+        w.add("routeas", cast_slice(&route_as).to_vec());
+        w.add("asnum", cast_slice(&as_num).to_vec());
+        w.add("asinfo", cast_slice(&as_info).to_vec());
+        w.add("orginfo", cast_slice(&orgs).to_vec());
+        rir.add_to(&mut w)?;
+        let (off, data) = strings.into_sections();
+        w.add("stroff", cast_slice(&off).to_vec());
+        w.add("strdata", data);
+        Ok((w, meta))
+    }
+
+    /// The AS table (every AS any source names, sorted) and the organisations.
+    fn ases(
+        &self,
+        rir: &RirTables,
+        strings: &mut StringsBuilder,
+    ) -> (Vec<u32>, Vec<AsInfo>, Vec<OrgInfo>) {
+        let mut org_ids: Vec<&String> = self.as2org.orgs.keys().collect();
+        org_ids.sort();
+        let org_index: HashMap<&str, u32> = org_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i as u32))
+            .collect();
+        let orgs = org_ids
+            .iter()
+            .map(|id| {
+                let o = &self.as2org.orgs[*id];
+                OrgInfo {
+                    id: strings.id(Some(id)),
+                    name: strings.id(o.name.as_deref()),
+                    source: strings.id(o.source.as_deref()),
+                    cc: cc_bytes(o.country.as_deref()),
+                    pad: [0; 2],
+                }
+            })
+            .collect();
+        let mut as_num: Vec<u32> = self.routes.iter().flatten().copied().collect();
+        as_num.extend(self.as2org.ases.keys());
+        as_num.extend(self.names.keys());
+        as_num.sort_unstable();
+        as_num.dedup();
+        let as_info = as_num
+            .iter()
+            .map(|asn| {
+                let entry = self.as2org.ases.get(asn);
+                let name = self.names.get(asn);
+                let org = entry.and_then(|e| e.org_id.as_deref());
+                AsInfo {
+                    name: strings.id(name
+                        .map(|n| n.text.as_str())
+                        .or(entry.and_then(|e| e.name.as_deref()))),
+                    org: org.and_then(|o| org_index.get(o).copied()).unwrap_or(NONE),
+                    rir: rir.asn_info(*asn),
+                    name_cc: cc_bytes(name.and_then(|n| n.country.as_deref())),
+                    pad: [0; 2],
+                }
+            })
+            .collect();
+        (as_num, as_info, orgs)
+    }
+
+    /// Each route's primary origin as an index into the AS table.
+    fn route_as(&self, as_num: &[u32]) -> Vec<u32> {
+        self.routes
+            .iter()
+            .map(|r| as_num.binary_search(&r[0]).map_or(NONE, |i| i as u32))
+            .collect()
+    }
+
+    fn metadata(&self, as_num: &[u32], orgs: &[OrgInfo], rir: &RirTables) -> Metadata {
+        let counts = [
+            ("ipv4_prefixes", self.prefixes.v4().len()),
+            ("ipv6_prefixes", self.prefixes.v6().len()),
+            ("routes", self.routes.len()),
+            ("ases", as_num.len()),
+            ("orgs", orgs.len()),
+            ("rir_ipv4_prefixes", rir.v4.len()),
+            ("rir_ipv6_prefixes", rir.v6.len()),
+            ("rir_asn_ranges", rir.asn_first.len()),
+        ];
+        Metadata {
+            format_version: super::file::FORMAT_VERSION,
+            geoip_rs_version: env!("CARGO_PKG_VERSION").into(),
+            built: build_time(),
+            sources: self.sources.clone(),
+            options: self.options.clone(),
+            counts: counts
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v as u64))
+                .collect(),
+        }
+    }
+}
+
+/// One family's compiled trie and sorted prefix arrays.
+fn family<K: Stored>(w: &mut Writer, fam: &str, tree: &TreeBitmap<K, u32>) -> Result<(), String> {
+    let items: Vec<(Prefix<K>, u32)> = tree.iter().collect();
+    let trie = Poptrie::build(&items, default_direct_bits::<K>())
+        .map_err(|e| format!("too many distinct origin lists: {e}"))?;
+    w.add(&format!("{fam}trie"), trie.to_bytes());
+    let addr: Vec<K::Raw> = items.iter().map(|(p, _)| p.addr().store()).collect();
+    let len: Vec<u8> = items.iter().map(|(p, _)| p.prefix_len()).collect();
+    let route: Vec<u32> = items.iter().map(|(_, r)| *r).collect();
+    w.add(&format!("{fam}addr"), cast_slice(&addr).to_vec());
+    w.add(&format!("{fam}len"), len);
+    w.add(&format!("{fam}route"), cast_slice(&route).to_vec());
+    Ok(())
+}
+
+/// The RIR delegations: address blocks per family and AS number ranges, each giving
+/// an index into one list of distinct (registry, country) pairs.
+struct RirTables {
+    info: Vec<RirInfo>,
+    v4: TreeBitmap<u32, u32>,
+    v6: TreeBitmap<u128, u32>,
+    asn_first: Vec<u32>,
+    asn_last: Vec<u32>,
+    asn_info: Vec<u32>,
+}
+
+impl RirTables {
+    fn build(files: &[Delegated], strings: &mut StringsBuilder) -> Result<Self, String> {
+        let mut info = Vec::new();
+        let mut ids: HashMap<RirInfo, u32> = HashMap::new();
+        let mut id_of = |registry: &str, cc: Option<&str>| {
+            let i = RirInfo {
+                registry: strings.id(Some(registry)),
+                cc: cc_bytes(cc),
+                pad: [0; 2],
+            };
+            *ids.entry(i).or_insert_with(|| {
+                info.push(i);
+                info.len() as u32 - 1
+            })
+        };
+        let mut table = IpTable::new();
+        let mut asns: BTreeMap<u32, u32> = BTreeMap::new();
+        for file in files {
+            for (p, d) in file.prefixes() {
+                table.insert(&p, id_of(&d.registry, d.country.as_deref()));
+            }
+            for (a, d) in file.asns() {
+                asns.insert(a, id_of(&d.registry, d.country.as_deref()));
+            }
+        }
+        // Consecutive AS numbers with the same registry and country become one range.
+        let (mut asn_first, mut asn_last, mut asn_info) = (vec![], vec![], vec![]);
+        for (a, i) in asns {
+            if asn_last.last() == Some(&(a.wrapping_sub(1))) && asn_info.last() == Some(&i) {
+                *asn_last.last_mut().unwrap() = a;
+            } else {
+                asn_first.push(a);
+                asn_last.push(a);
+                asn_info.push(i);
+            }
+        }
+        let (v4, v6) = table.into_parts();
+        Ok(RirTables {
+            info,
+            v4,
+            v6,
+            asn_first,
+            asn_last,
+            asn_info,
+        })
+    }
+
+    /// The `ririnfo` index of an AS number's delegation, [`NONE`] if none.
+    fn asn_info(&self, asn: u32) -> u32 {
+        let i = self.asn_first.partition_point(|&f| f <= asn);
+        match i.checked_sub(1) {
+            Some(i) if self.asn_last[i] >= asn => self.asn_info[i],
+            _ => NONE,
+        }
+    }
+
+    fn add_to(&self, w: &mut Writer) -> Result<(), String> {
+        let v4: Vec<_> = self.v4.iter().collect();
+        let v6: Vec<_> = self.v6.iter().collect();
+        let too_many = |e| format!("too many distinct RIR registries and countries: {e}");
+        let t4 = Poptrie::build(&v4, default_direct_bits::<u32>()).map_err(too_many)?;
+        let t6 = Poptrie::build(&v6, default_direct_bits::<u128>()).map_err(too_many)?;
+        w.add("rir4trie", t4.to_bytes());
+        w.add("rir6trie", t6.to_bytes());
+        w.add("ririnfo", cast_slice(&self.info).to_vec());
+        w.add("rirasnf", cast_slice(&self.asn_first).to_vec());
+        w.add("rirasnl", cast_slice(&self.asn_last).to_vec());
+        w.add("rirasni", cast_slice(&self.asn_info).to_vec());
+        Ok(())
+    }
+}

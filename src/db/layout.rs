@@ -1,0 +1,138 @@
+//! What the database file holds: the section names and the fixed-size records that
+//! are stored as arrays and used in place after `mmap` (all little-endian, `Pod`, no
+//! padding, so `bytemuck` can view file bytes as them).
+//!
+//! Sections (see [`super::file`] for the container):
+//! - `meta`: the provenance, as JSON ([`super::Metadata`]).
+//! - `v4trie`, `v6trie`: the compiled Poptrie of routed prefixes; a leaf's value is a
+//!   route id.
+//! - `v4addr`, `v4len`, `v4route` (and `v6...`): every routed prefix in address order
+//!   (address ascending, then length), with its route id: iteration, covering and
+//!   covered queries, and per-AS questions read these.
+//! - `routeoff`, `routeasn`: route `r`'s origins are `routeasn[routeoff[r]..routeoff[r+1]]`,
+//!   the first being the primary origin; `routeas` is the primary's index in the AS table.
+//! - `asnum` (sorted) and `asinfo`: per AS, its name, organisation, RIR registration.
+//! - `orginfo`: per organisation, id, name, country, source.
+//! - `rir4trie`, `rir6trie`: the RIR delegated blocks compiled; a leaf's value is an
+//!   index into `ririnfo`. `rirasnf`/`rirasnl`/`rirasni`: delegated AS number ranges
+//!   (first, last, `ririnfo` index), sorted by first.
+//! - `stroff`, `strdata`: every string, deduplicated; string `i` is
+//!   `strdata[stroff[i]..stroff[i+1]]`.
+
+use bytemuck::{Pod, Zeroable};
+
+/// "No such entry" in an index field.
+pub const NONE: u32 = u32::MAX;
+
+/// One AS.
+#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq)]
+#[repr(C)]
+pub struct AsInfo {
+    /// AS name (string id) from the AS names source, else from as2org.
+    pub name: u32,
+    /// Index into `orginfo`.
+    pub org: u32,
+    /// Index into `ririnfo` of the RIR delegation of this AS number.
+    pub rir: u32,
+    /// Country code at the end of the AS name (`, US`), zero bytes if none.
+    pub name_cc: [u8; 2],
+    pub pad: [u8; 2],
+}
+
+/// One organisation (CAIDA as2org).
+#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq)]
+#[repr(C)]
+pub struct OrgInfo {
+    pub id: u32,
+    pub name: u32,
+    /// The registry the record came from (as2org's `source`).
+    pub source: u32,
+    pub cc: [u8; 2],
+    pub pad: [u8; 2],
+}
+
+/// A registry and country of RIR delegations.
+#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct RirInfo {
+    pub registry: u32,
+    pub cc: [u8; 2],
+    pub pad: [u8; 2],
+}
+
+/// Where a record's country came from, in the order they are tried.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CountrySource {
+    /// The organisation's country in CAIDA as2org.
+    As2Org,
+    /// The RIR delegated block that covers the address.
+    RirPrefix,
+    /// The RIR delegation of the origin AS number.
+    RirAsn,
+    /// The country at the end of the AS name.
+    AsName,
+}
+
+impl CountrySource {
+    pub const ALL: [CountrySource; 4] = [
+        CountrySource::As2Org,
+        CountrySource::RirPrefix,
+        CountrySource::RirAsn,
+        CountrySource::AsName,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CountrySource::As2Org => "as2org",
+            CountrySource::RirPrefix => "rir-prefix",
+            CountrySource::RirAsn => "rir-asn",
+            CountrySource::AsName => "asname",
+        }
+    }
+}
+
+/// A two-letter country code as stored, zero bytes for none.
+pub fn cc_bytes(cc: Option<&str>) -> [u8; 2] {
+    match cc.map(str::as_bytes) {
+        Some(&[a, b]) if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+            [a.to_ascii_uppercase(), b.to_ascii_uppercase()]
+        }
+        _ => [0, 0],
+    }
+}
+
+/// A stored country code as text, `None` for none.
+pub fn cc_str(cc: &[u8; 2]) -> Option<&str> {
+    match cc {
+        [0, 0] => None,
+        _ => std::str::from_utf8(cc).ok(),
+    }
+}
+
+/// How a family's addresses are stored in the prefix arrays: IPv4 as `u32`, IPv6 as
+/// two `u64` halves (high first), since sections are only 8-byte aligned.
+pub trait Stored: crate::key::Key {
+    type Raw: Pod;
+    fn load(raw: Self::Raw) -> Self;
+    fn store(self) -> Self::Raw;
+}
+
+impl Stored for u32 {
+    type Raw = u32;
+    fn load(raw: u32) -> u32 {
+        raw
+    }
+    fn store(self) -> u32 {
+        self
+    }
+}
+
+impl Stored for u128 {
+    type Raw = [u64; 2];
+    fn load(raw: [u64; 2]) -> u128 {
+        (raw[0] as u128) << 64 | raw[1] as u128
+    }
+    fn store(self) -> [u64; 2] {
+        [(self >> 64) as u64, self as u64]
+    }
+}

@@ -1,0 +1,458 @@
+//! Questions a [`View`] answers: the record of an address, batches of them, and the
+//! prefix-level and AS-level queries over the sorted prefix arrays.
+
+use super::layout::{cc_str, CountrySource, RirInfo, Stored, NONE};
+use super::read::{Family, View};
+use crate::ip::IpPrefix;
+use crate::key::{Key, Prefix};
+use crate::poptrie::unpack;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// The routed prefix an address falls in, and its route (origin list) id.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub prefix: IpPrefix,
+    pub route: u32,
+}
+
+/// Everything the database says about one address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub address: IpAddr,
+    pub prefix: IpPrefix,
+    /// The origin ASes, the primary one first.
+    pub origins: &'a [u32],
+    pub asn: u32,
+    pub as_name: Option<&'a str>,
+    pub org_id: Option<&'a str>,
+    pub org_name: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub country_source: Option<CountrySource>,
+    /// The RIR that delegated the address block, else the AS number.
+    pub registry: Option<&'a str>,
+}
+
+/// What the database knows about one AS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsRecord<'a> {
+    pub asn: u32,
+    pub name: Option<&'a str>,
+    pub org_id: Option<&'a str>,
+    pub org_name: Option<&'a str>,
+    pub org_country: Option<&'a str>,
+    pub registry: Option<&'a str>,
+    pub rir_country: Option<&'a str>,
+    pub name_country: Option<&'a str>,
+}
+
+/// One answer of a batch: `route` is [`NONE`] for an address no prefix covers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub route: u32,
+    pub asn: u32,
+    pub prefix_len: u8,
+    pub country: [u8; 2],
+    /// 0 for none, else 1 + the index in [`CountrySource::ALL`].
+    pub country_source: u8,
+}
+
+/// Addresses (summed per AS or country) and prefix counts, per family.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub v4_prefixes: u64,
+    pub v6_prefixes: u64,
+    pub v4_addresses: u64,
+    pub v6_addresses: u128,
+}
+
+impl<K: Stored> Family<'_, K> {
+    pub fn prefix(&self, i: usize) -> Option<(Prefix<K>, u32)> {
+        let addr = K::load(*self.addr.get(i)?);
+        Some((
+            Prefix::new_masked(addr, *self.len.get(i)?)?,
+            *self.route.get(i)?,
+        ))
+    }
+
+    fn count(&self) -> usize {
+        self.addr.len()
+    }
+
+    /// Index of the first prefix at or after `(addr, len)` in address order.
+    fn lower_bound(&self, addr: K, len: u8) -> usize {
+        let key = |i: usize| (K::load(self.addr[i]), self.len.get(i).copied().unwrap_or(0));
+        let (mut lo, mut hi) = (0, self.count());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if key(mid) < (addr, len) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn exact(&self, p: Prefix<K>) -> Option<u32> {
+        let i = self.lower_bound(p.addr(), p.prefix_len());
+        self.prefix(i).filter(|(q, _)| *q == p).map(|(_, r)| r)
+    }
+
+    /// Prefixes containing `p` (itself included), shortest first.
+    fn covering(&self, p: Prefix<K>) -> Vec<(Prefix<K>, u32)> {
+        (0..=p.prefix_len())
+            .filter_map(|l| {
+                let q = Prefix::new_masked(p.addr(), l)?;
+                self.exact(q).map(|r| (q, r))
+            })
+            .collect()
+    }
+
+    /// Prefixes inside `p` (itself included), in address order.
+    fn covered(&self, p: Prefix<K>) -> Vec<(Prefix<K>, u32)> {
+        let start = self.lower_bound(p.addr(), p.prefix_len());
+        (start..self.count())
+            .map_while(|i| self.prefix(i).filter(|(q, _)| p.contains(q)))
+            .collect()
+    }
+
+    /// Each prefix's own addresses: those whose longest match it is (its size less
+    /// the sizes of the largest prefixes inside it), from one pass in address order.
+    fn own_sizes(&self) -> Vec<u128> {
+        let size = |p: &Prefix<K>| {
+            let bits = K::BITS - p.prefix_len();
+            if bits == 128 {
+                u128::MAX // ::/0 has 2^128 addresses; one fewer is close enough
+            } else {
+                1u128 << bits
+            }
+        };
+        let mut own = Vec::with_capacity(self.count());
+        let mut stack: Vec<(Prefix<K>, usize)> = Vec::new();
+        for i in 0..self.count() {
+            let Some((p, _)) = self.prefix(i) else {
+                own.push(0);
+                continue;
+            };
+            while stack.last().is_some_and(|(q, _)| !q.contains(&p)) {
+                stack.pop();
+            }
+            if let Some(&(_, parent)) = stack.last() {
+                own[parent] -= size(&p);
+            }
+            own.push(size(&p));
+            stack.push((p, i));
+        }
+        own
+    }
+}
+
+impl<'a> View<'a> {
+    /// Number of routed prefixes.
+    pub fn len(&self) -> usize {
+        self.v4.addr.len() + self.v6.addr.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The longest match of `addr`.
+    pub fn lookup(&self, addr: IpAddr) -> Option<Hit> {
+        let (len, route) = match addr {
+            IpAddr::V4(a) => unpack(self.v4.trie.lookup(u32::from(a)))?,
+            IpAddr::V6(a) => unpack(self.v6.trie.lookup(u128::from(a)))?,
+        };
+        let prefix = IpPrefix::new(addr, len, false).ok()?;
+        Some(Hit { prefix, route })
+    }
+
+    /// The origins of a route, the primary one first.
+    pub fn origins(&self, route: u32) -> &'a [u32] {
+        let r = route as usize;
+        match (self.route_off.get(r), self.route_off.get(r + 1)) {
+            (Some(&a), Some(&b)) => self.route_asn.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The AS table index of `asn`.
+    pub fn as_index(&self, asn: u32) -> Option<u32> {
+        self.as_num.binary_search(&asn).ok().map(|i| i as u32)
+    }
+
+    fn rir(&self, i: u32) -> Option<&'a RirInfo> {
+        self.rir_info.get(i as usize)
+    }
+
+    /// The RIR delegation of an AS number (ranges, searched).
+    fn rir_of_asn(&self, asn: u32) -> Option<&'a RirInfo> {
+        let i = self
+            .rir_asn_first
+            .partition_point(|&f| f <= asn)
+            .checked_sub(1)?;
+        (*self.rir_asn_last.get(i)? >= asn).then(|| self.rir(*self.rir_asn_info.get(i)?))?
+    }
+
+    /// The RIR delegated block covering `addr`.
+    pub fn rir_block(&self, addr: IpAddr) -> Option<&'a RirInfo> {
+        let leaf = match addr {
+            IpAddr::V4(a) => self.rir4.lookup(u32::from(a)),
+            IpAddr::V6(a) => self.rir6.lookup(u128::from(a)),
+        };
+        self.rir(unpack(leaf)?.1)
+    }
+
+    /// What the database knows about `asn`, `None` if nothing.
+    pub fn as_record(&self, asn: u32) -> Option<AsRecord<'a>> {
+        let info = self
+            .as_index(asn)
+            .and_then(|i| self.as_info.get(i as usize));
+        let rir = match info {
+            Some(i) => self.rir(i.rir),
+            None => self.rir_of_asn(asn),
+        };
+        if info.is_none() && rir.is_none() {
+            return None;
+        }
+        let org = info.and_then(|i| self.org_info.get(i.org as usize));
+        Some(AsRecord {
+            asn,
+            name: info.and_then(|i| self.strings.get(i.name)),
+            org_id: org.and_then(|o| self.strings.get(o.id)),
+            org_name: org.and_then(|o| self.strings.get(o.name)),
+            org_country: org.and_then(|o| cc_str(&o.cc)),
+            registry: rir.and_then(|r| self.strings.get(r.registry)),
+            rir_country: rir.and_then(|r| cc_str(&r.cc)),
+            name_country: info.and_then(|i| cc_str(&i.name_cc)),
+        })
+    }
+
+    /// The country of an address routed by the AS at `as_index`, tried in the order
+    /// of [`CountrySource`]: organisation, address block, AS number, AS name.
+    pub fn country(&self, addr: IpAddr, as_index: u32) -> Option<([u8; 2], CountrySource)> {
+        let info = self.as_info.get(as_index as usize);
+        let known = |cc: [u8; 2]| cc != [0, 0];
+        let org = info.and_then(|i| self.org_info.get(i.org as usize));
+        if let Some(o) = org.filter(|o| known(o.cc)) {
+            return Some((o.cc, CountrySource::As2Org));
+        }
+        if let Some(r) = self.rir_block(addr).filter(|r| known(r.cc)) {
+            return Some((r.cc, CountrySource::RirPrefix));
+        }
+        if let Some(r) = info.and_then(|i| self.rir(i.rir)).filter(|r| known(r.cc)) {
+            return Some((r.cc, CountrySource::RirAsn));
+        }
+        info.filter(|i| known(i.name_cc))
+            .map(|i| (i.name_cc, CountrySource::AsName))
+    }
+
+    /// The full record of `addr`; `None` if no prefix covers it.
+    pub fn record(&self, addr: IpAddr) -> Option<Record<'a>> {
+        let hit = self.lookup(addr)?;
+        let origins = self.origins(hit.route);
+        let asn = *origins.first()?;
+        let as_index = self
+            .route_as
+            .get(hit.route as usize)
+            .copied()
+            .unwrap_or(NONE);
+        let info = self.as_info.get(as_index as usize);
+        let org = info.and_then(|i| self.org_info.get(i.org as usize));
+        let country = self.country(addr, as_index);
+        let registry = self
+            .rir_block(addr)
+            .or_else(|| info.and_then(|i| self.rir(i.rir)))
+            .and_then(|r| self.strings.get(r.registry));
+        Some(Record {
+            address: addr,
+            prefix: hit.prefix,
+            origins,
+            asn,
+            as_name: info.and_then(|i| self.strings.get(i.name)),
+            org_id: org.and_then(|o| self.strings.get(o.id)),
+            org_name: org.and_then(|o| self.strings.get(o.name)),
+            country: country.and_then(|(cc, _)| country_text(cc)),
+            country_source: country.map(|(_, s)| s),
+            registry,
+        })
+    }
+
+    /// The answer for one address, as a batch gives it.
+    fn answer(&self, addr: IpAddr, leaf: u32) -> Answer {
+        let Some((len, route)) = unpack(leaf) else {
+            return Answer {
+                route: NONE,
+                ..Answer::default()
+            };
+        };
+        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
+        let (country, source) = match self.country(addr, as_index) {
+            Some((cc, s)) => (
+                cc,
+                1 + CountrySource::ALL.iter().position(|&x| x == s).unwrap_or(0) as u8,
+            ),
+            None => ([0, 0], 0),
+        };
+        Answer {
+            route,
+            asn: self.origins(route).first().copied().unwrap_or(0),
+            prefix_len: len,
+            country,
+            country_source: source,
+        }
+    }
+
+    /// Answers for IPv4 addresses given as integers.
+    pub fn lookup_v4_many(&self, addrs: &[u32], out: &mut [Answer]) {
+        let mut leaves = vec![0u32; addrs.len()];
+        self.v4.trie.lookup_many(addrs, &mut leaves);
+        for ((a, leaf), o) in addrs.iter().zip(leaves).zip(out) {
+            *o = self.answer(IpAddr::V4((*a).into()), leaf);
+        }
+    }
+
+    /// Answers for addresses of either family; `None` (an unparsable input the
+    /// caller chose to skip) answers as a miss.
+    pub fn lookup_many(&self, addrs: &[Option<IpAddr>], out: &mut [Answer]) {
+        for (a, o) in addrs.iter().zip(out) {
+            *o = match a {
+                Some(addr @ IpAddr::V4(v4)) => {
+                    self.answer(*addr, self.v4.trie.lookup(u32::from(*v4)))
+                }
+                Some(addr @ IpAddr::V6(v6)) => {
+                    self.answer(*addr, self.v6.trie.lookup(u128::from(*v6)))
+                }
+                None => Answer {
+                    route: NONE,
+                    ..Answer::default()
+                },
+            };
+        }
+    }
+
+    /// Every prefix with its route, IPv4 then IPv6, each in address order.
+    pub fn iter(&self) -> impl Iterator<Item = (IpPrefix, u32)> + 'a {
+        let (v4, v6) = (self.v4, self.v6);
+        let a = (0..v4.count())
+            .filter_map(move |i| v4.prefix(i))
+            .map(|(p, r)| (IpPrefix::V4(p), r));
+        let b = (0..v6.count())
+            .filter_map(move |i| v6.prefix(i))
+            .map(|(p, r)| (IpPrefix::V6(p), r));
+        a.chain(b)
+    }
+
+    /// The route of exactly `prefix`.
+    pub fn exact(&self, prefix: &IpPrefix) -> Option<u32> {
+        match prefix {
+            IpPrefix::V4(p) => self.v4.exact(*p),
+            IpPrefix::V6(p) => self.v6.exact(*p),
+        }
+    }
+
+    /// Routed prefixes containing `prefix` (itself included), shortest first.
+    pub fn covering(&self, prefix: &IpPrefix) -> Vec<(IpPrefix, u32)> {
+        match prefix {
+            IpPrefix::V4(p) => wrap(self.v4.covering(*p), IpPrefix::V4),
+            IpPrefix::V6(p) => wrap(self.v6.covering(*p), IpPrefix::V6),
+        }
+    }
+
+    /// Routed prefixes inside `prefix` (itself included), in address order.
+    pub fn covered(&self, prefix: &IpPrefix) -> Vec<(IpPrefix, u32)> {
+        match prefix {
+            IpPrefix::V4(p) => wrap(self.v4.covered(*p), IpPrefix::V4),
+            IpPrefix::V6(p) => wrap(self.v6.covered(*p), IpPrefix::V6),
+        }
+    }
+
+    /// The prefixes `asn` originates (as any of a prefix's origins), in order.
+    pub fn prefixes_of(&self, asn: u32) -> Vec<IpPrefix> {
+        let routes: Vec<bool> = (0..self.route_as.len() as u32)
+            .map(|r| self.origins(r).contains(&asn))
+            .collect();
+        let has = |r: u32| routes.get(r as usize).copied().unwrap_or(false);
+        self.iter()
+            .filter(|(_, r)| has(*r))
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Per origin AS: prefixes and the addresses whose longest match it originates.
+    /// A prefix with several origins counts for each of them.
+    pub fn as_tally(&self) -> BTreeMap<u32, Tally> {
+        let mut out: BTreeMap<u32, Tally> = BTreeMap::new();
+        for (i, own) in self.v4.own_sizes().into_iter().enumerate() {
+            for &asn in self.origins(self.v4.route[i]) {
+                let t = out.entry(asn).or_default();
+                t.v4_prefixes += 1;
+                t.v4_addresses += own as u64;
+            }
+        }
+        for (i, own) in self.v6.own_sizes().into_iter().enumerate() {
+            for &asn in self.origins(self.v6.route[i]) {
+                let t = out.entry(asn).or_default();
+                t.v6_prefixes += 1;
+                t.v6_addresses = t.v6_addresses.saturating_add(own);
+            }
+        }
+        out
+    }
+
+    /// Per country (as [`View::country`] gives it for each prefix's first address,
+    /// with the primary origin): prefixes, addresses, and the number of origin ASes.
+    /// Addresses in no country are under `None`.
+    pub fn country_tally(&self) -> BTreeMap<Option<[u8; 2]>, (Tally, u64)> {
+        let mut out: BTreeMap<Option<[u8; 2]>, (Tally, std::collections::BTreeSet<u32>)> =
+            BTreeMap::new();
+        let mut add = |addr: IpAddr, route: u32, v4: bool, own: u128| {
+            let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
+            let cc = self.country(addr, as_index).map(|(cc, _)| cc);
+            let (t, ases) = out.entry(cc).or_default();
+            if v4 {
+                t.v4_prefixes += 1;
+                t.v4_addresses += own as u64;
+            } else {
+                t.v6_prefixes += 1;
+                t.v6_addresses = t.v6_addresses.saturating_add(own);
+            }
+            ases.extend(self.origins(route).first());
+        };
+        for (i, own) in self.v4.own_sizes().into_iter().enumerate() {
+            if let Some((p, r)) = self.v4.prefix(i) {
+                add(IpAddr::V4(p.addr().into()), r, true, own);
+            }
+        }
+        for (i, own) in self.v6.own_sizes().into_iter().enumerate() {
+            if let Some((p, r)) = self.v6.prefix(i) {
+                add(IpAddr::V6(p.addr().into()), r, false, own);
+            }
+        }
+        out.into_iter()
+            .map(|(k, (t, ases))| (k, (t, ases.len() as u64)))
+            .collect()
+    }
+}
+
+/// A stored country code as a `'static` string (so records can outlive nothing but
+/// the file): every code is two ASCII capitals, and all 676 are made once.
+pub fn country_text(cc: [u8; 2]) -> Option<&'static str> {
+    static CODES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let codes = CODES.get_or_init(|| {
+        (0..26 * 26u32)
+            .map(|i| [b'A' + (i / 26) as u8, b'A' + (i % 26) as u8])
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .collect()
+    });
+    let (a, b) = (
+        cc[0].wrapping_sub(b'A') as usize,
+        cc[1].wrapping_sub(b'A') as usize,
+    );
+    (a < 26 && b < 26).then(|| codes[a * 26 + b].as_str())
+}
+
+fn wrap<K: Key>(v: Vec<(Prefix<K>, u32)>, f: fn(Prefix<K>) -> IpPrefix) -> Vec<(IpPrefix, u32)> {
+    v.into_iter().map(|(p, r)| (f(p), r)).collect()
+}

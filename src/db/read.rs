@@ -1,0 +1,195 @@
+//! An opened database: the file mapped, checked once, and read in place.
+//!
+//! [`Database::view`] gives a [`View`], plain slices over the map, which all the
+//! queries use; building one is a few bounds checks, so it is done per call rather
+//! than kept (keeping it would tie the struct to its own map).
+//!
+//! What opening checks: the container (magic, version, length, checksum), that every
+//! section has the size and alignment of its records, that the compiled tries are
+//! sound and their ids index existing routes and registry entries, that the route
+//! table's offsets ascend, and that every string is UTF-8. Everything else is read
+//! with checked indexing, so even a crafted file with a valid checksum cannot make a
+//! query panic or read out of bounds.
+
+use super::file::{DbError, DbFile};
+use super::layout::{AsInfo, OrgInfo, RirInfo, Stored};
+use super::provenance::Metadata;
+use super::strings::Strings;
+use crate::poptrie::PoptrieRef;
+use bytemuck::{cast_slice, try_cast_slice, Pod};
+use std::ops::Range;
+use std::path::Path;
+
+/// The sections, in the order of [`Database::ranges`].
+const SECTIONS: [&str; 23] = [
+    "meta", "v4trie", "v4addr", "v4len", "v4route", "v6trie", "v6addr", "v6len", "v6route",
+    "routeoff", "routeasn", "routeas", "asnum", "asinfo", "orginfo", "rir4trie", "rir6trie",
+    "ririnfo", "rirasnf", "rirasnl", "rirasni", "stroff", "strdata",
+];
+
+pub struct Database {
+    file: DbFile,
+    meta: Metadata,
+    ranges: Vec<Range<usize>>,
+}
+
+/// One family's routed prefixes.
+#[derive(Copy, Clone)]
+pub struct Family<'a, K: Stored> {
+    pub trie: PoptrieRef<'a, K>,
+    pub addr: &'a [K::Raw],
+    pub len: &'a [u8],
+    pub route: &'a [u32],
+}
+
+/// The arrays of an opened database.
+#[derive(Copy, Clone)]
+pub struct View<'a> {
+    pub v4: Family<'a, u32>,
+    pub v6: Family<'a, u128>,
+    pub route_off: &'a [u32],
+    pub route_asn: &'a [u32],
+    pub route_as: &'a [u32],
+    pub as_num: &'a [u32],
+    pub as_info: &'a [AsInfo],
+    pub org_info: &'a [OrgInfo],
+    pub rir4: PoptrieRef<'a, u32>,
+    pub rir6: PoptrieRef<'a, u128>,
+    pub rir_info: &'a [RirInfo],
+    pub rir_asn_first: &'a [u32],
+    pub rir_asn_last: &'a [u32],
+    pub rir_asn_info: &'a [u32],
+    pub strings: Strings<'a>,
+}
+
+impl Database {
+    /// Open and check `path` (see the module docs). Without `verify_checksum` the
+    /// data pages are not all read on open; structure is still checked.
+    pub fn open(path: impl AsRef<Path>, verify_checksum: bool) -> Result<Database, DbError> {
+        let file = DbFile::open_with(path, verify_checksum)?;
+        let ranges = SECTIONS
+            .iter()
+            .map(|s| file.section_range(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta: Metadata = serde_json::from_slice(&file.bytes()[ranges[0].clone()])
+            .map_err(|e| file.invalid(format!("bad metadata: {e}")))?;
+        let bytes = |i: usize| &file.bytes()[ranges[i].clone()];
+        check(bytes).map_err(|m| file.invalid(m))?;
+        Ok(Database { file, meta, ranges })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// Size of the file in bytes.
+    pub fn file_size(&self) -> usize {
+        self.file.len()
+    }
+
+    /// The arrays, read in place.
+    pub fn view(&self) -> View<'_> {
+        make_view(|i| &self.file.bytes()[self.ranges[i].clone()], false)
+            .expect("unchecked views do not fail")
+    }
+}
+
+/// Check everything [`make_view`] and the queries rely on.
+fn check<'a>(bytes: impl Fn(usize) -> &'a [u8]) -> Result<(), String> {
+    let v = make_view(&bytes, true)?;
+    let routes = v.route_as.len();
+    let ids_below = |max: Option<u32>, n: usize, what: &str| match max {
+        Some(m) if m as usize >= n => Err(format!("{what} refers to entry {m} of {n}")),
+        _ => Ok(()),
+    };
+    ids_below(v.v4.trie.max_value_id(), routes, "IPv4 trie")?;
+    ids_below(v.v6.trie.max_value_id(), routes, "IPv6 trie")?;
+    ids_below(v.rir4.max_value_id(), v.rir_info.len(), "IPv4 RIR trie")?;
+    ids_below(v.rir6.max_value_id(), v.rir_info.len(), "IPv6 RIR trie")?;
+    let same = |a: usize, b: usize, what: &str| match a == b {
+        true => Ok(()),
+        false => Err(format!("{what}: {a} and {b} entries")),
+    };
+    same(v.v4.addr.len(), v.v4.len.len(), "IPv4 prefix arrays")?;
+    same(v.v4.addr.len(), v.v4.route.len(), "IPv4 prefix arrays")?;
+    same(v.v6.addr.len(), v.v6.len.len(), "IPv6 prefix arrays")?;
+    same(v.v6.addr.len(), v.v6.route.len(), "IPv6 prefix arrays")?;
+    same(v.route_off.len(), routes + 1, "route offsets")?;
+    same(v.as_num.len(), v.as_info.len(), "AS arrays")?;
+    same(v.rir_asn_first.len(), v.rir_asn_last.len(), "RIR AS ranges")?;
+    same(v.rir_asn_first.len(), v.rir_asn_info.len(), "RIR AS ranges")?;
+    // Every route has at least one origin, inside the origin array.
+    let ascending = v.route_off.windows(2).all(|w| w[0] < w[1]);
+    if v.route_off.first() != Some(&0)
+        || !ascending
+        || v.route_off.last().map(|&l| l as usize) != Some(v.route_asn.len())
+    {
+        return Err("route offsets do not ascend through the origins".into());
+    }
+    Ok(())
+}
+
+/// Cut the sections into typed slices; with `checked`, refuse sizes and alignments
+/// that do not fit and validate the tries and strings, else trust an earlier check.
+fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<View<'a>, String> {
+    fn arr<'a, T: Pod>(b: &'a [u8], name: &str) -> Result<&'a [T], String> {
+        try_cast_slice(b).map_err(|e| format!("section {name}: {e:?}"))
+    }
+    let a = |i: usize| (bytes(i), SECTIONS[i]);
+    macro_rules! arr {
+        ($i:expr) => {{
+            let (b, name) = a($i);
+            if checked {
+                arr(b, name)?
+            } else {
+                cast_slice(b)
+            }
+        }};
+    }
+    macro_rules! trie {
+        ($i:expr) => {{
+            let (b, name) = a($i);
+            if checked {
+                PoptrieRef::from_bytes(b).map_err(|e| format!("section {name}: {e}"))?
+            } else {
+                PoptrieRef::from_checked_bytes(b)
+            }
+        }};
+    }
+    let (stroff, strdata): (&[u32], &[u8]) = (arr!(21), bytes(22));
+    Ok(View {
+        v4: Family {
+            trie: trie!(1),
+            addr: arr!(2),
+            len: bytes(3),
+            route: arr!(4),
+        },
+        v6: Family {
+            trie: trie!(5),
+            addr: arr!(6),
+            len: bytes(7),
+            route: arr!(8),
+        },
+        route_off: arr!(9),
+        route_asn: arr!(10),
+        route_as: arr!(11),
+        as_num: arr!(12),
+        as_info: arr!(13),
+        org_info: arr!(14),
+        rir4: trie!(15),
+        rir6: trie!(16),
+        rir_info: arr!(17),
+        rir_asn_first: arr!(18),
+        rir_asn_last: arr!(19),
+        rir_asn_info: arr!(20),
+        strings: if checked {
+            Strings::validate(stroff, strdata)?
+        } else {
+            Strings::new_unchecked(stroff, strdata)
+        },
+    })
+}

@@ -1,0 +1,108 @@
+//! The string table: every name and id once, addressed by index, so that records
+//! stay fixed-size arrays.
+
+use super::layout::NONE;
+use std::collections::HashMap;
+
+/// Collects strings at build time.
+#[derive(Default)]
+pub struct StringsBuilder {
+    ids: HashMap<String, u32>,
+    offsets: Vec<u32>,
+    data: Vec<u8>,
+}
+
+impl StringsBuilder {
+    /// The id of `s` (added if new); [`NONE`] for `None`.
+    pub fn id(&mut self, s: Option<&str>) -> u32 {
+        let Some(s) = s else { return NONE };
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.offsets.len() as u32;
+        self.offsets.push(self.data.len() as u32);
+        self.data.extend_from_slice(s.as_bytes());
+        self.ids.insert(s.to_owned(), id);
+        id
+    }
+
+    /// The `stroff` and `strdata` sections.
+    pub fn into_sections(mut self) -> (Vec<u32>, Vec<u8>) {
+        self.offsets.push(self.data.len() as u32);
+        (self.offsets, self.data)
+    }
+}
+
+/// The string table of an opened file.
+#[derive(Copy, Clone)]
+pub struct Strings<'a> {
+    offsets: &'a [u32],
+    data: &'a [u8],
+}
+
+impl<'a> Strings<'a> {
+    /// Check that offsets ascend within the data and every string is UTF-8.
+    pub fn validate(offsets: &'a [u32], data: &'a [u8]) -> Result<Self, String> {
+        if offsets.first() != Some(&0) || *offsets.last().unwrap() as usize != data.len() {
+            return Err("string table offsets do not span its data".into());
+        }
+        for (i, w) in offsets.windows(2).enumerate() {
+            let bytes = data
+                .get(w[0] as usize..w[1] as usize)
+                .ok_or_else(|| format!("string {i} is out of range"))?;
+            std::str::from_utf8(bytes).map_err(|_| format!("string {i} is not UTF-8"))?;
+        }
+        Ok(Strings { offsets, data })
+    }
+
+    /// A view of checked sections (see [`Strings::validate`]).
+    pub fn new_unchecked(offsets: &'a [u32], data: &'a [u8]) -> Self {
+        Strings { offsets, data }
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// String `id`; `None` for [`NONE`] (or, defensively, any id out of range).
+    pub fn get(&self, id: u32) -> Option<&'a str> {
+        let i = id as usize;
+        let (start, end) = (*self.offsets.get(i)?, *self.offsets.get(i + 1)?);
+        // Validated on open, so this does not fail; no unsafe needed for the speed.
+        std::str::from_utf8(self.data.get(start as usize..end as usize)?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_stored_once_and_read_back() {
+        let mut b = StringsBuilder::default();
+        assert_eq!(b.id(Some("GOOGLE")), 0);
+        assert_eq!(b.id(Some("")), 1);
+        assert_eq!(b.id(Some("GOOGLE")), 0);
+        assert_eq!(b.id(None), NONE);
+        assert_eq!(b.id(Some("Zürich")), 2);
+        let (off, data) = b.into_sections();
+        let s = Strings::validate(&off, &data).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.get(0), Some("GOOGLE"));
+        assert_eq!(s.get(1), Some(""));
+        assert_eq!(s.get(2), Some("Zürich"));
+        assert_eq!(s.get(NONE), None);
+        assert_eq!(s.get(3), None);
+    }
+
+    #[test]
+    fn damaged_tables_are_refused() {
+        assert!(Strings::validate(&[], b"").is_err());
+        assert!(Strings::validate(&[0, 5], b"abc").is_err());
+        assert!(Strings::validate(&[0, 2, 1, 3], b"abc").is_err());
+        assert!(Strings::validate(&[0, 1, 2], b"a\xff").is_err());
+        assert!(Strings::validate(&[0, 1, 3], "aü".as_bytes()).is_ok());
+        // A split multi-byte character is not UTF-8 on either side.
+        assert!(Strings::validate(&[0, 2, 3], "aü".as_bytes()).is_err());
+    }
+}

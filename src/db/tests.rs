@@ -1,0 +1,322 @@
+//! Database tests: a small hand-made database whose every answer is known, the real
+//! 2014 table against the prefix table, and damaged files.
+
+use super::file::seal;
+use super::*;
+use crate::ip::{parse_prefix, IpPrefix};
+use crate::loaders::{NoProgress, OnError, ReadOptions};
+use crate::testutil::{shared, temp_file};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+const IPASN: &str = "; test\n8.0.0.0/9\t3356\n8.8.8.0/24\t15169\n1.0.0.0/24\t64500\n\
+1.0.0.0/22\t64501\n2001:db8::/32\t64501\n10.0.0.0/8\t64503\n";
+const PFX2AS: &str = "8.8.8.0\t24\t15169_3356\n192.0.2.0\t24\t64496,64497\n";
+const AS2ORG: &str = "# format:org_id|changed|org_name|country|source\n\
+LVLT-ARIN|20120224|Level 3|US|ARIN\nGOGL-ARIN|20120224|Google LLC|US|ARIN\n\
+NOCC-RIPE|20120224|No Country Org||RIPE\n\
+# format:aut|changed|aut_name|org_id|source\n\
+3356|20120224|LEVEL3|LVLT-ARIN|ARIN\n15169|20120224|GOOGLE|GOGL-ARIN|ARIN\n\
+64500|20120224|NOCC|NOCC-RIPE|RIPE\n";
+const DELEGATED: &str = "2|ripencc|1|3|19700101|20200101|+0000\n\
+ripencc|*|ipv4|*|1|summary\nripencc|*|ipv6|*|1|summary\nripencc|*|asn|*|1|summary\n\
+ripencc|NL|ipv4|1.0.0.0|512|20100101|allocated\n\
+ripencc|DE|ipv6|2001:db8::|32|20100101|allocated\n\
+ripencc|FR|asn|64501|2|20100101|assigned\n";
+const ASNAMES: &str = "AS64503 TEST-AS - Test Network, JP\nAS15169 GOOGLE - Google Inc., US\n";
+
+fn opts() -> ReadOptions<'static> {
+    ReadOptions {
+        on_error: OnError::Raise,
+        progress: Box::leak(Box::new(NoProgress)),
+    }
+}
+
+fn small_db(name: &str) -> PathBuf {
+    let f = |n: &str, text: &str| temp_file("db", n, text);
+    let mut b = DbBuilder::new();
+    b.read_ipasn(&f("t.ipasn", IPASN), &mut opts()).unwrap();
+    b.read_pfx2as(&f("t.pfx2as", PFX2AS), &mut opts()).unwrap();
+    b.read_as2org(&f("t.as2org", AS2ORG), &mut opts()).unwrap();
+    b.read_delegated(&f("delegated-test", DELEGATED), &mut opts())
+        .unwrap();
+    b.read_asnames(&f("t.asnames", ASNAMES), &mut opts())
+        .unwrap();
+    let path = temp_file("db", name, "");
+    b.write(&path).unwrap();
+    path
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn pfx(s: &str) -> IpPrefix {
+    parse_prefix(s, true).unwrap()
+}
+
+#[test]
+fn records_say_where_each_answer_came_from() {
+    let db = Database::open(small_db("records.db"), true).unwrap();
+    let v = db.view();
+    let r = v.record(ip("8.8.8.8")).unwrap();
+    assert_eq!(r.prefix, pfx("8.8.8.0/24"));
+    assert_eq!((r.asn, r.origins), (15169, &[15169, 3356][..]));
+    assert_eq!(r.as_name, Some("GOOGLE - Google Inc., US"));
+    assert_eq!(
+        (r.org_id, r.org_name),
+        (Some("GOGL-ARIN"), Some("Google LLC"))
+    );
+    assert_eq!(
+        (r.country, r.country_source),
+        (Some("US"), Some(CountrySource::As2Org))
+    );
+    assert_eq!(r.registry, None);
+    // No organisation country: the delegated block's country.
+    let r = v.record(ip("1.0.0.1")).unwrap();
+    assert_eq!(
+        (r.asn, r.org_id, r.as_name),
+        (64500, Some("NOCC-RIPE"), Some("NOCC"))
+    );
+    assert_eq!(
+        (r.country, r.country_source),
+        (Some("NL"), Some(CountrySource::RirPrefix))
+    );
+    assert_eq!(r.registry, Some("ripencc"));
+    // Outside the block: the AS number's delegation.
+    let r = v.record(ip("1.0.3.1")).unwrap();
+    assert_eq!((r.prefix, r.asn), (pfx("1.0.0.0/22"), 64501));
+    assert_eq!(
+        (r.country, r.country_source),
+        (Some("FR"), Some(CountrySource::RirAsn))
+    );
+    assert_eq!(r.registry, Some("ripencc"));
+    // Nothing but the AS name's country.
+    let r = v.record(ip("10.1.2.3")).unwrap();
+    assert_eq!(
+        (r.country, r.country_source),
+        (Some("JP"), Some(CountrySource::AsName))
+    );
+    let r = v.record(ip("2001:db8::1")).unwrap();
+    assert_eq!(
+        (r.country, r.country_source),
+        (Some("DE"), Some(CountrySource::RirPrefix))
+    );
+    // An AS set's members, the lowest first; no country anywhere.
+    let r = v.record(ip("192.0.2.200")).unwrap();
+    assert_eq!(r.origins, &[64496, 64497]);
+    assert_eq!((r.country, r.country_source, r.as_name), (None, None, None));
+    assert_eq!(v.record(ip("9.9.9.9")), None);
+    assert_eq!(v.record(ip("8.128.0.1")), None);
+    assert_eq!(v.record(ip("2001:db9::1")), None);
+}
+
+#[test]
+fn as_records_combine_the_registries() {
+    let db = Database::open(small_db("as.db"), true).unwrap();
+    let v = db.view();
+    let a = v.as_record(3356).unwrap();
+    assert_eq!(
+        (a.name, a.org_name, a.org_country),
+        (Some("LEVEL3"), Some("Level 3"), Some("US"))
+    );
+    let a = v.as_record(64502).unwrap(); // only delegated, routes nothing
+    assert_eq!(
+        (a.registry, a.rir_country, a.name),
+        (Some("ripencc"), Some("FR"), None)
+    );
+    assert_eq!(v.as_record(64510), None);
+}
+
+#[test]
+fn prefix_and_as_queries() {
+    let db = Database::open(small_db("queries.db"), true).unwrap();
+    let v = db.view();
+    assert_eq!(v.len(), 7);
+    let prefixes = |x: Vec<(IpPrefix, u32)>| x.into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+    assert_eq!(
+        prefixes(v.covering(&pfx("8.8.8.8/32"))),
+        [pfx("8.0.0.0/9"), pfx("8.8.8.0/24")]
+    );
+    assert_eq!(
+        prefixes(v.covered(&pfx("8.0.0.0/8"))),
+        [pfx("8.0.0.0/9"), pfx("8.8.8.0/24")]
+    );
+    assert_eq!(prefixes(v.covered(&pfx("1.0.0.0/23"))), [pfx("1.0.0.0/24")]);
+    assert_eq!(v.prefixes_of(3356), [pfx("8.0.0.0/9"), pfx("8.8.8.0/24")]);
+    assert_eq!(
+        v.prefixes_of(64501),
+        [pfx("1.0.0.0/22"), pfx("2001:db8::/32")]
+    );
+    let iter: Vec<_> = v.iter().map(|(p, _)| p.to_string()).collect();
+    assert_eq!(iter[0], "1.0.0.0/22");
+    assert_eq!(iter.last().unwrap(), "2001:db8::/32");
+    let t = v.as_tally();
+    assert_eq!(t[&3356].v4_addresses, 1 << 23); // the /9 and, as second origin, the /24
+    assert_eq!(t[&15169].v4_addresses, 256);
+    assert_eq!(t[&64501].v4_addresses, 1024 - 256);
+    assert_eq!(t[&64501].v6_addresses, 1 << 96);
+    assert_eq!((t[&64501].v4_prefixes, t[&64501].v6_prefixes), (1, 1));
+    let c = v.country_tally();
+    assert_eq!(c[&Some(*b"US")].0.v4_addresses, (1 << 23) - 256 + 256);
+    // A prefix counts where its first address is: 1.0.0.0/22 starts in the NL block,
+    // though its addresses past the block are FR.
+    assert_eq!(c[&Some(*b"NL")].0.v4_addresses, 1024);
+    assert_eq!(c[&None].0.v4_prefixes, 1);
+}
+
+#[test]
+fn metadata_records_sources() {
+    let db = Database::open(small_db("meta.db"), true).unwrap();
+    let m = db.metadata();
+    let kinds: Vec<_> = m.sources.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["ipasn", "pfx2as", "as2org", "delegated", "asnames"]);
+    assert_eq!(m.sources[3].date.as_deref(), Some("2020-01-01"));
+    assert_eq!(m.sources[0].size, IPASN.len() as u64);
+    assert_eq!(m.counts["ipv4_prefixes"], 6);
+    assert_eq!(m.counts["ipv6_prefixes"], 1);
+    assert_eq!(m.geoip_rs_version, env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn a_database_without_prefixes_is_refused() {
+    let err = DbBuilder::new()
+        .write(&temp_file("db", "empty.db", ""))
+        .unwrap_err();
+    assert!(err.to_string().contains("no prefixes"), "{err}");
+}
+
+/// A simple seeded generator, so that the addresses are the same every run.
+fn addresses(n: usize, seed: u64) -> impl Iterator<Item = u128> {
+    let mut x = seed;
+    (0..n).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let hi = x;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (hi as u128) << 64 | x as u128
+    })
+}
+
+#[test]
+fn the_real_table_answers_as_the_prefix_table() {
+    let mut table = crate::table::IpTable::new();
+    let mut b = DbBuilder::new();
+    // IPv4 from the 2014 table, IPv6 from the 2015 one (which has IPv4 too).
+    for (f, v6) in [
+        ("ipasn/ipasn_20140513.dat.gz", false),
+        ("ipasn/ipasn6_20151101.dat.gz", true),
+    ] {
+        let input = crate::loaders::Input::open(shared(f)).unwrap();
+        crate::loaders::ipasn::read_ipasn(input, &mut opts(), |p, asn| {
+            if matches!(p, IpPrefix::V6(_)) == v6 {
+                table.insert(&p, asn);
+                b.add_prefix(&p, &[asn]);
+            }
+        })
+        .unwrap();
+    }
+    let path = temp_file("db", "real.db", "");
+    b.write(&path).unwrap();
+    let db = Database::open(&path, true).unwrap();
+    let v = db.view();
+    assert_eq!(v.len(), table.len());
+    for (i, a) in addresses(300_000, 7).enumerate() {
+        let addr = match i % 3 {
+            0 => IpAddr::V6((a | 0x2000 << 112).into()), // inside 2000::/3
+            _ => IpAddr::V4((a as u32).into()),
+        };
+        let want = table.longest_match(addr);
+        let got = v
+            .lookup(addr)
+            .map(|h| (h.prefix.prefix_len(), v.origins(h.route)[0]));
+        assert_eq!(got, want, "{addr}");
+    }
+    let v4: Vec<u32> = addresses(100_000, 9).map(|a| a as u32).collect();
+    let mut out = vec![Answer::default(); v4.len()];
+    v.lookup_v4_many(&v4, &mut out);
+    for (a, o) in v4.iter().zip(&out) {
+        let want = table.longest_match(IpAddr::V4((*a).into()));
+        let got = (o.route != layout::NONE).then_some((o.prefix_len, o.asn));
+        assert_eq!(got, want);
+    }
+    assert!(v
+        .iter()
+        .zip(table.iter())
+        .all(|((p, r), (q, asn))| p == q && v.origins(r) == [asn]));
+    // pyasn's facts about this table.
+    let sizes = v.as_tally();
+    assert_eq!(sizes[&1133].v4_addresses, 65536);
+    assert_eq!(sizes[&1128].v4_addresses, 196608);
+    assert_eq!(sizes[&1124].v4_addresses, 163840);
+    let got: Vec<String> = v.prefixes_of(1128).iter().map(|p| p.to_string()).collect();
+    assert_eq!(got, ["130.161.0.0/16", "131.180.0.0/16", "145.94.0.0/16"]);
+}
+
+#[test]
+fn every_truncation_and_bit_flip_is_refused() {
+    let bytes = std::fs::read(small_db("damage.db")).unwrap();
+    let p = temp_file("db", "damaged.db", "");
+    // The file is a few MB (the direct levels of the tries): sample the positions,
+    // with the header and section table in full.
+    let step = (bytes.len() / 200).max(1);
+    for cut in (0..bytes.len()).step_by(step).chain(0..1024) {
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        assert!(Database::open(&p, true).is_err(), "cut at {cut}");
+    }
+    let bits = addresses(200, 5).map(|r| (r % (bytes.len() as u128 * 8)) as usize);
+    for bit in bits.chain(0..2048) {
+        let mut b = bytes.clone();
+        b[bit / 8] ^= 1 << (bit % 8);
+        std::fs::write(&p, &b).unwrap();
+        assert!(Database::open(&p, true).is_err(), "bit {bit}");
+    }
+}
+
+/// Damage with a valid checksum, as a crafted file would have: opening refuses it or
+/// every query still runs without panicking.
+#[test]
+fn crafted_files_never_panic() {
+    let bytes = std::fs::read(small_db("crafted.db")).unwrap();
+    let p = temp_file("db", "crafted-out.db", "");
+    let probes = [
+        "8.8.8.8",
+        "1.0.0.1",
+        "1.0.3.1",
+        "10.1.2.3",
+        "2001:db8::1",
+        "0.0.0.0",
+    ];
+    let mut opened = 0;
+    for (i, r) in addresses(300, 11).enumerate() {
+        let mut b = bytes.clone();
+        let at = 32 + (r as usize) % (b.len() - 32);
+        b[at] = match i % 3 {
+            0 => b[at] ^ (1 << ((r >> 64) % 8)),
+            1 => 0xFF,
+            _ => 0,
+        };
+        seal(&mut b);
+        std::fs::write(&p, &b).unwrap();
+        let Ok(db) = Database::open(&p, true) else {
+            continue;
+        };
+        opened += 1;
+        let v = db.view();
+        for a in probes {
+            let _ = v.record(ip(a));
+        }
+        let _ = (v.as_tally(), v.country_tally(), v.iter().count());
+        let _ = (v.covered(&pfx("0.0.0.0/0")), v.covering(&pfx("8.8.8.8/32")));
+        let _ = (v.prefixes_of(3356), v.as_record(64501));
+        let mut out = vec![Answer::default(); 3];
+        v.lookup_v4_many(&[0, 0x0808_0808, u32::MAX], &mut out);
+    }
+    assert!(
+        opened > 0,
+        "some damage is not detectable and must still be safe"
+    );
+}
