@@ -5,9 +5,11 @@ is a pure-Python twin of it that the tests cross-check the Rust code against.
 """
 
 from ._geoip_rs import (
+    DatabaseError,
     FormatError,
     MrtRoutes,
     PrefixTable,
+    Record,
     __version__,
     mrt_routes,
     read_mrt,
@@ -20,8 +22,15 @@ from ._geoip_rs import (
     write_ipasn,
     write_pfx2as,
 )
+from .database import Database, build_database, open, sample_path
 
 __all__ = [
+    "Database",
+    "DatabaseError",
+    "Record",
+    "build_database",
+    "open",
+    "sample_path",
     "FormatError",
     "MrtRoutes",
     "PrefixTable",

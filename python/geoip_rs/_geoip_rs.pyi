@@ -355,3 +355,167 @@ class PrefixTable:
             the matched prefix length (-1 where nothing matched); ``found`` is a
             boolean mask.
         """
+
+class DatabaseError(ValueError):
+    """A file is not a usable geoip_rs database: not one at all, a newer format,
+    truncated or corrupt. The message names the file and what is wrong."""
+
+CountrySource: TypeAlias = Literal["as2org", "rir-prefix", "rir-asn", "asname"]
+"""Where a country came from, in the order they are tried: the origin AS's
+organisation in CAIDA as2org; the RIR delegated block covering the address; the RIR
+delegation of the AS number; the country at the end of the AS name."""
+
+class Record:
+    """What the database says about one address. Frozen, hashable, picklable;
+    ``to_dict()`` gives the fields in order."""
+
+    def __init__(
+        self,
+        address: Address,
+        prefix: Network,
+        asn: int,
+        origins: Iterable[int],
+        as_name: str | None = None,
+        org_id: str | None = None,
+        org_name: str | None = None,
+        country: str | None = None,
+        country_source: str | None = None,
+        registry: str | None = None,
+    ) -> None: ...
+    @property
+    def address(self) -> IPv4Address | IPv6Address: ...
+    @property
+    def prefix(self) -> AnyNetwork:
+        """The routed prefix the address falls in (its longest match)."""
+    @property
+    def asn(self) -> int:
+        """The origin AS (for an AS_SET origin, its lowest member)."""
+    @property
+    def origins(self) -> tuple[int, ...]:
+        """Every origin AS known for the prefix, ``asn`` first."""
+    @property
+    def as_name(self) -> str | None: ...
+    @property
+    def org_id(self) -> str | None: ...
+    @property
+    def org_name(self) -> str | None: ...
+    @property
+    def country(self) -> str | None:
+        """ISO 3166 alpha-2 code (``EU``/``AP`` occur in RIR data)."""
+    @property
+    def country_source(self) -> CountrySource | None: ...
+    @property
+    def registry(self) -> str | None:
+        """The RIR that delegated the address block, else the AS number."""
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __repr__(self) -> str: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+class BatchColumns(TypedDict, total=False):
+    found: npt.NDArray[np.bool_]
+    asn: npt.NDArray[np.uint32]
+    prefix_len: npt.NDArray[np.uint8]
+    country: npt.NDArray[np.bytes_]
+    country_source: npt.NDArray[np.bytes_]
+    prefix: list[str | None]
+    as_name: list[str | None]
+    org_id: list[str | None]
+    org_name: list[str | None]
+    registry: list[str | None]
+
+class AsInfo(TypedDict):
+    asn: int
+    name: str | None
+    org_id: str | None
+    org_name: str | None
+    org_country: str | None
+    registry: str | None
+    rir_country: str | None
+    name_country: str | None
+
+class Database:
+    """A GeoIP database file, memory-mapped and used in place: opening takes
+    milliseconds whatever its size, and processes share its pages. Use as a context
+    manager or call ``close()``; any use after that raises ``ValueError``. Pickles as
+    its path (the other process maps the same file)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, verify: bool = True) -> None:
+        """Open ``path``. ``verify`` checks the checksum (reads the file once); the
+        structure is always checked. Raises ``FileNotFoundError``, or
+        ``DatabaseError`` for a file that is not a sound database."""
+    @property
+    def path(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Provenance: ``sources`` (kind, name, date, size, sha256 of each file),
+        ``options`` (e.g. ``origin_policy``), ``geoip_rs_version``, ``built`` (UTC,
+        honours ``SOURCE_DATE_EPOCH``), ``format_version`` and ``counts``."""
+    @property
+    def file_size(self) -> int: ...
+    def lookup(self, ip: Address) -> Record | None:
+        """The record of the longest matching prefix; None if no prefix covers ``ip``."""
+    def get(self, ip: Address) -> Record | None:
+        """Same as ``lookup`` (maxminddb's name)."""
+    def __contains__(self, ip: Address) -> bool:
+        """True if a routed prefix covers ``ip``."""
+    def __len__(self) -> int:
+        """Number of routed prefixes."""
+    def __iter__(self) -> Iterator[tuple[AnyNetwork, int]]:
+        """``(prefix, origin AS)`` pairs, IPv4 then IPv6, in address order."""
+    def lookup_batch(
+        self,
+        addresses: npt.NDArray[np.uint32] | npt.NDArray[np.uint8] | Iterable[Address],
+        *,
+        details: bool = False,
+    ) -> BatchColumns:
+        """Many addresses at once, with the GIL released (large batches on every core).
+
+        Args:
+            addresses: a 1-D ``uint32`` array of IPv4 addresses, an ``(N, 16)``
+                ``uint8`` array of packed IPv6 addresses, or any iterable of
+                addresses (families may be mixed).
+            details: also return the text columns.
+
+        Returns:
+            columns: ``found`` (bool), ``asn`` (``uint32``, 0 where not found),
+            ``prefix_len`` (``uint8``), ``country`` (``S2``, empty where unknown)
+            and ``country_source`` (``S10``); with ``details``, lists ``prefix``,
+            ``as_name``, ``org_id``, ``org_name`` and ``registry``.
+        """
+    def as_info(self, asn: int | str) -> AsInfo | None:
+        """What the database knows about an AS (``15169`` or ``"AS15169"``)."""
+    def prefixes(self, asn: int | str) -> list[AnyNetwork]:
+        """The prefixes ``asn`` originates (as any of their origins), in order."""
+    def covering(self, prefix: Address | Network) -> list[tuple[AnyNetwork, int]]:
+        """Routed prefixes containing ``prefix`` (itself included), shortest first."""
+    def covered(self, prefix: Network) -> list[tuple[AnyNetwork, int]]:
+        """Routed prefixes inside ``prefix`` (itself included), in address order."""
+    def as_sizes(self) -> dict[int, tuple[int, int]]:
+        """``{asn: (IPv4 addresses, IPv6 addresses)}``: the addresses whose longest
+        match the AS originates (nested prefixes are not counted twice)."""
+    def _summary(self, by: Literal["asn", "country"] = "asn") -> dict[str, list[Any]]: ...
+    def _export_rows(self, start: int, count: int) -> list[tuple[Any, ...]]: ...
+    def close(self) -> None:
+        """Unmap the file; a batch running in another thread finishes first."""
+    def __enter__(self) -> Database: ...
+    def __exit__(self, *args: object) -> None: ...
+    def __repr__(self) -> str: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+def _build_database(
+    path: str | os.PathLike[str],
+    *,
+    mrt: list[str] = ...,
+    ipasn: list[str] = ...,
+    pfx2as: list[str] = ...,
+    as2org: list[str] = ...,
+    delegated: list[str] = ...,
+    asnames: list[str] = ...,
+    origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
+    on_error: OnError = "raise",
+    progress: Progress = None,
+) -> dict[str, Summary]: ...

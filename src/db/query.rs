@@ -251,6 +251,17 @@ impl<'a> View<'a> {
     /// The full record of `addr`; `None` if no prefix covers it.
     pub fn record(&self, addr: IpAddr) -> Option<Record<'a>> {
         let hit = self.lookup(addr)?;
+        self.describe(addr, hit)
+    }
+
+    /// The record of a routed prefix as a whole: as [`View::record`] gives it for
+    /// the prefix's first address, but about this prefix even where a more specific
+    /// one covers that address.
+    pub fn prefix_record(&self, prefix: IpPrefix, route: u32) -> Option<Record<'a>> {
+        self.describe(prefix.addr(), Hit { prefix, route })
+    }
+
+    fn describe(&self, addr: IpAddr, hit: Hit) -> Option<Record<'a>> {
         let origins = self.origins(hit.route);
         let asn = *origins.first()?;
         let as_index = self
@@ -342,6 +353,14 @@ impl<'a> View<'a> {
             .filter_map(move |i| v6.prefix(i))
             .map(|(p, r)| (IpPrefix::V6(p), r));
         a.chain(b)
+    }
+
+    /// The `i`-th prefix of [`View::iter`]'s order.
+    pub fn nth(&self, i: usize) -> Option<(IpPrefix, u32)> {
+        match i.checked_sub(self.v4.count()) {
+            None => self.v4.prefix(i).map(|(p, r)| (IpPrefix::V4(p), r)),
+            Some(j) => self.v6.prefix(j).map(|(p, r)| (IpPrefix::V6(p), r)),
+        }
     }
 
     /// The route of exactly `prefix`.

@@ -18,7 +18,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use std::net::IpAddr;
 
 /// Addresses converted from Python, ready for lookups without it.
-enum Batch {
+pub(crate) enum Batch {
     V4(Vec<u32>),
     V6(Vec<u128>),
     Mixed(Vec<IpAddr>),
@@ -46,7 +46,7 @@ impl Batch {
 
 const EXPECTED: &str = "lookup_batch: expected a 1-D uint32 array of IPv4 addresses or an (N, 16) uint8 array of IPv6 addresses";
 
-fn from_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Batch>> {
+pub(crate) fn from_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Batch>> {
     let dtype = arr.dtype();
     // Text and object arrays hold addresses one by one: read them as an iterable.
     // (Not `S` arrays: numpy strips trailing zero bytes, so packed addresses in them
@@ -84,7 +84,7 @@ fn from_array(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Batch>> {
     )))
 }
 
-fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
+pub(crate) fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
     let py = obj.py();
     if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
         let name = obj.get_type().name()?;
@@ -115,7 +115,7 @@ const PARALLEL_BATCH: usize = 1 << 17;
 
 /// `f(start, a, b)` over matching chunks of `a` and `b` (`start` is the chunk's first
 /// index), on several threads for a large batch.
-fn for_chunks<A: Send, B: Send>(
+pub(crate) fn for_chunks<A: Send, B: Send>(
     a: &mut [A],
     b: &mut [B],
     f: impl Fn(usize, &mut [A], &mut [B]) + Sync,

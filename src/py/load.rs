@@ -87,7 +87,7 @@ impl PyProgress {
 /// The progress callback for `progress=`: None/False for none, True for a
 /// `tqdm.auto` bar (made by `geoip_rs._progress.bar`), or any callable taking
 /// `(done, total)` bytes.
-fn progress_callback(
+pub(crate) fn progress_callback(
     py: Python<'_>,
     progress: Option<&Bound<'_, PyAny>>,
     desc: &str,
@@ -130,7 +130,7 @@ pub(crate) fn read_file<T: Send>(
 
 /// Run `load` with the GIL released. `load` gets the read options and returns its
 /// result and the file size (for the last progress report).
-fn run<T: Send>(
+pub(crate) fn run<T: Send>(
     py: Python<'_>,
     on_error_name: &str,
     progress: Option<Py<PyAny>>,

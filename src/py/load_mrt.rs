@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-fn policy(name: &str) -> PyResult<OriginPolicy> {
+pub(crate) fn policy(name: &str) -> PyResult<OriginPolicy> {
     match name {
         "first_peer" => Ok(OriginPolicy::FirstPeer),
         "majority" => Ok(OriginPolicy::Majority),

@@ -3,6 +3,8 @@
 
 mod batch;
 mod convert;
+mod database;
+mod db_build;
 mod load;
 mod load_mrt;
 mod load_prefixes;
@@ -16,6 +18,8 @@ mod _geoip_rs {
 
     #[pymodule_export]
     use super::table::PrefixTable;
+    #[pymodule_export]
+    use super::database::{DbIter, PyDatabase, Record};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,6 +28,8 @@ mod _geoip_rs {
         super::load_prefixes::register(m)?;
         super::load_mrt::register(m)?;
         super::load_registry::register(m)?;
+        super::db_build::register(m)?;
+        m.add("DatabaseError", m.py().get_type::<super::database::DatabaseError>())?;
         Ok(())
     }
 }

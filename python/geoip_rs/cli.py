@@ -1,0 +1,307 @@
+"""The ``geoip-rs`` command: look addresses up, build a database, show its metadata,
+export it.
+
+User mistakes (a bad address, a missing or broken file) print one line on stderr,
+``geoip-rs: error: ...``, and exit with status 1 (2 for bad usage); no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from . import FormatError, __version__
+from .database import Database, build_database, open as open_db, sample_path
+
+COLUMNS = [
+    "address", "prefix", "asn", "as_name", "org_id", "org_name",
+    "country", "country_source", "registry",
+]
+EXPORT_COLUMNS = [
+    "prefix", "asn", "origins", "as_name", "org_id", "org_name",
+    "country", "country_source", "registry",
+]
+#: Addresses looked up per batch when reading a file: bounded memory for any size.
+CHUNK = 100_000
+
+
+class UserError(Exception):
+    """A mistake of the user's, reported in one line."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        # The reader went away (`geoip-rs export | head`): stop quietly, and point
+        # stdout at /dev/null so that the interpreter's final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except UserError as e:
+        return fail(str(e))
+    except (OSError, ValueError, FormatError) as e:
+        return fail(str(e))
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+
+
+def fail(message: str, status: int = 1) -> int:
+    print(f"geoip-rs: error: {message}", file=sys.stderr)
+    return status
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="geoip-rs",
+        description="IP address -> prefix -> origin AS -> organisation -> country.",
+    )
+    p.add_argument("--version", action="version", version=f"geoip-rs {__version__}")
+    sub = p.add_subparsers(required=True, metavar="command")
+    db_help = "database file (default: the bundled 2014 sample)"
+
+    lk = sub.add_parser("lookup", help="look addresses up")
+    lk.add_argument("addresses", nargs="*", metavar="IP", help="addresses to look up")
+    lk.add_argument("-f", "--file", help="read addresses from a file, one per line ('-' for stdin)")
+    lk.add_argument("-d", "--db", help=db_help)
+    lk.add_argument("-o", "--format", choices=["table", "csv", "jsonl"], default="table")
+    lk.set_defaults(run=run_lookup)
+
+    b = sub.add_parser("build", help="build a database from routing and registry files")
+    b.add_argument("output", help="database file to write")
+    for name, what in [
+        ("mrt", "MRT RIB dump or update file"),
+        ("ipasn", "pyasn ipasn file"),
+        ("pfx2as", "CAIDA pfx2as file"),
+        ("as2org", "CAIDA as2org file"),
+        ("delegated", "RIR delegated file"),
+        ("asnames", "AS names file (pyasn JSON or cidr-report text)"),
+    ]:
+        b.add_argument(f"--{name}", action="append", default=[], metavar="FILE",
+                       help=f"{what} (repeatable)")
+    b.add_argument("--origin-policy", choices=["first_peer", "majority", "all"],
+                   default="first_peer")
+    b.add_argument("--skip-errors", action="store_true",
+                   help="skip malformed records instead of stopping")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(run=run_build)
+
+    i = sub.add_parser("info", help="show a database's provenance and counts")
+    i.add_argument("db", nargs="?", help=db_help)
+    i.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    i.set_defaults(run=run_info)
+
+    e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV")
+    e.add_argument("db", nargs="?", help=db_help)
+    e.add_argument("--format", choices=["ipasn", "csv"], default="ipasn")
+    e.add_argument("-o", "--output", help="file to write (default: stdout)")
+    e.set_defaults(run=run_export)
+    return p
+
+
+def open_arg(path: str | None) -> Database:
+    return open_db(path) if path else open_db()
+
+
+# --- lookup -----------------------------------------------------------------
+
+
+def run_lookup(args: argparse.Namespace) -> int:
+    if args.addresses and args.file:
+        raise UserError("give addresses as arguments or with --file, not both")
+    with open_arg(args.db) as db:
+        out = Output(args.format, sys.stdout)
+        for chunk in chunks(address_lines(args)):
+            for row in lookup_rows(db, chunk):
+                out.write(row)
+        out.close()
+    return 0
+
+
+def address_lines(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    """``(where, address)`` pairs: where names the argument or line for errors."""
+    if args.addresses:
+        for n, a in enumerate(args.addresses, 1):
+            yield f"argument {n}", a
+        return
+    if args.file is None and sys.stdin.isatty():
+        raise UserError("no addresses: give them as arguments, with --file, or on stdin")
+    name = args.file or "-"
+    f: TextIO = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    label = "stdin" if name == "-" else name
+    try:
+        for n, line in enumerate(f, 1):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                yield f"line {n} of {label}", text
+    finally:
+        if f is not sys.stdin:
+            f.close()
+
+
+def chunks(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def lookup_rows(db: Database, chunk: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+    try:
+        cols = db.lookup_batch([a for _, a in chunk], details=True)
+    except ValueError as e:
+        # The batch names the index; the user wants the line or argument.
+        raise UserError(locate(str(e), chunk)) from None
+    for i, (_, address) in enumerate(chunk):
+        found = bool(cols["found"][i])
+        yield {
+            "address": address,
+            "prefix": cols["prefix"][i],
+            "asn": int(cols["asn"][i]) if found else None,
+            "as_name": cols["as_name"][i],
+            "org_id": cols["org_id"][i],
+            "org_name": cols["org_name"][i],
+            "country": cols["country"][i].decode() or None,
+            "country_source": cols["country_source"][i].decode() or None,
+            "registry": cols["registry"][i],
+        }
+
+
+def locate(message: str, chunk: list[tuple[str, str]]) -> str:
+    """``'x' does not appear ... (at index 3)`` -> ``line 4 of f: 'x' does not ...``."""
+    head, sep, tail = message.rpartition(" (at index ")
+    if sep and tail.endswith(")") and tail[:-1].isdigit():
+        return f"{chunk[int(tail[:-1])][0]}: {head}"
+    return message
+
+
+class Output:
+    """Rows as an aligned table (buffered per chunk), CSV or JSON lines."""
+
+    def __init__(self, fmt: str, stream: TextIO) -> None:
+        self.fmt, self.stream = fmt, stream
+        self.rows: list[dict[str, Any]] = []
+        self.csv = csv.DictWriter(stream, COLUMNS, lineterminator="\n") if fmt == "csv" else None
+        if self.csv:
+            self.csv.writeheader()
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.fmt == "jsonl":
+            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif self.csv:
+            self.csv.writerow({k: "" if v is None else v for k, v in row.items()})
+        else:
+            self.rows.append(row)
+
+    def close(self) -> None:
+        if self.fmt == "table":
+            self.stream.write(table(self.rows))
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    shown = ["address", "prefix", "asn", "as_name", "country", "country_source", "org_name"]
+    cells = [[c.upper() for c in shown]]
+    for r in rows:
+        cells.append(["-" if r[c] is None else str(r[c]) for c in shown])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(shown))]
+    widths[3] = min(widths[3], 40)
+    lines = []
+    for row in cells:
+        parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(row, widths)]
+        lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+# --- build, info, export -----------------------------------------------------
+
+
+def run_build(args: argparse.Namespace) -> int:
+    if not (args.mrt or args.ipasn or args.pfx2as):
+        raise UserError("a database needs a prefix source: --mrt, --ipasn or --pfx2as")
+    db = build_database(
+        args.output,
+        mrt=args.mrt,
+        ipasn=args.ipasn,
+        pfx2as=args.pfx2as,
+        as2org=args.as2org,
+        delegated=args.delegated,
+        asnames=args.asnames,
+        origin_policy=args.origin_policy,
+        on_error="skip" if args.skip_errors else "raise",
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    with db:
+        print(f"wrote {args.output}: {describe(db.metadata)}", file=sys.stderr)
+    return 0
+
+
+def describe(meta: dict[str, Any]) -> str:
+    c = meta["counts"]
+    return (
+        f"{c['ipv4_prefixes']:,} IPv4 and {c['ipv6_prefixes']:,} IPv6 prefixes, "
+        f"{c['ases']:,} ASes, {c['orgs']:,} organisations"
+    )
+
+
+def run_info(args: argparse.Namespace) -> int:
+    with open_arg(args.db) as db:
+        meta = db.metadata
+        if args.json:
+            print(json.dumps(meta, indent=2))
+            return 0
+        print(f"database:  {args.db or sample_path()}")
+        print(f"format:    {meta['format_version']} (geoip_rs {meta['geoip_rs_version']})")
+        print(f"built:     {meta['built']}")
+        print(f"contents:  {describe(meta)}")
+        for k, v in meta["options"].items():
+            print(f"option:    {k} = {v}")
+        print("sources:")
+        for s in meta["sources"]:
+            print(f"  {s['kind']:<10} {s['name']}  date {s['date'] or '-'}  "
+                  f"{s['size']:,} bytes  sha256 {s['sha256'][:16]}…")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    with open_arg(args.db) as db:
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as f:
+                export(db, args.format, f)
+        else:
+            export(db, args.format, sys.stdout)
+    return 0
+
+
+def export(db: Database, fmt: str, out: TextIO) -> None:
+    if fmt == "ipasn":
+        meta = db.metadata
+        out.write("; IP-ASN32-DAT file\n")
+        out.write(f"; exported by geoip-rs {__version__} from a database built {meta['built']}\n")
+        for s in meta["sources"]:
+            out.write(f"; source: {s['kind']} {s['name']}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    if fmt == "csv":
+        writer.writerow(EXPORT_COLUMNS)
+    start = 0
+    while rows := db._export_rows(start, CHUNK):
+        start += len(rows)
+        for prefix, asn, origins, text in rows:
+            if fmt == "ipasn":
+                out.write(f"{prefix}\t{asn}\n")
+            else:
+                writer.writerow([prefix, asn, " ".join(map(str, origins)),
+                                 *("" if t is None else t for t in text)])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The GeoIP database: open, build, and the pandas-facing helpers.
+
+The lookups themselves are in Rust (``_geoip_rs.Database``); this subclass adds what
+is easier in Python: DataFrames, the bundled sample database, and a builder that
+opens what it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from typing import Any, Literal, Union
+
+from . import _geoip_rs
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: The file name of the database bundled with the package.
+SAMPLE_NAME = "sample.geoipdb"
+
+
+def sample_path() -> str:
+    """Path of the bundled sample database (RouteViews 2014 RIB, RIR 2014, AS names)."""
+    return str(resources.files("geoip_rs") / "data" / SAMPLE_NAME)
+
+
+class Database(_geoip_rs.Database):
+    """A GeoIP database file, memory-mapped: ``Database(path)`` or ``geoip_rs.open()``."""
+
+    def to_pandas(self, addresses: Any) -> Any:
+        """A DataFrame with one row per address: the address, its prefix, origin AS,
+        AS name, organisation, country, country source and registry (None/NaN where
+        the address is not routed). Needs pandas (``pip install geoip_rs[pandas]``)."""
+        pd = _pandas()
+        cols = self.lookup_batch(addresses, details=True)
+        frame = pd.DataFrame(
+            {
+                "address": _addresses_column(addresses),
+                "prefix": cols["prefix"],
+                "asn": pd.array(cols["asn"], dtype="UInt32"),
+                "as_name": cols["as_name"],
+                "org_id": cols["org_id"],
+                "org_name": cols["org_name"],
+                "country": _codes(pd, cols["country"]),
+                "country_source": _codes(pd, cols["country_source"]),
+                "registry": cols["registry"],
+            }
+        )
+        frame.loc[~cols["found"], "asn"] = pd.NA
+        return frame
+
+    def summary(self, by: Literal["asn", "country"] = "asn", *, frame: bool = True) -> Any:
+        """Prefixes and addresses per origin AS (with name, organisation and country)
+        or per country (with the number of ASes). A DataFrame, or with ``frame=False``
+        a dict of column lists."""
+        cols = self._summary(by)
+        if not frame:
+            return cols
+        return _pandas().DataFrame(cols)
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("this needs pandas: pip install pandas (or geoip_rs[pandas])") from e
+    return pandas
+
+
+def _addresses_column(addresses: Any) -> list:
+    try:
+        import numpy as np
+
+        if isinstance(addresses, np.ndarray) and addresses.dtype == np.uint32:
+            import ipaddress
+
+            return [str(ipaddress.IPv4Address(int(a))) for a in addresses]
+    except ImportError:  # pragma: no cover
+        pass
+    return [str(a) for a in addresses]
+
+
+def _codes(pd: Any, arr: Any) -> Any:
+    """Fixed-width byte codes as a categorical of str, empty codes as missing."""
+    text = [s.decode() or None for s in arr.tolist()]
+    return pd.Categorical(text)
+
+
+def open(path: PathLike | None = None, *, verify: bool = True) -> Database:  # noqa: A001
+    """Open a database file, or with no argument the bundled sample database.
+
+    ``verify`` checks the file's checksum (reading it once); without it only the
+    structure is checked and the pages are read as queries need them."""
+    return Database(os.fspath(path) if path is not None else sample_path(), verify=verify)
+
+
+def build_database(
+    path: PathLike,
+    *,
+    mrt: Sequence[PathLike] | PathLike = (),
+    ipasn: Sequence[PathLike] | PathLike = (),
+    pfx2as: Sequence[PathLike] | PathLike = (),
+    as2org: Sequence[PathLike] | PathLike = (),
+    delegated: Sequence[PathLike] | PathLike = (),
+    asnames: Sequence[PathLike] | PathLike = (),
+    origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
+    on_error: Literal["raise", "skip"] = "raise",
+    progress: bool | Callable[[int, int], Any] | None = None,
+) -> Database:
+    """Build a database from routing and registry files and open it.
+
+    At least one prefix source (``mrt``, ``ipasn`` or ``pfx2as``) is needed; each
+    argument takes one path or several. MRT files (RIB dumps, then update files) are
+    read into one RIB and each prefix's origin chosen by ``origin_policy``. The file
+    is written atomically."""
+    _geoip_rs._build_database(
+        os.fspath(path),
+        mrt=_paths(mrt),
+        ipasn=_paths(ipasn),
+        pfx2as=_paths(pfx2as),
+        as2org=_paths(as2org),
+        delegated=_paths(delegated),
+        asnames=_paths(asnames),
+        origin_policy=origin_policy,
+        on_error=on_error,
+        progress=progress,
+    )
+    return Database(os.fspath(path))
+
+
+def _paths(p: Sequence[PathLike] | PathLike) -> list[str]:
+    if isinstance(p, (str, bytes, os.PathLike)):
+        return [os.fspath(p)]  # type: ignore[list-item]
+    return [os.fspath(x) for x in p]

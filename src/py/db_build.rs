@@ -1,0 +1,118 @@
+//! `geoip_rs._build_database`: sources in, a database file out (the Python
+//! `build_database` wraps it and opens the result).
+
+use super::database::db_error;
+use super::load::{run, summary_dict};
+use super::load_mrt::policy;
+use crate::db::DbBuilder;
+use crate::loaders::{LoadError, Progress, ReadOptions, Summary};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::PathBuf;
+
+/// Progress over several files as one: bytes of the files done before, plus the
+/// current file's, of all the files' sizes.
+struct Cumulative<'a> {
+    inner: &'a mut dyn Progress,
+    before: u64,
+    total: u64,
+}
+
+impl Progress for Cumulative<'_> {
+    fn update(&mut self, done: u64, _total: u64) -> bool {
+        self.inner.update(self.before + done, self.total)
+    }
+}
+
+type Step = (&'static str, PathBuf);
+
+/// Read every source in order into a builder, with progress over all of them.
+fn read_all(
+    steps: &[Step],
+    mrt: &[PathBuf],
+    policy: crate::loaders::mrt::OriginPolicy,
+    opts: &mut ReadOptions,
+) -> Result<(DbBuilder, Vec<(String, Summary)>), LoadError> {
+    let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let total = mrt.iter().chain(steps.iter().map(|(_, p)| p)).map(size).sum();
+    let mut b = DbBuilder::new();
+    let mut summaries = Vec::new();
+    let mut before = 0;
+    let on_error = opts.on_error;
+    {
+        let mut cum = Cumulative { inner: opts.progress, before, total };
+        let mut o = ReadOptions { on_error, progress: &mut cum };
+        if !mrt.is_empty() {
+            let s = b.read_mrt(mrt, policy, &mut o)?;
+            for (p, s) in mrt.iter().zip(s) {
+                summaries.push((p.display().to_string(), s));
+            }
+        }
+    }
+    before += mrt.iter().map(size).sum::<u64>();
+    for (kind, path) in steps {
+        let mut cum = Cumulative { inner: opts.progress, before, total };
+        let mut o = ReadOptions { on_error, progress: &mut cum };
+        let s = match *kind {
+            "ipasn" => b.read_ipasn(path, &mut o)?,
+            "pfx2as" => b.read_pfx2as(path, &mut o)?,
+            "as2org" => b.read_as2org(path, &mut o)?,
+            "delegated" => b.read_delegated(path, &mut o)?,
+            _ => b.read_asnames(path, &mut o)?,
+        };
+        summaries.push((path.display().to_string(), s));
+        before += size(path);
+    }
+    Ok((b, summaries))
+}
+
+/// Build a database file; returns each source's load summary by path.
+#[pyfunction]
+#[pyo3(signature = (path, *, mrt = Vec::new(), ipasn = Vec::new(), pfx2as = Vec::new(), as2org = Vec::new(), delegated = Vec::new(), asnames = Vec::new(), origin_policy = "first_peer", on_error = "raise", progress = None))]
+#[allow(clippy::too_many_arguments)]
+fn _build_database<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    mrt: Vec<PathBuf>,
+    ipasn: Vec<PathBuf>,
+    pfx2as: Vec<PathBuf>,
+    as2org: Vec<PathBuf>,
+    delegated: Vec<PathBuf>,
+    asnames: Vec<PathBuf>,
+    origin_policy: &str,
+    on_error: &str,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let policy = policy(origin_policy)?;
+    if mrt.is_empty() && ipasn.is_empty() && pfx2as.is_empty() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "a database needs a prefix source: give mrt, ipasn or pfx2as files",
+        ));
+    }
+    let mut steps: Vec<Step> = Vec::new();
+    for (kind, paths) in [
+        ("ipasn", ipasn),
+        ("pfx2as", pfx2as),
+        ("as2org", as2org),
+        ("delegated", delegated),
+        ("asnames", asnames),
+    ] {
+        steps.extend(paths.into_iter().map(|p| (kind, p)));
+    }
+    let callback = super::load::progress_callback(py, progress, &path.display().to_string())?;
+    let (builder, summaries) = run(py, on_error, callback, |opts| {
+        let result = read_all(&steps, &mrt, policy, opts)?;
+        Ok((result, 0))
+    })?;
+    let written = py.detach(|| builder.write(&path));
+    written.map_err(db_error)?;
+    let d = PyDict::new(py);
+    for (p, s) in &summaries {
+        d.set_item(p, summary_dict(py, s)?)?;
+    }
+    Ok(d)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_build_database, m)?)
+}
