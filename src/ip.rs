@@ -126,10 +126,16 @@ pub fn py_repr(s: &str) -> String {
 
 /// An IPv4 or IPv6 address. An IPv6 scope (`fe80::1%eth0`) is accepted and ignored,
 /// as `ipaddress` keeps it apart from the address.
+#[inline]
 pub fn parse_addr(s: &str) -> Option<IpAddr> {
-    if let Some(a) = parse_dotted_quad(s.as_bytes()) {
-        return Some(IpAddr::V4(Ipv4Addr::from(a)));
+    match parse_dotted_quad(s.as_bytes()) {
+        Some(a) => Some(IpAddr::V4(Ipv4Addr::from(a))),
+        None => parse_any_addr(s),
     }
+}
+
+#[inline(never)]
+fn parse_any_addr(s: &str) -> Option<IpAddr> {
     if let Ok(a) = s.parse::<Ipv4Addr>() {
         return Some(IpAddr::V4(a));
     }

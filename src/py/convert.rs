@@ -181,6 +181,7 @@ fn tuple_network(t: &Bound<'_, PyTuple>, strict: bool) -> PyResult<IpPrefix> {
 
 /// An address, or a prefix when the object is written as one (a `str` with a `/`,
 /// an `ipaddress` network or a tuple).
+#[inline]
 pub(crate) fn key(obj: &Bound<'_, PyAny>, strict: bool) -> PyResult<Key> {
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_str()?;

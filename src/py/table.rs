@@ -1,18 +1,22 @@
 //! `geoip_rs.PrefixTable`: the dict-like Python face of [`IpTable`].
 //!
-//! Locking: the table sits behind a `RwLock`. Lookups take it shared; writes take it
-//! exclusively while attached to Python, and never call Python code while holding it
-//! (replaced values are dropped after it is released, since dropping can run `__del__`).
-//! Lookups copy values out and make Python objects after releasing it, since making
-//! one can run the garbage collector and with it any Python code.
+//! Locking: the table sits behind a readers-writer lock ([`lock`]). Lookups take it
+//! shared (single lookups from Python skip it where the GIL stands in for it); writes
+//! take it exclusively while attached to Python, and never call Python code while
+//! holding it (replaced values are dropped after it is released, since dropping can
+//! run `__del__`). Lookups copy values out and make Python objects after releasing
+//! it, since making one can run the garbage collector and with it any Python code.
 //! Batch lookups take it inside `py.detach`, so a writer waiting with the GIL held
 //! cannot deadlock with them.
+
+mod lock;
 
 use super::convert::{self, Key};
 use super::values::{Value, Values};
 use crate::compiled::CompiledTable;
 use crate::ip::IpPrefix;
 use crate::table::IpTable;
+use lock::{ReadGuard, TableLock, WriteGuard};
 use pyo3::exceptions::PyKeyError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
@@ -20,7 +24,7 @@ use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyTypeInfo};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::OnceLock;
 
 /// The compiled (Poptrie) form of the table, whose leaves hold their own value ids
 /// (see [`Values::compiled_ids`]).
@@ -185,7 +189,7 @@ fn key_error(key: &Bound<'_, PyAny>) -> PyErr {
 #[pyclass(frozen, module = "geoip_rs", name = "PrefixTable")]
 pub struct PrefixTable {
     strict: AtomicBool,
-    inner: RwLock<Inner>,
+    inner: TableLock<Inner>,
 }
 
 impl PrefixTable {
@@ -200,18 +204,32 @@ impl PrefixTable {
         }
         PrefixTable {
             strict: AtomicBool::new(strict),
-            inner: RwLock::new(inner),
+            inner: TableLock::new(inner),
         }
     }
 
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        // A panic cannot leave the table half-written (writes do not panic midway), so
-        // a poisoned lock still guards a consistent table.
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn read(&self) -> ReadGuard<'_, Inner> {
+        self.inner.read()
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self, py: Python<'_>) -> WriteGuard<'_, Inner> {
+        self.inner.write(py)
+    }
+
+    /// The value of the longest match for `key`: the per-call path of `get` and `[]`.
+    #[inline]
+    fn value_of(&self, py: Python<'_>, key: &Key) -> Option<Value> {
+        // SAFETY: the lookup runs Rust code only; the value is copied with `clone_ref`.
+        unsafe {
+            self.inner
+                .read_attached(py, |inner| inner.value_of(py, key))
+        }
+    }
+
+    /// The longest match for `key`: its prefix and value.
+    fn longest(&self, py: Python<'_>, key: &Key) -> Option<(IpPrefix, Value)> {
+        // SAFETY: as in `value_of`.
+        unsafe { self.inner.read_attached(py, |inner| inner.longest(py, key)) }
     }
 
     fn is_strict(&self) -> bool {
@@ -260,7 +278,7 @@ impl PrefixTable {
     ) -> PyResult<Option<Value>> {
         let p = self.network(prefix)?;
         let v = Value::from_py(value);
-        Ok(self.write().insert(&p, v))
+        Ok(self.write(prefix.py()).insert(&p, v))
     }
 }
 
@@ -271,7 +289,7 @@ impl PrefixTable {
     fn new(items: Option<&Bound<'_, PyAny>>, strict: bool) -> PyResult<Self> {
         let t = PrefixTable {
             strict: AtomicBool::new(strict),
-            inner: RwLock::new(Inner::default()),
+            inner: TableLock::new(Inner::default()),
         };
         if let Some(items) = items {
             t.update(items)?;
@@ -338,7 +356,7 @@ impl PrefixTable {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let k = self.key(key)?;
-        let found = self.read().value_of(py, &k);
+        let found = self.value_of(py, &k);
         Ok(found.map(|v| v.into_py(py)).or(default))
     }
 
@@ -348,7 +366,7 @@ impl PrefixTable {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let k = self.key(key)?;
-        let found = self.read().longest(py, &k);
+        let found = self.longest(py, &k);
         found
             .map(|(p, v)| PyTuple::new(py, [convert::network_object(py, &p)?, v.into_py(py)]))
             .transpose()
@@ -356,11 +374,12 @@ impl PrefixTable {
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let k = self.key(key)?;
-        let inner = self.read();
-        Ok(match k {
+        let found = |inner: &Inner| match k {
             Key::Addr(a) => inner.longest_addr(a).is_some(),
             Key::Net(p) => inner.table.longest_covering(&p).is_some(),
-        })
+        };
+        // SAFETY: the lookup runs Rust code only.
+        Ok(unsafe { self.inner.read_attached(key.py(), found) })
     }
 
     #[pyo3(signature = (prefix, default = None))]
@@ -388,7 +407,7 @@ impl PrefixTable {
 
     fn __delitem__(&self, prefix: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = self.network(prefix)?;
-        let old = self.write().remove(&p);
+        let old = self.write(prefix.py()).remove(&p);
         old.map(drop).ok_or_else(|| key_error(prefix))
     }
 
@@ -406,7 +425,7 @@ impl PrefixTable {
             )));
         }
         let p = self.network(prefix)?;
-        let old = self.write().remove(&p);
+        let old = self.write(py).remove(&p);
         match old {
             Some(v) => Ok(v.into_py(py)),
             None if default.len() == 1 => default.get_item(0),
@@ -414,9 +433,9 @@ impl PrefixTable {
         }
     }
 
-    fn clear(&self) {
+    fn clear(&self, py: Python<'_>) {
         let old = {
-            let mut inner = self.write();
+            let mut inner = self.write(py);
             inner.table.clear();
             inner.changed();
             inner.values.take_all()
@@ -532,7 +551,7 @@ impl PrefixTable {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // A writer never holds the lock across a point where the GC can run, so
         // `try_read` only fails while a batch lookup reads it, which holds no objects.
-        if let Ok(inner) = self.inner.try_read() {
+        if let Some(inner) = self.inner.try_read() {
             for obj in inner.values.objects() {
                 visit.call(obj)?;
             }
@@ -541,7 +560,7 @@ impl PrefixTable {
     }
 
     fn __clear__(&self) {
-        self.clear();
+        Python::attach(|py| self.clear(py));
     }
 
     #[pyo3(signature = (addresses, *, missing = -1))]
