@@ -182,6 +182,7 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
         row["int ns"] = median_time(lambda: [get(a) for a in addrs_int], repeat) / len(addrs_int) * 1e9
     if impl.batch:
         row["batch M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
+    if impl.batch and hasattr(os, "sched_setaffinity"):  # Linux
         with one_core():
             row["1-core M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
     if hasattr(table, "nbytes"):
