@@ -3,7 +3,8 @@ peer library that happens to be importable: pytricia, py-radix, pyasn), on the f
 2014 IPv4 table and the 2015 IPv4+IPv6 table from ../shared/data.
 
 Prints one table: build time, memory, single lookups from a Python loop (ns per call,
-str and int input), batch lookups (lookups/s), with the ratio of each to geoip_rs.
+str and int input), batch lookups (lookups/s) on every core and on one, with the ratio
+of each to geoip_rs.
 Every figure is the median of several runs; nothing is asserted. It installs nothing.
 
     python benches/compare.py [--data DIR] [--batch N] [--single N] [--repeat R]
@@ -12,6 +13,7 @@ Every figure is the median of several runs; nothing is asserted. It installs not
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import gzip
 import ipaddress
@@ -148,6 +150,18 @@ def latency_percentiles(get, addrs) -> dict:
     return {"p50 ns": q(0.5), "p99 ns": q(0.99), "p99.9 ns": q(0.999)}
 
 
+@contextlib.contextmanager
+def one_core():
+    """Run on one core only (threads started meanwhile inherit it), to show how a
+    batch scales with the cores."""
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
 def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
     gc.collect()
     before = rss_bytes()
@@ -168,13 +182,17 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
         row["int ns"] = median_time(lambda: [get(a) for a in addrs_int], repeat) / len(addrs_int) * 1e9
     if impl.batch:
         row["batch M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
+    if impl.batch and hasattr(os, "sched_setaffinity"):  # Linux
+        with one_core():
+            row["1-core M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
     if hasattr(table, "nbytes"):
         row["nbytes MB"] = table.nbytes / 1e6
     return row, table
 
 
-COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s"]
-HIGHER_IS_BETTER = {"batch M/s"}
+COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s",
+           "1-core M/s"]
+HIGHER_IS_BETTER = {"batch M/s", "1-core M/s"}
 
 
 def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:

@@ -181,15 +181,18 @@ fn tuple_network(t: &Bound<'_, PyTuple>, strict: bool) -> PyResult<IpPrefix> {
 
 /// An address, or a prefix when the object is written as one (a `str` with a `/`,
 /// an `ipaddress` network or a tuple).
+#[inline]
 pub(crate) fn key(obj: &Bound<'_, PyAny>, strict: bool) -> PyResult<Key> {
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_str()?;
-        if !text.contains('/') {
-            return parse_addr(text)
-                .map(Key::Addr)
-                .ok_or_else(|| not_an(obj, "address"));
+        // An address is the common case: try it first.
+        if let Some(a) = parse_addr(text) {
+            return Ok(Key::Addr(a));
         }
-        return network(obj, strict).map(Key::Net);
+        return match text.contains('/') {
+            true => network(obj, strict).map(Key::Net),
+            false => Err(not_an(obj, "address")),
+        };
     }
     match address_of(obj)? {
         Some(addr) => Ok(Key::Addr(addr)),

@@ -401,12 +401,12 @@ impl PyDatabase {
             Ok(arr) => from_array(arr)?,
             Err(_) => None,
         };
-        let mut batch = match array {
-            Some(b) => b,
+        let batch = match &array {
+            Some(a) => a.batch(),
             None => from_iterable(addresses)?,
         };
         let db = self.db()?;
-        let answers = py.detach(|| answer_batch(&db, &mut batch));
+        let answers = py.detach(|| answer_batch(&db, &batch));
         let d = PyDict::new(py);
         let found: Vec<bool> = answers.iter().map(|a| a.route != crate::db::layout::NONE).collect();
         let asn: Vec<u32> = answers.iter().map(|a| a.asn).collect();
@@ -517,28 +517,21 @@ fn source_code(code: u8) -> PyFixedString<10> {
     out.into()
 }
 
-/// The answers of a batch, large IPv4 batches split over the cores.
-fn answer_batch(db: &Database, batch: &mut Batch) -> Vec<Answer> {
+/// The answers of a batch, large batches split over the cores.
+fn answer_batch(db: &Database, batch: &Batch) -> Vec<Answer> {
     let v = db.view();
-    match batch {
-        Batch::V4(addrs) => {
-            let mut out = vec![Answer::default(); addrs.len()];
-            for_chunks(addrs, &mut out, |_, a, o| v.lookup_v4_many(a, o));
-            out
+    let mut out = vec![Answer::default(); batch.len()];
+    for_chunks(&mut out[..], |start, out: &mut [Answer]| {
+        let keys = start..start + out.len();
+        match batch {
+            Batch::V4(addrs) => v.lookup_v4_many(&addrs[keys], out),
+            _ => {
+                let ips: Vec<Option<IpAddr>> = keys.map(|i| Some(batch_addr(batch, i))).collect();
+                v.lookup_many(&ips, out)
+            }
         }
-        Batch::V6(addrs) => {
-            let mut ips: Vec<Option<IpAddr>> = addrs.iter().map(|a| Some(IpAddr::V6((*a).into()))).collect();
-            let mut out = vec![Answer::default(); ips.len()];
-            for_chunks(&mut ips, &mut out, |_, a, o| v.lookup_many(a, o));
-            out
-        }
-        Batch::Mixed(addrs) => {
-            let mut ips: Vec<Option<IpAddr>> = addrs.iter().map(|a| Some(*a)).collect();
-            let mut out = vec![Answer::default(); ips.len()];
-            for_chunks(&mut ips, &mut out, |_, a, o| v.lookup_many(a, o));
-            out
-        }
-    }
+    });
+    out
 }
 
 /// The i-th address of a batch.

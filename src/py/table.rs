@@ -1,16 +1,22 @@
 //! `geoip_rs.PrefixTable`: the dict-like Python face of [`IpTable`].
 //!
-//! Locking: the table sits behind a `RwLock`. Lookups take it shared; writes take it
-//! exclusively while attached to Python, and never call Python code while holding it
-//! (replaced values are dropped after it is released, since dropping can run `__del__`).
+//! Locking: the table sits behind a readers-writer lock ([`lock`]). Lookups take it
+//! shared (single lookups from Python skip it where the GIL stands in for it); writes
+//! take it exclusively while attached to Python, and never call Python code while
+//! holding it (replaced values are dropped after it is released, since dropping can
+//! run `__del__`). Lookups copy values out and make Python objects after releasing
+//! it, since making one can run the garbage collector and with it any Python code.
 //! Batch lookups take it inside `py.detach`, so a writer waiting with the GIL held
 //! cannot deadlock with them.
+
+mod lock;
 
 use super::convert::{self, Key};
 use super::values::{Value, Values};
 use crate::compiled::CompiledTable;
 use crate::ip::IpPrefix;
 use crate::table::IpTable;
+use lock::{ReadGuard, TableLock, WriteGuard};
 use pyo3::exceptions::PyKeyError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
@@ -18,15 +24,59 @@ use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyTypeInfo};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::OnceLock;
+
+/// The compiled (Poptrie) form of the table, whose leaves hold their own value ids
+/// (see [`Values::compiled_ids`]).
+pub(crate) struct Compiled {
+    pub(crate) table: CompiledTable,
+    /// The value slot of each compiled id.
+    slots: Vec<u32>,
+    /// The integer of each compiled id, for a table of integers: lookups read values
+    /// from this small array rather than from the slots.
+    pub(crate) ints: Option<Vec<i64>>,
+}
+
+impl Compiled {
+    fn build(inner: &Inner) -> Option<Self> {
+        let (ids, slots) = inner.values.compiled_ids();
+        let table = CompiledTable::build_with(&inner.table, |slot| ids[slot as usize]).ok()?;
+        let values = &inner.values;
+        let ints = values
+            .is_int_table()
+            .then(|| slots.iter().map(|&s| values.int(s).expect("int")).collect());
+        Some(Compiled { table, slots, ints })
+    }
+
+    /// The value slot of a compiled id.
+    #[inline]
+    pub(crate) fn slot(&self, id: u32) -> u32 {
+        self.slots[id as usize]
+    }
+
+    /// The value of a compiled id, copied out of the table.
+    #[inline]
+    fn value(&self, values: &Values, py: Python<'_>, id: u32) -> Value {
+        match &self.ints {
+            Some(ints) => Value::Int(ints[id as usize]),
+            None => values.get(self.slot(id)).clone_ref(py),
+        }
+    }
+
+    fn nbytes(&self) -> usize {
+        self.table.nbytes()
+            + self.slots.capacity() * 4
+            + self.ints.as_ref().map_or(0, |v| v.capacity() * 8)
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct Inner {
     pub(crate) table: IpTable<u32>,
     pub(crate) values: Values,
-    /// The compiled (Poptrie) form of `table`, built on demand and dropped by every
-    /// write. `None` inside: the table cannot be compiled (too many values).
-    compiled: OnceLock<Option<CompiledTable>>,
+    /// The compiled form of `table`, built on demand and dropped by every write.
+    /// `None` inside: the table cannot be compiled (too many values).
+    compiled: OnceLock<Option<Compiled>>,
     /// Single lookups answered by the tree since the last write: once there have been
     /// as many as there are prefixes, compiling (linear in the prefixes) pays off.
     tree_lookups: AtomicUsize,
@@ -64,41 +114,67 @@ impl Inner {
     }
 
     /// The compiled form if there is one, built first if `build`.
-    pub(crate) fn compiled(&self, build: bool) -> Option<&CompiledTable> {
+    pub(crate) fn compiled(&self, build: bool) -> Option<&Compiled> {
         match build {
-            true => self.compiled.get_or_init(|| self.compile()).as_ref(),
+            true => self.compiled.get_or_init(|| Compiled::build(self)).as_ref(),
             false => self.compiled.get().and_then(Option::as_ref),
         }
     }
 
-    /// The compiled form, with equal integer values merged (see `build_with`).
-    fn compile(&self) -> Option<CompiledTable> {
-        let canonical = self.values.canonical_ids();
-        CompiledTable::build_with(&self.table, |id| canonical[id as usize]).ok()
+    /// The compiled form for a single lookup: built once there have been as many
+    /// single lookups as prefixes.
+    #[inline]
+    fn compiled_for_single(&self) -> Option<&Compiled> {
+        let build = self.compiled.get().is_none()
+            && self.tree_lookups.fetch_add(1, Ordering::Relaxed)
+                >= self.table.len().max(COMPILE_FOR_BATCH);
+        self.compiled(build)
     }
 
     /// The longest match of an address: its length and value slot.
     #[inline]
     pub(crate) fn longest_addr(&self, a: IpAddr) -> Option<(u8, u32)> {
-        let build = self.compiled.get().is_none()
-            && self.tree_lookups.fetch_add(1, Ordering::Relaxed)
-                >= self.table.len().max(COMPILE_FOR_BATCH);
-        match self.compiled(build) {
-            Some(c) => c.longest_match(a),
+        match self.compiled_for_single() {
+            Some(c) => c.table.longest_match(a).map(|(len, id)| (len, c.slot(id))),
             None => self.table.longest_match(a),
         }
     }
 
-    /// The longest match for an address or a prefix.
-    fn longest(&self, key: &Key) -> Option<(IpPrefix, u32)> {
+    /// The longest match of an address: its length and value.
+    #[inline]
+    fn lookup(&self, py: Python<'_>, a: IpAddr) -> Option<(u8, Value)> {
+        match self.compiled_for_single() {
+            Some(c) => {
+                let (len, id) = c.table.longest_match(a)?;
+                Some((len, c.value(&self.values, py, id)))
+            }
+            None => {
+                let (len, slot) = self.table.longest_match(a)?;
+                Some((len, self.values.get(slot).clone_ref(py)))
+            }
+        }
+    }
+
+    /// The longest match for an address or a prefix: the matching prefix and value.
+    fn longest(&self, py: Python<'_>, key: &Key) -> Option<(IpPrefix, Value)> {
         match key {
-            Key::Addr(a) => self.longest_addr(*a).map(|(len, id)| {
-                (
-                    IpPrefix::new(*a, len, false).expect("length from the table"),
-                    id,
-                )
+            Key::Addr(a) => self.lookup(py, *a).map(|(len, v)| {
+                let p = IpPrefix::new(*a, len, false).expect("length from the table");
+                (p, v)
             }),
-            Key::Net(p) => self.table.longest_covering(p),
+            Key::Net(p) => {
+                let (p, slot) = self.table.longest_covering(p)?;
+                Some((p, self.values.get(slot).clone_ref(py)))
+            }
+        }
+    }
+
+    /// The value of the longest match for an address or a prefix.
+    #[inline]
+    fn value_of(&self, py: Python<'_>, key: &Key) -> Option<Value> {
+        match key {
+            Key::Addr(a) => self.lookup(py, *a).map(|(_, v)| v),
+            Key::Net(_) => self.longest(py, key).map(|(_, v)| v),
         }
     }
 }
@@ -113,7 +189,7 @@ fn key_error(key: &Bound<'_, PyAny>) -> PyErr {
 #[pyclass(frozen, module = "geoip_rs", name = "PrefixTable")]
 pub struct PrefixTable {
     strict: AtomicBool,
-    inner: RwLock<Inner>,
+    inner: TableLock<Inner>,
 }
 
 impl PrefixTable {
@@ -128,18 +204,32 @@ impl PrefixTable {
         }
         PrefixTable {
             strict: AtomicBool::new(strict),
-            inner: RwLock::new(inner),
+            inner: TableLock::new(inner),
         }
     }
 
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        // A panic cannot leave the table half-written (writes do not panic midway), so
-        // a poisoned lock still guards a consistent table.
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn read(&self) -> ReadGuard<'_, Inner> {
+        self.inner.read()
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self, py: Python<'_>) -> WriteGuard<'_, Inner> {
+        self.inner.write(py)
+    }
+
+    /// The value of the longest match for `key`: the per-call path of `get` and `[]`.
+    #[inline]
+    fn value_of(&self, py: Python<'_>, key: &Key) -> Option<Value> {
+        // SAFETY: the lookup runs Rust code only; the value is copied with `clone_ref`.
+        unsafe {
+            self.inner
+                .read_attached(py, |inner| inner.value_of(py, key))
+        }
+    }
+
+    /// The longest match for `key`: its prefix and value.
+    fn longest(&self, py: Python<'_>, key: &Key) -> Option<(IpPrefix, Value)> {
+        // SAFETY: as in `value_of`.
+        unsafe { self.inner.read_attached(py, |inner| inner.longest(py, key)) }
     }
 
     fn is_strict(&self) -> bool {
@@ -154,34 +244,30 @@ impl PrefixTable {
         convert::key(obj, self.is_strict())
     }
 
-    /// The value in slot `id`, as a Python object.
-    fn value<'py>(&self, py: Python<'py>, inner: &Inner, id: u32) -> Bound<'py, PyAny> {
-        inner.values.get(id).to_py(py)
-    }
-
     /// `(network, value)` pairs as a Python list; values are read under the lock,
-    /// networks are built after it is released.
+    /// Python objects are made after it is released.
     fn pairs<'py>(
         &self,
         py: Python<'py>,
-        items: Vec<(IpPrefix, Bound<'py, PyAny>)>,
+        items: Vec<(IpPrefix, Value)>,
     ) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         for (p, v) in items {
-            list.append((convert::network_object(py, &p)?, v))?;
+            list.append((convert::network_object(py, &p)?, v.into_py(py)))?;
         }
         Ok(list)
     }
 
-    fn with_values<'py>(
+    /// The values of slots, copied out of the table.
+    fn with_values(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         inner: &Inner,
         items: Vec<(IpPrefix, u32)>,
-    ) -> Vec<(IpPrefix, Bound<'py, PyAny>)> {
+    ) -> Vec<(IpPrefix, Value)> {
         items
             .into_iter()
-            .map(|(p, id)| (p, self.value(py, inner, id)))
+            .map(|(p, id)| (p, inner.values.get(id).clone_ref(py)))
             .collect()
     }
 
@@ -192,7 +278,7 @@ impl PrefixTable {
     ) -> PyResult<Option<Value>> {
         let p = self.network(prefix)?;
         let v = Value::from_py(value);
-        Ok(self.write().insert(&p, v))
+        Ok(self.write(prefix.py()).insert(&p, v))
     }
 }
 
@@ -203,7 +289,7 @@ impl PrefixTable {
     fn new(items: Option<&Bound<'_, PyAny>>, strict: bool) -> PyResult<Self> {
         let t = PrefixTable {
             strict: AtomicBool::new(strict),
-            inner: RwLock::new(Inner::default()),
+            inner: TableLock::new(Inner::default()),
         };
         if let Some(items) = items {
             t.update(items)?;
@@ -234,7 +320,7 @@ impl PrefixTable {
         prefix: &Bound<'py, PyAny>,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        Ok(self.insert_one(prefix, value)?.map(|old| old.to_py(py)))
+        Ok(self.insert_one(prefix, value)?.map(|old| old.into_py(py)))
     }
 
     fn __setitem__(&self, prefix: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -270,11 +356,8 @@ impl PrefixTable {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let k = self.key(key)?;
-        let inner = self.read();
-        Ok(inner
-            .longest(&k)
-            .map(|(_, id)| self.value(py, &inner, id))
-            .or(default))
+        let found = self.value_of(py, &k);
+        Ok(found.map(|v| v.into_py(py)).or(default))
     }
 
     fn lookup_with_prefix<'py>(
@@ -283,20 +366,20 @@ impl PrefixTable {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let k = self.key(key)?;
-        let found = {
-            let inner = self.read();
-            inner
-                .longest(&k)
-                .map(|(p, id)| (p, self.value(py, &inner, id)))
-        };
+        let found = self.longest(py, &k);
         found
-            .map(|(p, v)| PyTuple::new(py, [convert::network_object(py, &p)?, v]))
+            .map(|(p, v)| PyTuple::new(py, [convert::network_object(py, &p)?, v.into_py(py)]))
             .transpose()
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let k = self.key(key)?;
-        Ok(self.read().longest(&k).is_some())
+        let found = |inner: &Inner| match k {
+            Key::Addr(a) => inner.longest_addr(a).is_some(),
+            Key::Net(p) => inner.table.longest_covering(&p).is_some(),
+        };
+        // SAFETY: the lookup runs Rust code only.
+        Ok(unsafe { self.inner.read_attached(key.py(), found) })
     }
 
     #[pyo3(signature = (prefix, default = None))]
@@ -307,12 +390,14 @@ impl PrefixTable {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let p = self.network(prefix)?;
-        let inner = self.read();
-        Ok(inner
-            .table
-            .exact(&p)
-            .map(|id| self.value(py, &inner, id))
-            .or(default))
+        let found = {
+            let inner = self.read();
+            inner
+                .table
+                .exact(&p)
+                .map(|id| inner.values.get(id).clone_ref(py))
+        };
+        Ok(found.map(|v| v.into_py(py)).or(default))
     }
 
     fn has_prefix(&self, prefix: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -322,7 +407,7 @@ impl PrefixTable {
 
     fn __delitem__(&self, prefix: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = self.network(prefix)?;
-        let old = self.write().remove(&p);
+        let old = self.write(prefix.py()).remove(&p);
         old.map(drop).ok_or_else(|| key_error(prefix))
     }
 
@@ -340,17 +425,17 @@ impl PrefixTable {
             )));
         }
         let p = self.network(prefix)?;
-        let old = self.write().remove(&p);
+        let old = self.write(py).remove(&p);
         match old {
-            Some(v) => Ok(v.to_py(py)),
+            Some(v) => Ok(v.into_py(py)),
             None if default.len() == 1 => default.get_item(0),
             None => Err(key_error(prefix)),
         }
     }
 
-    fn clear(&self) {
+    fn clear(&self, py: Python<'_>) {
         let old = {
-            let mut inner = self.write();
+            let mut inner = self.write(py);
             inner.table.clear();
             inner.changed();
             inner.values.take_all()
@@ -423,11 +508,11 @@ impl PrefixTable {
         };
         let (a, b) = (snapshot(self), snapshot(other));
         let mut equal = a.len() == b.len();
-        for ((pa, va), (pb, vb)) in a.iter().zip(&b) {
+        for ((pa, va), (pb, vb)) in a.into_iter().zip(b) {
             if !equal {
                 break;
             }
-            equal = pa == pb && va.eq(vb)?;
+            equal = pa == pb && va.into_py(py).eq(vb.into_py(py))?;
         }
         Ok(equal.into_pyobject(py)?.to_owned().into_any().unbind())
     }
@@ -443,10 +528,11 @@ impl PrefixTable {
             let pairs: Vec<_> = inner
                 .table
                 .iter()
-                .map(|(p, id)| (p.to_string(), this.value(py, &inner, id)))
+                .map(|(p, id)| (p.to_string(), inner.values.get(id).clone_ref(py)))
                 .collect();
             pairs
         };
+        let items = items.into_iter().map(|(p, v)| (p, v.into_py(py)));
         let args = PyTuple::new(py, [PyList::new(py, items)?])?;
         PyTuple::new(
             py,
@@ -465,7 +551,7 @@ impl PrefixTable {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // A writer never holds the lock across a point where the GC can run, so
         // `try_read` only fails while a batch lookup reads it, which holds no objects.
-        if let Ok(inner) = self.inner.try_read() {
+        if let Some(inner) = self.inner.try_read() {
             for obj in inner.values.objects() {
                 visit.call(obj)?;
             }
@@ -474,7 +560,7 @@ impl PrefixTable {
     }
 
     fn __clear__(&self) {
-        self.clear();
+        Python::attach(|py| self.clear(py));
     }
 
     #[pyo3(signature = (addresses, *, missing = -1))]

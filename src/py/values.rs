@@ -23,10 +23,19 @@ impl Value {
         Value::Obj(obj.clone().unbind())
     }
 
-    pub(crate) fn to_py<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+    pub(crate) fn into_py(self, py: Python<'_>) -> Bound<'_, PyAny> {
         match self {
             Value::Int(i) => i.into_pyobject(py).expect("int conversion").into_any(),
-            Value::Obj(o) => o.bind(py).clone(),
+            Value::Obj(o) => o.into_bound(py),
+        }
+    }
+
+    /// A copy to take out of the table's lock: making a Python object can run the
+    /// garbage collector, and so any Python code, which must not happen under it.
+    pub(crate) fn clone_ref(&self, py: Python<'_>) -> Self {
+        match self {
+            Value::Int(i) => Value::Int(*i),
+            Value::Obj(o) => Value::Obj(o.clone_ref(py)),
         }
     }
 }
@@ -54,15 +63,28 @@ impl Values {
         }
     }
 
-    /// For each slot, the first slot holding the same integer (object values stay
-    /// their own): ids the compiled form can merge.
-    pub(crate) fn canonical_ids(&self) -> Vec<u32> {
-        let mut first: HashMap<i64, u32> = HashMap::new();
-        let slot = |(i, s): (usize, &Option<Value>)| match s {
-            Some(Value::Int(v)) => *first.entry(*v).or_insert(i as u32),
-            _ => i as u32,
-        };
-        self.slots.iter().enumerate().map(slot).collect()
+    /// Value ids for the compiled form: equal integers share one id, so that
+    /// neighbouring leaves with the same value merge (most neighbouring prefixes share
+    /// an origin AS); each object gets its own. Ids count from 0, so that the values
+    /// of a full table's ids fit a small array that stays in cache, where the slots
+    /// (one per prefix) do not. Returns each slot's id (`u32::MAX` for a free slot)
+    /// and each id's first slot.
+    pub(crate) fn compiled_ids(&self) -> (Vec<u32>, Vec<u32>) {
+        let mut id_of_int: HashMap<i64, u32> = HashMap::new();
+        let (mut ids, mut slots) = (Vec::with_capacity(self.slots.len()), Vec::new());
+        for (i, s) in self.slots.iter().enumerate() {
+            let next = slots.len() as u32;
+            let id = match s {
+                Some(Value::Int(v)) => *id_of_int.entry(*v).or_insert(next),
+                Some(Value::Obj(_)) => next,
+                None => u32::MAX,
+            };
+            if id == next {
+                slots.push(i as u32);
+            }
+            ids.push(id);
+        }
+        (ids, slots)
     }
 
     pub(crate) fn is_int_table(&self) -> bool {
