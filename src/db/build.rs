@@ -202,7 +202,7 @@ impl DbBuilder {
                 let org = entry.and_then(|e| e.org_id.as_deref());
                 AsInfo {
                     name: strings.id(name
-                        .map(|n| n.text.as_str())
+                        .map(name_text)
                         .or(entry.and_then(|e| e.name.as_deref()))),
                     org: org.and_then(|o| org_index.get(o).copied()).unwrap_or(NONE),
                     rir: rir.asn_info(*asn),
@@ -245,6 +245,12 @@ impl DbBuilder {
                 .collect(),
         }
     }
+}
+
+/// An AS name without the country at its end (the record has the country apart).
+fn name_text(n: &AsName) -> &str {
+    let cut = n.country.as_deref().and_then(|cc| n.text.strip_suffix(cc));
+    cut.and_then(|t| t.strip_suffix(", ")).unwrap_or(&n.text)
 }
 
 /// One family's compiled trie and sorted prefix arrays.

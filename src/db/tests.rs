@@ -62,7 +62,7 @@ fn records_say_where_each_answer_came_from() {
     let r = v.record(ip("8.8.8.8")).unwrap();
     assert_eq!(r.prefix, pfx("8.8.8.0/24"));
     assert_eq!((r.asn, r.origins), (15169, &[15169, 3356][..]));
-    assert_eq!(r.as_name, Some("GOOGLE - Google Inc., US"));
+    assert_eq!(r.as_name, Some("GOOGLE - Google Inc."));
     assert_eq!(
         (r.org_id, r.org_name),
         (Some("GOGL-ARIN"), Some("Google LLC"))
