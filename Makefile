@@ -1,7 +1,7 @@
 # The commands CI runs (.ci/run calls `make test`), each usable on its own.
 PYTHON ?= python3
 
-.PHONY: test install install-test rust-test py-test lint bench bench-py
+.PHONY: test install install-test rust-test py-test lint bench bench-py bench-db sample-db
 
 # Install the package with its test extras (one release build), then run every test.
 test: install-test rust-test py-test
@@ -29,3 +29,11 @@ bench:
 
 bench-py:
 	$(PYTHON) benches/compare.py
+
+bench-db:
+	cargo bench --bench database
+
+# Rebuild the bundled sample database from ../shared/data (tests/test_sample.py
+# checks that the committed file is what this makes).
+sample-db:
+	$(PYTHON) scripts/build_sample_db.py

@@ -1,0 +1,75 @@
+//! The database file: opening (with and without the checksum), single records and
+//! batches, on the full 2014 IPv4 table plus the 2015 IPv6 one, and the 2014 RIR files.
+
+// Each bench uses only part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
+use common::{ipasn, Rng};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use geoip_rs::db::{Answer, Database, DbBuilder};
+use geoip_rs::loaders::{NoProgress, OnError, ReadOptions};
+use geoip_rs::IpPrefix;
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+fn build() -> PathBuf {
+    let mut b = DbBuilder::new();
+    let (v4, _) = ipasn("ipasn_20140513.dat.gz");
+    let (_, v6) = ipasn("ipasn6_20151101.dat.gz");
+    v4.iter()
+        .for_each(|(p, a)| b.add_prefix(&IpPrefix::V4(*p), &[*a]));
+    v6.iter()
+        .for_each(|(p, a)| b.add_prefix(&IpPrefix::V6(*p), &[*a]));
+    let rir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/rir");
+    for f in [
+        "delegated-apnic-20140804.gz",
+        "delegated-ripencc-20140803.gz",
+    ] {
+        let mut opts = ReadOptions {
+            on_error: OnError::Raise,
+            progress: &mut NoProgress,
+        };
+        b.read_delegated(&rir.join(f), &mut opts).unwrap();
+    }
+    let path = std::env::temp_dir().join(format!("geoip_rs_bench_{}.geoipdb", std::process::id()));
+    b.write(&path).unwrap();
+    path
+}
+
+fn bench(c: &mut Criterion) {
+    let path = build();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let mut g = c.benchmark_group(format!("database ({} MB)", size >> 20));
+    g.bench_function("open, checksum verified", |b| {
+        b.iter(|| Database::open(black_box(&path), true).unwrap())
+    });
+    g.bench_function("open, structure only", |b| {
+        b.iter(|| Database::open(black_box(&path), false).unwrap())
+    });
+    let db = Database::open(&path, true).unwrap();
+    let mut rng = Rng(7);
+    let addrs: Vec<u32> = (0..1 << 20).map(|_| rng.next() as u32).collect();
+    g.bench_function("record, one address", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) & ((1 << 20) - 1);
+            db.view().record(IpAddr::V4(addrs[i].into()))
+        })
+    });
+    g.throughput(Throughput::Elements(addrs.len() as u64));
+    let mut out = vec![Answer::default(); addrs.len()];
+    g.bench_function("batch of 1M IPv4 (asn, prefix length, country)", |b| {
+        b.iter(|| db.view().lookup_v4_many(black_box(&addrs), &mut out))
+    });
+    g.finish();
+    let _ = std::fs::remove_file(&path);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);
