@@ -7,7 +7,10 @@ opens what it wrote.
 
 from __future__ import annotations
 
+import ipaddress
+import numbers
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from typing import Any, Literal, Union
@@ -33,6 +36,10 @@ class Database(_geoip_rs.Database):
         AS name, organisation, country, country source and registry (None/NaN where
         the address is not routed). Needs pandas (``pip install geoip_rs[pandas]``)."""
         pd = _pandas()
+        if not isinstance(addresses, (str, bytes, bytearray)) and not _is_ndarray(addresses):
+            # An iterator or generator would be used up by the lookups, leaving
+            # nothing for the address column: take its items once.
+            addresses = list(addresses)
         cols = self.lookup_batch(addresses, details=True)
         frame = pd.DataFrame(
             {
@@ -68,17 +75,26 @@ def _pandas() -> Any:
     return pandas
 
 
+def _is_ndarray(obj: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(obj, np.ndarray)
+
+
 def _addresses_column(addresses: Any) -> list:
-    try:
-        import numpy as np
+    """The addresses as text: a ``uint32`` array as dotted quads, an ``(N, 16)``
+    ``uint8`` array as IPv6 text, strings as given, and ints, packed bytes and
+    ``ipaddress`` objects in their standard text form."""
+    if _is_ndarray(addresses) and addresses.dtype.kind not in "UO":
+        if addresses.ndim == 1:
+            return [str(ipaddress.IPv4Address(a)) for a in addresses.tolist()]
+        return [str(ipaddress.IPv6Address(bytes(row))) for row in addresses.tolist()]
+    return [str(a) if isinstance(a, str) else _address_text(a) for a in addresses]
 
-        if isinstance(addresses, np.ndarray) and addresses.dtype == np.uint32:
-            import ipaddress
 
-            return [str(ipaddress.IPv4Address(int(a))) for a in addresses]
-    except ImportError:  # pragma: no cover
-        pass
-    return [str(a) for a in addresses]
+def _address_text(a: Any) -> str:
+    if isinstance(a, numbers.Integral):
+        a = int(a)
+    return str(ipaddress.ip_address(a))
 
 
 def _codes(pd: Any, arr: Any) -> Any:
