@@ -259,3 +259,17 @@ def test_batch_bad_element(Table, seq, exc, msg):
         Table(BASE).lookup_batch(seq)
     with pytest.raises(exc, match=exactly(msg)):
         Table(BASE).lookup_batch(iter(list(seq)))  # a one-shot iterator too
+
+
+def test_numpy_integer_scalars_are_addresses(Table):
+    """``arr[i]`` of an address array works as a key, as its ``int`` would."""
+    import numpy as np
+
+    t = Table(BASE)
+    for n in (np.uint32(0x0A000001), np.int64(0x0A000001), np.uint64(0x0A000001)):
+        assert t.get(n) == t.get(0x0A000001)
+        assert t.lookup_with_prefix(n) == t.lookup_with_prefix(0x0A000001)
+    with pytest.raises(TypeError):
+        t.get(np.bool_(True))
+    with pytest.raises(TypeError):
+        t.get(np.float64(1.0))

@@ -53,10 +53,22 @@ def _check_address_type(x: object) -> None:
         raise _type_error(x)
 
 
+def _as_int(x: object) -> object:
+    """Other integer types, such as numpy's scalars, as the int ``operator.index``
+    makes of them (as the Rust side reads them); anything else unchanged."""
+    if isinstance(x, (bool, int, str, bytes)) or not hasattr(type(x), "__index__"):
+        return x
+    try:
+        return operator.index(x)
+    except TypeError:  # numpy.bool_ has __index__ but refuses
+        return x
+
+
 def _parse_address(x: object) -> tuple[int, int]:
     """(version, address int) of an address argument, with ``ip_address``'s errors."""
     if isinstance(x, (IPv4Address, IPv6Address)):
         return x.version, int(x)
+    x = _as_int(x)
     _check_address_type(x)
     a = ipaddress.ip_address(x)  # raises ValueError with the message we want
     return a.version, int(a)
@@ -67,6 +79,7 @@ def _parse_prefix(x: object, strict: bool) -> tuple[int, int, int]:
     ``ipaddress.ip_network(x, strict=strict)`` (an address is a host prefix)."""
     if isinstance(x, (IPv4Network, IPv6Network)):
         return x.version, int(x.network_address), x.prefixlen
+    x = _as_int(x)
     if isinstance(x, tuple):
         # (address,) or (address, prefixlen) as ip_network reads them, except that the
         # prefix length must be an int or a decimal str: ip_network would also take a

@@ -98,6 +98,13 @@ fn address_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<IpAddr>> {
         let n: u128 = obj.call_method0("__int__")?.extract()?;
         return Ok(Some(IpAddr::V6(Ipv6Addr::from(n))));
     }
+    // Other integer types, such as numpy's scalars (`arr[0]` of a uint32 array):
+    // what `operator.index` makes of them.
+    if let Ok(i) = obj.call_method0("__index__") {
+        if i.is_instance_of::<PyInt>() {
+            return from_int(&i).map(Some);
+        }
+    }
     Ok(None)
 }
 
