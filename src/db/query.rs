@@ -139,7 +139,8 @@ impl<K: Stored> Family<'_, K> {
                 stack.pop();
             }
             if let Some(&(_, parent)) = stack.last() {
-                own[parent] -= size(&p);
+                // Wrapping: only a damaged file (unsorted prefixes) could go below zero.
+                own[parent] = u128::wrapping_sub(own[parent], size(&p));
             }
             own.push(size(&p));
             stack.push((p, i));
@@ -407,7 +408,7 @@ impl<'a> View<'a> {
             for &asn in self.origins(self.v4.route[i]) {
                 let t = out.entry(asn).or_default();
                 t.v4_prefixes += 1;
-                t.v4_addresses += own as u64;
+                t.v4_addresses = t.v4_addresses.saturating_add(own as u64);
             }
         }
         for (i, own) in self.v6.own_sizes().into_iter().enumerate() {
@@ -432,7 +433,7 @@ impl<'a> View<'a> {
             let (t, ases) = out.entry(cc).or_default();
             if v4 {
                 t.v4_prefixes += 1;
-                t.v4_addresses += own as u64;
+                t.v4_addresses = t.v4_addresses.saturating_add(own as u64);
             } else {
                 t.v6_prefixes += 1;
                 t.v6_addresses = t.v6_addresses.saturating_add(own);

@@ -4,12 +4,14 @@
 //! queries use; building one is a few bounds checks, so it is done per call rather
 //! than kept (keeping it would tie the struct to its own map).
 //!
-//! What opening checks: the container (magic, version, length, checksum), that every
-//! section has the size and alignment of its records, that the compiled tries are
-//! sound and their ids index existing routes and registry entries, that the route
-//! table's offsets ascend, and that every string is UTF-8. Everything else is read
-//! with checked indexing, so even a crafted file with a valid checksum cannot make a
-//! query panic or read out of bounds.
+//! What opening checks, in constant time so that opening costs the same for any size:
+//! the container (magic, version, length; the checksum, which reads the whole file,
+//! unless `verify_checksum` is off), that every section has the size and alignment
+//! of its records, that the tries' headers are sound and that arrays that go
+//! together are equally long. Nothing is walked: every index a query follows (trie
+//! nodes and leaves, route, AS, organisation, registry and string ids) is checked
+//! where it is used, so even a crafted file with a valid checksum cannot make a
+//! query panic or read out of bounds; at worst it answers wrongly.
 
 use super::file::{DbError, DbFile};
 use super::layout::{AsInfo, OrgInfo, RirInfo, Stored};
@@ -98,18 +100,11 @@ impl Database {
     }
 }
 
-/// Check everything [`make_view`] and the queries rely on.
+/// The checks on open, all in constant time: the sections' sizes and alignments fit
+/// their records (in [`make_view`]), the tries' headers are sound, and arrays that go
+/// together have the same lengths. Everything else is checked where it is used.
 fn check<'a>(bytes: impl Fn(usize) -> &'a [u8]) -> Result<(), String> {
     let v = make_view(&bytes, true)?;
-    let routes = v.route_as.len();
-    let ids_below = |max: Option<u32>, n: usize, what: &str| match max {
-        Some(m) if m as usize >= n => Err(format!("{what} refers to entry {m} of {n}")),
-        _ => Ok(()),
-    };
-    ids_below(v.v4.trie.max_value_id(), routes, "IPv4 trie")?;
-    ids_below(v.v6.trie.max_value_id(), routes, "IPv6 trie")?;
-    ids_below(v.rir4.max_value_id(), v.rir_info.len(), "IPv4 RIR trie")?;
-    ids_below(v.rir6.max_value_id(), v.rir_info.len(), "IPv6 RIR trie")?;
     let same = |a: usize, b: usize, what: &str| match a == b {
         true => Ok(()),
         false => Err(format!("{what}: {a} and {b} entries")),
@@ -118,23 +113,15 @@ fn check<'a>(bytes: impl Fn(usize) -> &'a [u8]) -> Result<(), String> {
     same(v.v4.addr.len(), v.v4.route.len(), "IPv4 prefix arrays")?;
     same(v.v6.addr.len(), v.v6.len.len(), "IPv6 prefix arrays")?;
     same(v.v6.addr.len(), v.v6.route.len(), "IPv6 prefix arrays")?;
-    same(v.route_off.len(), routes + 1, "route offsets")?;
+    same(v.route_off.len(), v.route_as.len() + 1, "route offsets")?;
     same(v.as_num.len(), v.as_info.len(), "AS arrays")?;
     same(v.rir_asn_first.len(), v.rir_asn_last.len(), "RIR AS ranges")?;
     same(v.rir_asn_first.len(), v.rir_asn_info.len(), "RIR AS ranges")?;
-    // Every route has at least one origin, inside the origin array.
-    let ascending = v.route_off.windows(2).all(|w| w[0] < w[1]);
-    if v.route_off.first() != Some(&0)
-        || !ascending
-        || v.route_off.last().map(|&l| l as usize) != Some(v.route_asn.len())
-    {
-        return Err("route offsets do not ascend through the origins".into());
-    }
     Ok(())
 }
 
-/// Cut the sections into typed slices; with `checked`, refuse sizes and alignments
-/// that do not fit and validate the tries and strings, else trust an earlier check.
+/// Cut the sections into typed slices; with `checked`, refuse sizes, alignments and
+/// headers that do not fit, else trust an earlier check.
 fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<View<'a>, String> {
     fn arr<'a, T: Pod>(b: &'a [u8], name: &str) -> Result<&'a [T], String> {
         try_cast_slice(b).map_err(|e| format!("section {name}: {e:?}"))
@@ -153,10 +140,11 @@ fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<Vie
     macro_rules! trie {
         ($i:expr) => {{
             let (b, name) = a($i);
+            let view = PoptrieRef::from_bytes_unwalked(b);
             if checked {
-                PoptrieRef::from_bytes(b).map_err(|e| format!("section {name}: {e}"))?
+                view.map_err(|e| format!("section {name}: {e}"))?
             } else {
-                PoptrieRef::from_checked_bytes(b)
+                view.unwrap_or_else(|_| PoptrieRef::empty())
             }
         }};
     }
@@ -186,10 +174,6 @@ fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<Vie
         rir_asn_first: arr!(18),
         rir_asn_last: arr!(19),
         rir_asn_info: arr!(20),
-        strings: if checked {
-            Strings::validate(stroff, strdata)?
-        } else {
-            Strings::new_unchecked(stroff, strdata)
-        },
+        strings: Strings::new(stroff, strdata),
     })
 }

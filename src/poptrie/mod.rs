@@ -163,15 +163,25 @@ impl<K: Key> PoptrieRef<'_, K> {
             if off >= max_offset(K::BITS) {
                 return MISS;
             }
-            let node = &self.nodes[(e & !NODE) as usize];
+            let Some(node) = self.nodes.get((e & !NODE) as usize) else {
+                return MISS;
+            };
             let (child, leaf) = step(node, key.bits_at(off, STRIDE));
             match child {
                 Some(c) => e = NODE | c,
-                None => return self.leaves[leaf as usize],
+                None => return self.leaf(leaf),
             }
             off += STRIDE;
         }
         e
+    }
+
+    /// Leaf `i`. Every index a lookup follows is checked (a miss if out of range),
+    /// so that bytes mapped from a file need not be walked before use: damage can
+    /// give wrong answers, never a panic or a read out of bounds.
+    #[inline(always)]
+    fn leaf(&self, i: u32) -> u32 {
+        self.leaves.get(i as usize).copied().unwrap_or(MISS)
     }
 
     /// Longest matches for many keys: `out[i]` gets the packed leaf of `keys[i]`.
@@ -230,7 +240,10 @@ impl<K: Key> PoptrieRef<'_, K> {
             let mut still = 0;
             for j in 0..live {
                 let i = active[j] as usize;
-                let node = &self.nodes[(entry[i] & !NODE) as usize];
+                let Some(node) = self.nodes.get((entry[i] & !NODE) as usize) else {
+                    entry[i] = MISS;
+                    continue;
+                };
                 let (child, leaf) = step(node, keys[i].bits_at(off, STRIDE));
                 entry[i] = match child {
                     Some(c) => {
@@ -238,7 +251,7 @@ impl<K: Key> PoptrieRef<'_, K> {
                         still += 1;
                         NODE | c
                     }
-                    None => self.leaves[leaf as usize],
+                    None => self.leaf(leaf),
                 };
             }
             live = still;
@@ -254,10 +267,14 @@ impl<K: Key> PoptrieRef<'_, K> {
 fn step(node: &Node, v: u32) -> (Option<u32>, u32) {
     let bit = 1u64 << v;
     let upto = (bit << 1).wrapping_sub(1); // bits 0..=v
+                                           // Wrapping: in a damaged table the sums may overflow; the index is then out of
+                                           // range and checked where it is used.
     if node.vector & bit != 0 {
-        (Some(node.base1 + (node.vector & upto).count_ones() - 1), 0)
+        let rank = (node.vector & upto).count_ones();
+        (Some(node.base1.wrapping_add(rank).wrapping_sub(1)), 0)
     } else {
-        (None, node.base0 + (node.leafvec & upto).count_ones() - 1)
+        let rank = (node.leafvec & upto).count_ones();
+        (None, node.base0.wrapping_add(rank).wrapping_sub(1))
     }
 }
 

@@ -7,7 +7,7 @@
 //! bounds, underflow a count, or loop: every node index and leaf run is in range,
 //! children come after their parent, and every leaf is a miss or a valid length.
 
-use super::{unpack, Node, Poptrie, PoptrieRef, MISS, NODE};
+use super::{Node, Poptrie, PoptrieRef, MISS, NODE};
 use crate::key::Key;
 use bytemuck::{cast_slice, try_cast_slice};
 use std::marker::PhantomData;
@@ -47,28 +47,24 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
         Ok(view)
     }
 
-    /// A view of bytes that [`PoptrieRef::from_bytes`] has accepted before, without
-    /// checking them again (the header is read, the arrays are not walked). Bytes it
-    /// cannot read give a table that matches nothing, never a panic.
-    pub fn from_checked_bytes(bytes: &'a [u8]) -> Self {
+    /// A view of saved bytes in constant time: the header and the array sizes are
+    /// checked, the arrays are not walked. Lookups check every index they follow,
+    /// so any bytes are safe to use; damaged ones can only give wrong answers (the
+    /// database's checksum is what catches those).
+    pub fn from_bytes_unwalked(bytes: &'a [u8]) -> Result<Self, String> {
+        Self::parse(bytes)
+    }
+
+    /// A table that matches nothing.
+    pub fn empty() -> Self {
         static NOTHING: [u32; 2] = [MISS; 2];
-        Self::parse(bytes).unwrap_or(PoptrieRef {
+        PoptrieRef {
             direct_bits: 1,
             direct: &NOTHING,
             nodes: &[],
             leaves: &[],
             _key: PhantomData,
-        })
-    }
-
-    /// The largest value id of any leaf, `None` if every leaf is a miss: a file's
-    /// ids index other arrays, which must be checked to be long enough.
-    pub fn max_value_id(&self) -> Option<u32> {
-        let direct = self.direct.iter().filter(|&&e| e & NODE == 0);
-        direct
-            .chain(self.leaves)
-            .filter_map(|&l| unpack(l).map(|(_, id)| id))
-            .max()
+        }
     }
 
     /// The header read and the arrays cut out, not yet validated.

@@ -28,7 +28,11 @@ pyo3::create_exception!(
 pub(crate) fn db_error(e: DbError) -> PyErr {
     match e {
         DbError::Io { path, error } if error.kind() == std::io::ErrorKind::NotFound => {
-            PyFileNotFoundError::new_err((2, "No such file or directory", path.display().to_string()))
+            PyFileNotFoundError::new_err((
+                2,
+                "No such file or directory",
+                path.display().to_string(),
+            ))
         }
         DbError::Io { .. } => PyOSError::new_err(e.to_string()),
         DbError::Invalid { .. } => DatabaseError::new_err(e.to_string()),
@@ -59,8 +63,16 @@ pub struct Record {
 }
 
 const FIELDS: [&str; 10] = [
-    "address", "prefix", "asn", "origins", "as_name", "org_id", "org_name", "country",
-    "country_source", "registry",
+    "address",
+    "prefix",
+    "asn",
+    "origins",
+    "as_name",
+    "org_id",
+    "org_name",
+    "country",
+    "country_source",
+    "registry",
 ];
 
 impl Record {
@@ -180,17 +192,24 @@ pub struct PyDatabase {
 fn asn_arg(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
     if let Ok(s) = obj.cast::<PyString>() {
         let s = s.to_str()?;
-        let digits = s.strip_prefix("AS").or_else(|| s.strip_prefix("as")).unwrap_or(s);
+        let digits = s
+            .strip_prefix("AS")
+            .or_else(|| s.strip_prefix("as"))
+            .unwrap_or(s);
         return crate::loaders::parse_asn(digits)
             .map_err(|_| PyValueError::new_err(format!("{s:?} is not an AS number")));
     }
-    obj.extract::<u32>().map_err(|_| match obj.extract::<i128>() {
-        Ok(n) => PyValueError::new_err(format!("AS number {n} is out of range 0..=4294967295")),
-        Err(_) => PyTypeError::new_err(format!(
-            "expected an AS number as int or str, got {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-        )),
-    })
+    obj.extract::<u32>()
+        .map_err(|_| match obj.extract::<i128>() {
+            Ok(n) => PyValueError::new_err(format!("AS number {n} is out of range 0..=4294967295")),
+            Err(_) => PyTypeError::new_err(format!(
+                "expected an AS number as int or str, got {}",
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            )),
+        })
 }
 
 impl PyDatabase {
@@ -289,11 +308,17 @@ impl PyDatabase {
     }
 
     /// What the database knows about an AS, as a dict; None if nothing.
-    fn as_info<'py>(&self, py: Python<'py>, asn: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    fn as_info<'py>(
+        &self,
+        py: Python<'py>,
+        asn: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let asn = asn_arg(asn)?;
         let db = self.db()?;
         let v = db.view();
-        let Some(a) = v.as_record(asn) else { return Ok(None) };
+        let Some(a) = v.as_record(asn) else {
+            return Ok(None);
+        };
         let d = PyDict::new(py);
         d.set_item("asn", a.asn)?;
         d.set_item("name", a.name)?;
@@ -307,7 +332,11 @@ impl PyDatabase {
     }
 
     /// The prefixes `asn` originates, in address order.
-    fn prefixes<'py>(&self, py: Python<'py>, asn: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn prefixes<'py>(
+        &self,
+        py: Python<'py>,
+        asn: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let asn = asn_arg(asn)?;
         let db = self.db()?;
         let found = py.detach(|| db.view().prefixes_of(asn));
@@ -320,7 +349,11 @@ impl PyDatabase {
 
     /// Routed prefixes containing `prefix` (or an address), shortest first, as
     /// `(network, asn)` pairs.
-    fn covering<'py>(&self, py: Python<'py>, prefix: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn covering<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let p = prefix_arg(prefix)?;
         let db = self.db()?;
         let v = db.view();
@@ -328,7 +361,11 @@ impl PyDatabase {
     }
 
     /// Routed prefixes inside `prefix`, in address order, as `(network, asn)` pairs.
-    fn covered<'py>(&self, py: Python<'py>, prefix: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn covered<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let p = prefix_arg(prefix)?;
         let db = self.db()?;
         let v = db.view();
@@ -357,15 +394,19 @@ impl PyDatabase {
                 let v = db.view();
                 let rows: Vec<_> = tally.into_iter().collect();
                 let info: Vec<_> = rows.iter().map(|(a, _)| v.as_record(*a)).collect();
-                let col = |f: &dyn Fn(&crate::db::AsRecord) -> Option<String>| -> Vec<Option<String>> {
-                    info.iter().map(|i| i.as_ref().and_then(f)).collect()
-                };
+                let col =
+                    |f: &dyn Fn(&crate::db::AsRecord) -> Option<String>| -> Vec<Option<String>> {
+                        info.iter().map(|i| i.as_ref().and_then(f)).collect()
+                    };
                 d.set_item("asn", rows.iter().map(|(a, _)| *a).collect::<Vec<_>>())?;
                 d.set_item("as_name", col(&|i| i.name.map(str::to_owned)))?;
                 d.set_item("org_id", col(&|i| i.org_id.map(str::to_owned)))?;
                 d.set_item("org_name", col(&|i| i.org_name.map(str::to_owned)))?;
                 let country = |i: &crate::db::AsRecord| {
-                    i.org_country.or(i.rir_country).or(i.name_country).map(str::to_owned)
+                    i.org_country
+                        .or(i.rir_country)
+                        .or(i.name_country)
+                        .map(str::to_owned)
                 };
                 d.set_item("country", col(&country))?;
                 tally_columns(&d, rows.iter().map(|(_, t)| t))?;
@@ -408,11 +449,17 @@ impl PyDatabase {
         let db = self.db()?;
         let answers = py.detach(|| answer_batch(&db, &batch));
         let d = PyDict::new(py);
-        let found: Vec<bool> = answers.iter().map(|a| a.route != crate::db::layout::NONE).collect();
+        let found: Vec<bool> = answers
+            .iter()
+            .map(|a| a.route != crate::db::layout::NONE)
+            .collect();
         let asn: Vec<u32> = answers.iter().map(|a| a.asn).collect();
         let len: Vec<u8> = answers.iter().map(|a| a.prefix_len).collect();
         let cc: Vec<PyFixedString<2>> = answers.iter().map(|a| a.country.into()).collect();
-        let src: Vec<PyFixedString<10>> = answers.iter().map(|a| source_code(a.country_source)).collect();
+        let src: Vec<PyFixedString<10>> = answers
+            .iter()
+            .map(|a| source_code(a.country_source))
+            .collect();
         d.set_item("found", found.into_pyarray(py))?;
         d.set_item("asn", asn.into_pyarray(py))?;
         d.set_item("prefix_len", len.into_pyarray(py))?;
@@ -502,16 +549,31 @@ fn tally_columns<'a>(
     d: &Bound<'_, PyDict>,
     rows: impl Iterator<Item = &'a crate::db::Tally> + Clone,
 ) -> PyResult<()> {
-    d.set_item("ipv4_prefixes", rows.clone().map(|t| t.v4_prefixes).collect::<Vec<_>>())?;
-    d.set_item("ipv6_prefixes", rows.clone().map(|t| t.v6_prefixes).collect::<Vec<_>>())?;
-    d.set_item("ipv4_addresses", rows.clone().map(|t| t.v4_addresses).collect::<Vec<_>>())?;
-    d.set_item("ipv6_addresses", rows.map(|t| t.v6_addresses).collect::<Vec<_>>())?;
+    d.set_item(
+        "ipv4_prefixes",
+        rows.clone().map(|t| t.v4_prefixes).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "ipv6_prefixes",
+        rows.clone().map(|t| t.v6_prefixes).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "ipv4_addresses",
+        rows.clone().map(|t| t.v4_addresses).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "ipv6_addresses",
+        rows.map(|t| t.v6_addresses).collect::<Vec<_>>(),
+    )?;
     Ok(())
 }
 
 fn source_code(code: u8) -> PyFixedString<10> {
     let mut out = [0u8; 10];
-    if let Some(s) = (code as usize).checked_sub(1).and_then(|i| CountrySource::ALL.get(i)) {
+    if let Some(s) = (code as usize)
+        .checked_sub(1)
+        .and_then(|i| CountrySource::ALL.get(i))
+    {
         out[..s.name().len()].copy_from_slice(s.name().as_bytes());
     }
     out.into()
@@ -575,7 +637,10 @@ fn detail_columns(
         }
         cols[4].push(s(r.registry));
     }
-    for (name, col) in ["prefix", "as_name", "org_id", "org_name", "registry"].iter().zip(cols) {
+    for (name, col) in ["prefix", "as_name", "org_id", "org_name", "registry"]
+        .iter()
+        .zip(cols)
+    {
         d.set_item(name, PyList::new(py, col)?)?;
     }
     Ok(())

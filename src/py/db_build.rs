@@ -34,14 +34,25 @@ fn read_all(
     opts: &mut ReadOptions,
 ) -> Result<(DbBuilder, Vec<(String, Summary)>), LoadError> {
     let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let total = mrt.iter().chain(steps.iter().map(|(_, p)| p)).map(size).sum();
+    let total = mrt
+        .iter()
+        .chain(steps.iter().map(|(_, p)| p))
+        .map(size)
+        .sum();
     let mut b = DbBuilder::new();
     let mut summaries = Vec::new();
     let mut before = 0;
     let on_error = opts.on_error;
     {
-        let mut cum = Cumulative { inner: opts.progress, before, total };
-        let mut o = ReadOptions { on_error, progress: &mut cum };
+        let mut cum = Cumulative {
+            inner: opts.progress,
+            before,
+            total,
+        };
+        let mut o = ReadOptions {
+            on_error,
+            progress: &mut cum,
+        };
         if !mrt.is_empty() {
             let s = b.read_mrt(mrt, policy, &mut o)?;
             for (p, s) in mrt.iter().zip(s) {
@@ -51,8 +62,15 @@ fn read_all(
     }
     before += mrt.iter().map(size).sum::<u64>();
     for (kind, path) in steps {
-        let mut cum = Cumulative { inner: opts.progress, before, total };
-        let mut o = ReadOptions { on_error, progress: &mut cum };
+        let mut cum = Cumulative {
+            inner: opts.progress,
+            before,
+            total,
+        };
+        let mut o = ReadOptions {
+            on_error,
+            progress: &mut cum,
+        };
         let s = match *kind {
             "ipasn" => b.read_ipasn(path, &mut o)?,
             "pfx2as" => b.read_pfx2as(path, &mut o)?,

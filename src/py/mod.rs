@@ -17,9 +17,9 @@ mod _geoip_rs {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use super::table::PrefixTable;
-    #[pymodule_export]
     use super::database::{DbIter, PyDatabase, Record};
+    #[pymodule_export]
+    use super::table::PrefixTable;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -29,7 +29,10 @@ mod _geoip_rs {
         super::load_mrt::register(m)?;
         super::load_registry::register(m)?;
         super::db_build::register(m)?;
-        m.add("DatabaseError", m.py().get_type::<super::database::DatabaseError>())?;
+        m.add(
+            "DatabaseError",
+            m.py().get_type::<super::database::DatabaseError>(),
+        )?;
         Ok(())
     }
 }
