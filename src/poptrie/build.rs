@@ -62,6 +62,9 @@ impl<K: Key> Poptrie<K> {
             b.nodes[index as usize] = node;
             direct[slot] = NODE | index;
         }
+        // The arrays grew by doubling; a table lives long, so give back the slack.
+        b.nodes.shrink_to_fit();
+        b.leaves.shrink_to_fit();
         Ok(Poptrie {
             direct_bits,
             direct,
