@@ -461,7 +461,8 @@ def test_country_of_known_ases_from_as2org(db, rows, table, as2org, asn):
     assert rec.country == org["country"] and rec.country_source == "as2org"
     assert rec.org_id == entry["org_id"] and rec.org_name == org["org_name"]
     assert rec.as_name == entry["aut_name"]  # no AS names source: as2org's name
-    assert rec.registry is None  # no RIR data in this database
+    # No RIR data in this database: the registry as2org took the org from.
+    assert rec.registry == {"RIPE": "ripencc"}.get(org["source"], org["source"].lower())
     info = db.as_info(asn)
     assert info["org_country"] == org["country"] and info["name"] == entry["aut_name"]
     assert db.as_info(f"AS{asn}") == info
@@ -681,7 +682,7 @@ def test_record_api(db):
     text = repr(r)
     assert text.startswith("Record(") and "address='8.8.8.8'" in text
     assert f"prefix='{r.prefix}'" in text and "asn=15169" in text and "country='US'" in text
-    assert "org_name='Google Inc.'" in text and "registry=None" in text
+    assert "org_name='Google Inc.'" in text and "registry='arin'" in text
     # equality, hashing
     again = db.lookup(ipaddress.IPv4Address("8.8.8.8"))
     assert again == r and hash(again) == hash(r) and len({r, again}) == 1

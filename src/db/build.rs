@@ -183,7 +183,7 @@ impl DbBuilder {
                 OrgInfo {
                     id: strings.id(Some(id)),
                     name: strings.id(o.name.as_deref()),
-                    source: strings.id(o.source.as_deref()),
+                    source: strings.id(o.source.as_deref().map(registry_name).as_deref()),
                     cc: cc_bytes(o.country.as_deref()),
                     pad: [0; 2],
                 }
@@ -244,6 +244,15 @@ impl DbBuilder {
                 .map(|(k, v)| (k.to_string(), v as u64))
                 .collect(),
         }
+    }
+}
+
+/// as2org's `source` (`ARIN`, `RIPE`, `JPNIC`, ...) spelt as the delegated files
+/// name registries (`arin`, `ripencc`, `jpnic`), so that both give one vocabulary.
+fn registry_name(source: &str) -> String {
+    match source.to_ascii_lowercase().as_str() {
+        "ripe" => "ripencc".into(),
+        other => other.into(),
     }
 }
 

@@ -45,7 +45,8 @@ pub struct AsInfo {
 pub struct OrgInfo {
     pub id: u32,
     pub name: u32,
-    /// The registry the record came from (as2org's `source`).
+    /// The registry the record came from (as2org's `source`, spelt as the RIR files
+    /// spell registries: `arin`, `ripencc`, `jpnic`).
     pub source: u32,
     pub cc: [u8; 2],
     pub pad: [u8; 2],

@@ -29,7 +29,8 @@ pub struct Record<'a> {
     pub org_name: Option<&'a str>,
     pub country: Option<&'a str>,
     pub country_source: Option<CountrySource>,
-    /// The RIR that delegated the address block, else the AS number.
+    /// The RIR that delegated the address block, else the AS number, else the
+    /// registry as2org took the organisation from.
     pub registry: Option<&'a str>,
 }
 
@@ -224,7 +225,9 @@ impl<'a> View<'a> {
             org_id: org.and_then(|o| self.strings.get(o.id)),
             org_name: org.and_then(|o| self.strings.get(o.name)),
             org_country: org.and_then(|o| cc_str(&o.cc)),
-            registry: rir.and_then(|r| self.strings.get(r.registry)),
+            registry: rir
+                .and_then(|r| self.strings.get(r.registry))
+                .or_else(|| org.and_then(|o| self.strings.get(o.source))),
             rir_country: rir.and_then(|r| cc_str(&r.cc)),
             name_country: info.and_then(|i| cc_str(&i.name_cc)),
         })
@@ -273,10 +276,12 @@ impl<'a> View<'a> {
         let info = self.as_info.get(as_index as usize);
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
         let country = self.country(addr, as_index);
-        let registry = self
+        let rir = self
             .rir_block(addr)
-            .or_else(|| info.and_then(|i| self.rir(i.rir)))
-            .and_then(|r| self.strings.get(r.registry));
+            .or_else(|| info.and_then(|i| self.rir(i.rir)));
+        let registry = rir
+            .and_then(|r| self.strings.get(r.registry))
+            .or_else(|| org.and_then(|o| self.strings.get(o.source)));
         Some(Record {
             address: addr,
             prefix: hit.prefix,

@@ -71,7 +71,8 @@ fn records_say_where_each_answer_came_from() {
         (r.country, r.country_source),
         (Some("US"), Some(CountrySource::As2Org))
     );
-    assert_eq!(r.registry, None);
+    // No RIR data on it: the registry as2org names, spelt as the RIR files do.
+    assert_eq!(r.registry, Some("arin"));
     // No organisation country: the delegated block's country.
     let r = v.record(ip("1.0.0.1")).unwrap();
     assert_eq!(
