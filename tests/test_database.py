@@ -1412,3 +1412,18 @@ def test_bundled_sample():
         np.testing.assert_array_equal(cols["asn"][found], values[found])
         some = [ip4(a) for a in q[found][:300]]
         assert [d.lookup(a).asn for a in some] == [t[a] for a in some]
+
+
+def test_build_reports_progress_over_all_its_files(tmp_path):
+    """One progress bar for the whole build: (done, total) over every file's bytes,
+    never going back, ending at the total."""
+    files = {"mrt": [shared(JINX)], "delegated": [shared(RIPE), shared(APNIC)]}
+    total = sum(os.path.getsize(f) for fs in files.values() for f in fs)
+    calls: list[tuple[int, int]] = []
+    geoip_rs.build_database(
+        tmp_path / "p.geoipdb", **files, progress=lambda d, t: calls.append((d, t))
+    ).close()
+    assert len(calls) >= 2  # reading the RIB alone takes several reporting periods
+    assert {t for _, t in calls} == {total}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == total

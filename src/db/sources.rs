@@ -29,6 +29,9 @@ impl DbBuilder {
         policy: OriginPolicy,
         opts: &mut ReadOptions,
     ) -> Result<Vec<Summary>, LoadError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut rib = Rib::new();
         let mut summaries = Vec::new();
         for p in paths {

@@ -78,7 +78,7 @@ impl Array<'_> {
 
 const EXPECTED: &str = "lookup_batch: expected a 1-D uint32 array of IPv4 addresses or an (N, 16) uint8 array of IPv6 addresses";
 
-pub(crate) fn from_array<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Option<Array<'py>>> {
+fn from_array<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Option<Array<'py>>> {
     let dtype = arr.dtype();
     // Text and object arrays hold addresses one by one: read them as an iterable.
     // (Not `S` arrays: numpy strips trailing zero bytes, so packed addresses in them
@@ -105,7 +105,7 @@ pub(crate) fn from_array<'py>(arr: &Bound<'py, PyUntypedArray>) -> PyResult<Opti
     )))
 }
 
-pub(crate) fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch<'static>> {
+fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Batch<'static>> {
     let py = obj.py();
     if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
         let name = obj.get_type().name()?;
@@ -347,12 +347,12 @@ fn int_answers(inner: &Inner, batch: &Batch, missing: i64) -> Option<Answers<i64
     })
 }
 
-pub(crate) fn lookup_batch<'py>(
-    table: &PrefixTable,
-    py: Python<'py>,
-    addresses: &Bound<'py, PyAny>,
-    missing: i64,
-) -> PyResult<Bound<'py, PyTuple>> {
+/// `f` of the addresses of a `lookup_batch` argument: numpy arrays read in place,
+/// other iterables converted address by address.
+pub(crate) fn with_batch<R>(
+    addresses: &Bound<'_, PyAny>,
+    f: impl FnOnce(&Batch) -> PyResult<R>,
+) -> PyResult<R> {
     let array = match addresses.cast::<PyUntypedArray>() {
         Ok(arr) => from_array(arr)?,
         Err(_) => None,
@@ -361,13 +361,31 @@ pub(crate) fn lookup_batch<'py>(
         Some(a) => a.batch(),
         None => from_iterable(addresses)?,
     };
+    f(&batch)
+}
+
+pub(crate) fn lookup_batch<'py>(
+    table: &PrefixTable,
+    py: Python<'py>,
+    addresses: &Bound<'py, PyAny>,
+    missing: i64,
+) -> PyResult<Bound<'py, PyTuple>> {
     // An integer table is answered with the GIL released. The lock is taken inside
     // `detach`, so it is never held while waiting for the GIL (see table.rs).
-    let ints = py.detach(|| int_answers(&table.read(), &batch, missing));
+    with_batch(addresses, |batch| answer_python(table, py, batch, missing))
+}
+
+fn answer_python<'py>(
+    table: &PrefixTable,
+    py: Python<'py>,
+    batch: &Batch,
+    missing: i64,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let ints = py.detach(|| int_answers(&table.read(), batch, missing));
     let (values, lens, found) = match ints {
         Some(a) => (a.values.into_pyarray(py).into_any(), a.lens, a.found),
         None => {
-            let (values, lens) = object_values(table, py, &batch)?;
+            let (values, lens) = object_values(table, py, batch)?;
             let found = lens.iter().map(|&l| l >= 0).collect();
             (values, lens, found)
         }

@@ -4,11 +4,11 @@
 //! each call clones the `Arc` and lets the lock go at once, so a batch running
 //! without the GIL keeps the map alive until it ends even if another thread closes.
 
-use super::batch::{for_chunks, from_array, from_iterable, Batch};
+use super::batch::{for_chunks, with_batch, Batch};
 use super::convert;
 use crate::db::{Answer, CountrySource, Database, DbError, View};
 use crate::ip::IpPrefix;
-use numpy::{IntoPyArray, PyFixedString, PyUntypedArray};
+use numpy::{IntoPyArray, PyFixedString};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -224,18 +224,25 @@ impl PyDatabase {
         }
     }
 
-    fn pairs<'py>(
+    /// The prefixes `which` relates to `prefix`, as `(network, asn)` pairs.
+    fn related<'py>(
+        &self,
         py: Python<'py>,
-        v: &View<'_>,
-        items: Vec<(IpPrefix, u32)>,
+        prefix: &Bound<'py, PyAny>,
+        which: fn(&View<'_>, &IpPrefix) -> Vec<(IpPrefix, u32)>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let pairs = items
+        let p = match convert::key(prefix, true)? {
+            convert::Key::Addr(a) => IpPrefix::host(a),
+            convert::Key::Net(p) => p,
+        };
+        let db = self.db()?;
+        let v = db.view();
+        let pairs = which(&v, &p)
             .iter()
             .map(|(p, r)| {
                 let asn = v.origins(*r).first().copied().unwrap_or(0);
-                (convert::network_object(py, p), asn)
+                Ok((convert::network_object(py, p)?, asn))
             })
-            .map(|(n, asn)| n.map(|n| (n, asn)))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, pairs)
     }
@@ -354,10 +361,7 @@ impl PyDatabase {
         py: Python<'py>,
         prefix: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let p = prefix_arg(prefix)?;
-        let db = self.db()?;
-        let v = db.view();
-        Self::pairs(py, &v, v.covering(&p))
+        self.related(py, prefix, |v, p| v.covering(p))
     }
 
     /// Routed prefixes inside `prefix`, in address order, as `(network, asn)` pairs.
@@ -366,10 +370,7 @@ impl PyDatabase {
         py: Python<'py>,
         prefix: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let p = prefix_arg(prefix)?;
-        let db = self.db()?;
-        let v = db.view();
-        Self::pairs(py, &v, v.covered(&p))
+        self.related(py, prefix, |v, p| v.covered(p))
     }
 
     /// `{asn: (ipv4 addresses, ipv6 addresses)}` for every origin AS.
@@ -438,37 +439,11 @@ impl PyDatabase {
         addresses: &Bound<'py, PyAny>,
         details: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let array = match addresses.cast::<PyUntypedArray>() {
-            Ok(arr) => from_array(arr)?,
-            Err(_) => None,
-        };
-        let batch = match &array {
-            Some(a) => a.batch(),
-            None => from_iterable(addresses)?,
-        };
         let db = self.db()?;
-        let answers = py.detach(|| answer_batch(&db, &batch));
-        let d = PyDict::new(py);
-        let found: Vec<bool> = answers
-            .iter()
-            .map(|a| a.route != crate::db::layout::NONE)
-            .collect();
-        let asn: Vec<u32> = answers.iter().map(|a| a.asn).collect();
-        let len: Vec<u8> = answers.iter().map(|a| a.prefix_len).collect();
-        let cc: Vec<PyFixedString<2>> = answers.iter().map(|a| a.country.into()).collect();
-        let src: Vec<PyFixedString<10>> = answers
-            .iter()
-            .map(|a| source_code(a.country_source))
-            .collect();
-        d.set_item("found", found.into_pyarray(py))?;
-        d.set_item("asn", asn.into_pyarray(py))?;
-        d.set_item("prefix_len", len.into_pyarray(py))?;
-        d.set_item("country", cc.into_pyarray(py))?;
-        d.set_item("country_source", src.into_pyarray(py))?;
-        if details {
-            detail_columns(py, &d, &db.view(), &batch, &answers)?;
-        }
-        Ok(d)
+        with_batch(addresses, |batch| {
+            let answers = py.detach(|| answer_batch(&db, batch));
+            batch_columns(py, &db, batch, &answers, details)
+        })
     }
 
     /// Rows `start..start+count` of the prefix list, for export: prefix, origin AS,
@@ -538,11 +513,35 @@ impl PyDatabase {
     }
 }
 
-fn prefix_arg(obj: &Bound<'_, PyAny>) -> PyResult<IpPrefix> {
-    match convert::key(obj, true)? {
-        convert::Key::Addr(a) => Ok(IpPrefix::host(a)),
-        convert::Key::Net(p) => Ok(p),
+/// The columns of a batch's answers (see the `.pyi` stub).
+fn batch_columns<'py>(
+    py: Python<'py>,
+    db: &Database,
+    batch: &Batch,
+    answers: &[Answer],
+    details: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let found: Vec<bool> = answers
+        .iter()
+        .map(|a| a.route != crate::db::layout::NONE)
+        .collect();
+    let asn: Vec<u32> = answers.iter().map(|a| a.asn).collect();
+    let len: Vec<u8> = answers.iter().map(|a| a.prefix_len).collect();
+    let cc: Vec<PyFixedString<2>> = answers.iter().map(|a| a.country.into()).collect();
+    let src: Vec<PyFixedString<10>> = answers
+        .iter()
+        .map(|a| source_code(a.country_source))
+        .collect();
+    d.set_item("found", found.into_pyarray(py))?;
+    d.set_item("asn", asn.into_pyarray(py))?;
+    d.set_item("prefix_len", len.into_pyarray(py))?;
+    d.set_item("country", cc.into_pyarray(py))?;
+    d.set_item("country_source", src.into_pyarray(py))?;
+    if details {
+        detail_columns(py, &d, &db.view(), batch, answers)?;
     }
+    Ok(d)
 }
 
 fn tally_columns<'a>(

@@ -5,6 +5,7 @@ use super::database::db_error;
 use super::load::{run, summary_dict};
 use super::load_mrt::policy;
 use crate::db::DbBuilder;
+use crate::loaders::mrt::OriginPolicy;
 use crate::loaders::{LoadError, Progress, ReadOptions, Summary};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -24,64 +25,64 @@ impl Progress for Cumulative<'_> {
     }
 }
 
-type Step = (&'static str, PathBuf);
+/// One thing to read: all the MRT files into one RIB, or one other file.
+enum Step {
+    Mrt(Vec<PathBuf>),
+    File(&'static str, PathBuf),
+}
 
-/// Read every source in order into a builder, with progress over all of them.
+impl Step {
+    fn paths(&self) -> &[PathBuf] {
+        match self {
+            Step::Mrt(paths) => paths,
+            Step::File(_, path) => std::slice::from_ref(path),
+        }
+    }
+}
+
+fn size(p: &PathBuf) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// What the sources gave: the builder, each file's summary by path, bytes read.
+type Read = (DbBuilder, Vec<(String, Summary)>, u64);
+
+/// Read every step in order into a builder, with progress over all the files.
 fn read_all(
     steps: &[Step],
-    mrt: &[PathBuf],
-    policy: crate::loaders::mrt::OriginPolicy,
+    policy: OriginPolicy,
     opts: &mut ReadOptions,
-) -> Result<(DbBuilder, Vec<(String, Summary)>), LoadError> {
-    let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let total = mrt
-        .iter()
-        .chain(steps.iter().map(|(_, p)| p))
-        .map(size)
-        .sum();
+) -> Result<Read, LoadError> {
+    let total = steps.iter().flat_map(Step::paths).map(size).sum();
     let mut b = DbBuilder::new();
     let mut summaries = Vec::new();
     let mut before = 0;
-    let on_error = opts.on_error;
-    {
-        let mut cum = Cumulative {
+    for step in steps {
+        let mut progress = Cumulative {
             inner: opts.progress,
             before,
             total,
         };
         let mut o = ReadOptions {
-            on_error,
-            progress: &mut cum,
+            on_error: opts.on_error,
+            progress: &mut progress,
         };
-        if !mrt.is_empty() {
-            let s = b.read_mrt(mrt, policy, &mut o)?;
-            for (p, s) in mrt.iter().zip(s) {
-                summaries.push((p.display().to_string(), s));
-            }
+        let read = match step {
+            Step::Mrt(paths) => b.read_mrt(paths, policy, &mut o)?,
+            Step::File(kind, path) => vec![match *kind {
+                "ipasn" => b.read_ipasn(path, &mut o)?,
+                "pfx2as" => b.read_pfx2as(path, &mut o)?,
+                "as2org" => b.read_as2org(path, &mut o)?,
+                "delegated" => b.read_delegated(path, &mut o)?,
+                _ => b.read_asnames(path, &mut o)?,
+            }],
+        };
+        for (p, s) in step.paths().iter().zip(read) {
+            summaries.push((p.display().to_string(), s));
         }
+        before += step.paths().iter().map(size).sum::<u64>();
     }
-    before += mrt.iter().map(size).sum::<u64>();
-    for (kind, path) in steps {
-        let mut cum = Cumulative {
-            inner: opts.progress,
-            before,
-            total,
-        };
-        let mut o = ReadOptions {
-            on_error,
-            progress: &mut cum,
-        };
-        let s = match *kind {
-            "ipasn" => b.read_ipasn(path, &mut o)?,
-            "pfx2as" => b.read_pfx2as(path, &mut o)?,
-            "as2org" => b.read_as2org(path, &mut o)?,
-            "delegated" => b.read_delegated(path, &mut o)?,
-            _ => b.read_asnames(path, &mut o)?,
-        };
-        summaries.push((path.display().to_string(), s));
-        before += size(path);
-    }
-    Ok((b, summaries))
+    Ok((b, summaries, total))
 }
 
 /// Build a database file; returns each source's load summary by path.
@@ -107,7 +108,7 @@ fn _build_database<'py>(
             "a database needs a prefix source: give mrt, ipasn or pfx2as files",
         ));
     }
-    let mut steps: Vec<Step> = Vec::new();
+    let mut steps = vec![Step::Mrt(mrt)];
     for (kind, paths) in [
         ("ipasn", ipasn),
         ("pfx2as", pfx2as),
@@ -115,12 +116,12 @@ fn _build_database<'py>(
         ("delegated", delegated),
         ("asnames", asnames),
     ] {
-        steps.extend(paths.into_iter().map(|p| (kind, p)));
+        steps.extend(paths.into_iter().map(|p| Step::File(kind, p)));
     }
     let callback = super::load::progress_callback(py, progress, &path.display().to_string())?;
     let (builder, summaries) = run(py, on_error, callback, |opts| {
-        let result = read_all(&steps, &mrt, policy, opts)?;
-        Ok((result, 0))
+        let (builder, summaries, total) = read_all(&steps, policy, opts)?;
+        Ok(((builder, summaries), total))
     })?;
     let written = py.detach(|| builder.write(&path));
     written.map_err(db_error)?;
