@@ -31,3 +31,16 @@ def test_every_public_rust_member_is_stubbed():
     cls = load_impl("rust")
     public = {m for m in vars(cls) if not m.startswith("_")}
     assert public <= stub_members("PrefixTable"), sorted(public - stub_members("PrefixTable"))
+
+
+@pytest.mark.parametrize("name", ["Database", "Record"])
+def test_database_classes_are_stubbed_both_ways(name):
+    """The extension's Database and Record match their stubs, member for member."""
+    from geoip_rs import _geoip_rs
+
+    cls = getattr(_geoip_rs, name)
+    stubbed = stub_members(name)  # methods and properties
+    public = {m for m in vars(cls) if not m.startswith("__")}
+    assert public <= stubbed, sorted(public - stubbed)
+    assert {m for m in stubbed if not hasattr(cls, m)} == set()
+
