@@ -82,7 +82,7 @@ impl CountrySource {
         CountrySource::AsName,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             CountrySource::As2Org => "as2org",
             CountrySource::RirPrefix => "rir-prefix",

@@ -236,13 +236,23 @@ impl<'a> View<'a> {
     /// The country of an address routed by the AS at `as_index`, tried in the order
     /// of [`CountrySource`]: organisation, address block, AS number, AS name.
     pub fn country(&self, addr: IpAddr, as_index: u32) -> Option<([u8; 2], CountrySource)> {
+        self.country_with(as_index, || self.rir_block(addr))
+    }
+
+    /// [`View::country`] with the address's RIR block found by `block`, which is
+    /// only called when the organisation has no country.
+    fn country_with(
+        &self,
+        as_index: u32,
+        block: impl FnOnce() -> Option<&'a RirInfo>,
+    ) -> Option<([u8; 2], CountrySource)> {
         let info = self.as_info.get(as_index as usize);
         let known = |cc: [u8; 2]| cc != [0, 0];
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
         if let Some(o) = org.filter(|o| known(o.cc)) {
             return Some((o.cc, CountrySource::As2Org));
         }
-        if let Some(r) = self.rir_block(addr).filter(|r| known(r.cc)) {
+        if let Some(r) = block().filter(|r| known(r.cc)) {
             return Some((r.cc, CountrySource::RirPrefix));
         }
         if let Some(r) = info.and_then(|i| self.rir(i.rir)).filter(|r| known(r.cc)) {
@@ -297,7 +307,7 @@ impl<'a> View<'a> {
     }
 
     /// The answer for one address, as a batch gives it.
-    fn answer(&self, addr: IpAddr, leaf: u32) -> Answer {
+    fn answer(&self, leaf: u32, block: impl FnOnce() -> Option<&'a RirInfo>) -> Answer {
         let Some((len, route)) = unpack(leaf) else {
             return Answer {
                 route: NONE,
@@ -305,7 +315,7 @@ impl<'a> View<'a> {
             };
         };
         let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
-        let (country, source) = match self.country(addr, as_index) {
+        let (country, source) = match self.country_with(as_index, block) {
             Some((cc, s)) => (
                 cc,
                 1 + CountrySource::ALL.iter().position(|&x| x == s).unwrap_or(0) as u8,
@@ -321,12 +331,20 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Answers for IPv4 addresses given as integers.
+    /// Answers for IPv4 addresses given as integers. Both tries (routes and RIR
+    /// blocks) are walked for a block of addresses at a time with interleaved
+    /// lookups, which is much faster than walking the RIR trie address by address
+    /// when it is needed; the blocks are small enough to stay in the first-level cache.
     pub fn lookup_v4_many(&self, addrs: &[u32], out: &mut [Answer]) {
-        let mut leaves = vec![0u32; addrs.len()];
-        self.v4.trie.lookup_many(addrs, &mut leaves);
-        for ((a, leaf), o) in addrs.iter().zip(leaves).zip(out) {
-            *o = self.answer(IpAddr::V4((*a).into()), leaf);
+        const BLOCK: usize = 1024;
+        let (mut routes, mut blocks) = ([0u32; BLOCK], [0u32; BLOCK]);
+        for (a, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            let (routes, blocks) = (&mut routes[..a.len()], &mut blocks[..a.len()]);
+            self.v4.trie.lookup_many(a, routes);
+            self.rir4.lookup_many(a, blocks);
+            for ((o, &leaf), &block) in o.iter_mut().zip(&*routes).zip(&*blocks) {
+                *o = self.answer(leaf, || self.rir(unpack(block)?.1));
+            }
         }
     }
 
@@ -335,12 +353,14 @@ impl<'a> View<'a> {
     pub fn lookup_many(&self, addrs: &[Option<IpAddr>], out: &mut [Answer]) {
         for (a, o) in addrs.iter().zip(out) {
             *o = match a {
-                Some(addr @ IpAddr::V4(v4)) => {
-                    self.answer(*addr, self.v4.trie.lookup(u32::from(*v4)))
-                }
-                Some(addr @ IpAddr::V6(v6)) => {
-                    self.answer(*addr, self.v6.trie.lookup(u128::from(*v6)))
-                }
+                Some(addr @ IpAddr::V4(v4)) => self
+                    .answer(self.v4.trie.lookup(u32::from(*v4)), || {
+                        self.rir_block(*addr)
+                    }),
+                Some(addr @ IpAddr::V6(v6)) => self
+                    .answer(self.v6.trie.lookup(u128::from(*v6)), || {
+                        self.rir_block(*addr)
+                    }),
                 None => Answer {
                     route: NONE,
                     ..Answer::default()

@@ -4,8 +4,9 @@
 //! each call clones the `Arc` and lets the lock go at once, so a batch running
 //! without the GIL keeps the map alive until it ends even if another thread closes.
 
-use super::batch::{for_chunks, with_batch, Batch};
+use super::batch::{for_chunks, with_batch, Batch, Split};
 use super::convert;
+use crate::db::layout::NONE;
 use crate::db::{Answer, CountrySource, Database, DbError, View};
 use crate::ip::IpPrefix;
 use numpy::{IntoPyArray, PyFixedString};
@@ -441,8 +442,14 @@ impl PyDatabase {
     ) -> PyResult<Bound<'py, PyDict>> {
         let db = self.db()?;
         with_batch(addresses, |batch| {
-            let answers = py.detach(|| answer_batch(&db, batch));
-            batch_columns(py, &db, batch, &answers, details)
+            let mut cols = Columns::new(batch.len());
+            py.detach(|| answer_batch(&db, batch, cols.parts()));
+            let d = PyDict::new(py);
+            if details {
+                detail_columns(py, &d, &db.view(), batch, &cols.route)?;
+            }
+            cols.into_dict(py, &d)?;
+            Ok(d)
         })
     }
 
@@ -513,36 +520,118 @@ impl PyDatabase {
     }
 }
 
-/// The columns of a batch's answers (see the `.pyi` stub).
-fn batch_columns<'py>(
-    py: Python<'py>,
-    db: &Database,
-    batch: &Batch,
-    answers: &[Answer],
-    details: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let found: Vec<bool> = answers
-        .iter()
-        .map(|a| a.route != crate::db::layout::NONE)
-        .collect();
-    let asn: Vec<u32> = answers.iter().map(|a| a.asn).collect();
-    let len: Vec<u8> = answers.iter().map(|a| a.prefix_len).collect();
-    let cc: Vec<PyFixedString<2>> = answers.iter().map(|a| a.country.into()).collect();
-    let src: Vec<PyFixedString<10>> = answers
-        .iter()
-        .map(|a| source_code(a.country_source))
-        .collect();
-    d.set_item("found", found.into_pyarray(py))?;
-    d.set_item("asn", asn.into_pyarray(py))?;
-    d.set_item("prefix_len", len.into_pyarray(py))?;
-    d.set_item("country", cc.into_pyarray(py))?;
-    d.set_item("country_source", src.into_pyarray(py))?;
-    if details {
-        detail_columns(py, &d, &db.view(), batch, answers)?;
-    }
-    Ok(d)
+/// The columns of a batch's answers (see the `.pyi` stub), filled in place.
+struct Columns {
+    found: Vec<bool>,
+    asn: Vec<u32>,
+    prefix_len: Vec<u8>,
+    country: Vec<PyFixedString<2>>,
+    source: Vec<PyFixedString<10>>,
+    /// For the text columns; not returned.
+    route: Vec<u32>,
 }
+
+/// A chunk of [`Columns`], for one thread.
+struct Parts<'a> {
+    found: &'a mut [bool],
+    asn: &'a mut [u32],
+    prefix_len: &'a mut [u8],
+    country: &'a mut [PyFixedString<2>],
+    source: &'a mut [PyFixedString<10>],
+    route: &'a mut [u32],
+}
+
+impl Columns {
+    fn new(n: usize) -> Self {
+        Columns {
+            found: vec![false; n],
+            asn: vec![0; n],
+            prefix_len: vec![0; n],
+            country: vec![[0; 2].into(); n],
+            source: vec![[0; 10].into(); n],
+            route: vec![0; n],
+        }
+    }
+
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            found: &mut self.found,
+            asn: &mut self.asn,
+            prefix_len: &mut self.prefix_len,
+            country: &mut self.country,
+            source: &mut self.source,
+            route: &mut self.route,
+        }
+    }
+
+    /// The arrays, handed to numpy without a copy.
+    fn into_dict(self, py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<()> {
+        d.set_item("found", self.found.into_pyarray(py))?;
+        d.set_item("asn", self.asn.into_pyarray(py))?;
+        d.set_item("prefix_len", self.prefix_len.into_pyarray(py))?;
+        d.set_item("country", self.country.into_pyarray(py))?;
+        d.set_item("country_source", self.source.into_pyarray(py))?;
+        Ok(())
+    }
+}
+
+impl Parts<'_> {
+    fn set(&mut self, i: usize, a: &Answer) {
+        self.found[i] = a.route != NONE;
+        self.asn[i] = a.asn;
+        self.prefix_len[i] = a.prefix_len;
+        self.country[i] = a.country.into();
+        self.source[i] = SOURCE_CODES[a.country_source as usize];
+        self.route[i] = a.route;
+    }
+}
+
+impl Split for Parts<'_> {
+    fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (f0, f1) = self.found.split_at_mut(mid);
+        let (a0, a1) = self.asn.split_at_mut(mid);
+        let (l0, l1) = self.prefix_len.split_at_mut(mid);
+        let (c0, c1) = self.country.split_at_mut(mid);
+        let (s0, s1) = self.source.split_at_mut(mid);
+        let (r0, r1) = self.route.split_at_mut(mid);
+        let part = |found, asn, prefix_len, country, source, route| Parts {
+            found,
+            asn,
+            prefix_len,
+            country,
+            source,
+            route,
+        };
+        (part(f0, a0, l0, c0, s0, r0), part(f1, a1, l1, c1, s1, r1))
+    }
+}
+
+/// `country_source` as the batch column spells it, by [`Answer::country_source`]
+/// code (0 for none, else 1 + the index in [`CountrySource::ALL`]).
+const SOURCE_CODES: [PyFixedString<10>; 5] = {
+    const fn code(name: &str) -> PyFixedString<10> {
+        let mut out = [0u8; 10];
+        let b = name.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            out[i] = b[i];
+            i += 1;
+        }
+        PyFixedString(out)
+    }
+    let all = CountrySource::ALL;
+    [
+        code(""),
+        code(all[0].name()),
+        code(all[1].name()),
+        code(all[2].name()),
+        code(all[3].name()),
+    ]
+};
 
 fn tally_columns<'a>(
     d: &Bound<'_, PyDict>,
@@ -567,32 +656,30 @@ fn tally_columns<'a>(
     Ok(())
 }
 
-fn source_code(code: u8) -> PyFixedString<10> {
-    let mut out = [0u8; 10];
-    if let Some(s) = (code as usize)
-        .checked_sub(1)
-        .and_then(|i| CountrySource::ALL.get(i))
-    {
-        out[..s.name().len()].copy_from_slice(s.name().as_bytes());
-    }
-    out.into()
-}
-
-/// The answers of a batch, large batches split over the cores.
-fn answer_batch(db: &Database, batch: &Batch) -> Vec<Answer> {
+/// The answers of a batch into `out`, large batches split over the cores. Each
+/// thread answers a block at a time into a small buffer that stays in cache.
+fn answer_batch(db: &Database, batch: &Batch, out: Parts<'_>) {
+    const BLOCK: usize = 1024;
     let v = db.view();
-    let mut out = vec![Answer::default(); batch.len()];
-    for_chunks(&mut out[..], |start, out: &mut [Answer]| {
-        let keys = start..start + out.len();
-        match batch {
-            Batch::V4(addrs) => v.lookup_v4_many(&addrs[keys], out),
-            _ => {
-                let ips: Vec<Option<IpAddr>> = keys.map(|i| Some(batch_addr(batch, i))).collect();
-                v.lookup_many(&ips, out)
+    for_chunks(out, |start, mut out: Parts| {
+        let mut answers = [Answer::default(); BLOCK];
+        let mut ips = Vec::with_capacity(BLOCK);
+        for lo in (0..out.len()).step_by(BLOCK) {
+            let keys = start + lo..start + (lo + BLOCK).min(out.len());
+            let answers = &mut answers[..keys.len()];
+            match batch {
+                Batch::V4(addrs) => v.lookup_v4_many(&addrs[keys], answers),
+                _ => {
+                    ips.clear();
+                    ips.extend(keys.map(|i| Some(batch_addr(batch, i))));
+                    v.lookup_many(&ips, answers)
+                }
+            }
+            for (i, a) in answers.iter().enumerate() {
+                out.set(lo + i, a);
             }
         }
     });
-    out
 }
 
 /// The i-th address of a batch.
@@ -611,13 +698,13 @@ fn detail_columns(
     d: &Bound<'_, PyDict>,
     v: &View<'_>,
     batch: &Batch,
-    answers: &[Answer],
+    routes: &[u32],
 ) -> PyResult<()> {
     let none = py.None().into_bound(py);
     let mut cache: HashMap<u32, [Bound<'_, PyAny>; 3]> = HashMap::new();
     let mut cols: [Vec<Bound<'_, PyAny>>; 5] = Default::default();
-    for (i, a) in answers.iter().enumerate() {
-        if a.route == crate::db::layout::NONE {
+    for (i, &route) in routes.iter().enumerate() {
+        if route == NONE {
             cols.iter_mut().for_each(|c| c.push(none.clone()));
             continue;
         }
@@ -629,7 +716,7 @@ fn detail_columns(
         let s = |x: Option<&str>| x.map_or(none.clone(), |x| PyString::new(py, x).into_any());
         cols[0].push(PyString::new(py, &r.prefix.to_string()).into_any());
         let c = cache
-            .entry(a.route)
+            .entry(route)
             .or_insert_with(|| [s(r.as_name), s(r.org_id), s(r.org_name)]);
         for k in 0..3 {
             cols[k + 1].push(c[k].clone());
