@@ -1,6 +1,8 @@
 """Side-by-side benchmark: the pure-Python reference vs the Rust PrefixTable (and any
 peer library that happens to be importable: pytricia, py-radix, pyasn), on the full
-2014 IPv4 table and the 2015 IPv4+IPv6 table from ../shared/data.
+2014 IPv4 table and the 2015 IPv4+IPv6 table from ../shared/data; then whole GeoIP
+records: geoip_rs's bundled database against maxminddb (``pip install
+geoip_rs[compare]``) reading the GeoLite2-Country file in ../shared/data.
 
 Prints one table: build time, memory, single lookups from a Python loop (ns per call,
 str and int input), batch lookups (lookups/s) on every core and on one, with the ratio
@@ -195,21 +197,21 @@ COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "p50 ns", "p
 HIGHER_IS_BETTER = {"batch M/s", "1-core M/s"}
 
 
-def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
+def print_table(title: str, rows: dict[str, dict], baseline: str, columns=COLUMNS) -> None:
     print(f"\n{title}")
-    header = f"{'implementation':<22}" + "".join(f"{c:>11}" for c in COLUMNS)
+    header = f"{'implementation':<22}" + "".join(f"{c:>11}" for c in columns)
     print(header)
     print("-" * len(header))
     base = rows[baseline]
     for name, row in rows.items():
         cells = []
-        for c in COLUMNS:
+        for c in columns:
             v = row.get(c)
             cells.append(f"{'-':>11}" if v is None else f"{v:>11.3g}")
         print(f"{name:<22}" + "".join(cells))
         if name != baseline:
             ratios = []
-            for c in COLUMNS:
+            for c in columns:
                 v, b = row.get(c), base.get(c)
                 if v is None or b is None or not v or not b:
                     ratios.append(f"{'':>11}")
@@ -217,6 +219,40 @@ def print_table(title: str, rows: dict[str, dict], baseline: str) -> None:
                     r = (v / b) if c not in HIGHER_IS_BETTER else (b / v)
                     ratios.append(f"{f'x{r:.1f}':>11}")
             print(f"{'  vs geoip_rs':<22}" + "".join(ratios))
+
+
+DB_COLUMNS = ["open ms", "memory MB", "str ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s"]
+
+
+def database_rows(data: Path, addrs_str, batch_arr, repeat) -> dict[str, dict]:
+    """geoip_rs.Database (the bundled sample) and, if importable, maxminddb's reader
+    on GeoLite2-Country: open time, memory, a full record per address, batches.
+    The data differ (routing 2014 against GeoLite2 2019), so answers are not compared;
+    both return a whole record per lookup."""
+    def row_for(open_db, get, batch=None):
+        gc.collect()
+        before = rss_bytes()
+        db = open_db()
+        row = {"memory MB": (rss_bytes() - before) / 1e6}
+        row["open ms"] = median_time(open_db, repeat) * 1e3
+        if batch:
+            batch(db, batch_arr)  # the pages in memory, as in steady use
+        g = get(db)
+        row["str ns"] = median_time(lambda: [g(a) for a in addrs_str], repeat) / len(addrs_str) * 1e9
+        row.update(latency_percentiles(g, addrs_str[:50_000]))
+        if batch:
+            row["batch M/s"] = len(batch_arr) / median_time(lambda: batch(db, batch_arr), repeat) / 1e6
+        return row
+
+    rows = {"geoip_rs Database": row_for(geoip_rs.open, lambda db: db.lookup, lambda db, a: db.lookup_batch(a))}
+    mmdb = data / "mmdb" / "geolite2-cc-by-sa" / "GeoLite2-Country_20190219.mmdb"
+    try:
+        import maxminddb
+    except ImportError:
+        print("(maxminddb not installed: pip install geoip_rs[compare])")
+        return rows
+    rows[f"maxminddb {maxminddb.__version__}"] = row_for(lambda: maxminddb.open_database(str(mmdb)), lambda db: db.get)
+    return rows
 
 
 def main() -> None:
@@ -254,6 +290,10 @@ def main() -> None:
         i.single_int = None
     rows6 = {i.name: measure(i, items6, addrs6, [], batch6, args.repeat)[0] for i in impls6}
     print_table(f"IPv6: {len(items6):,} prefixes, addresses inside announced prefixes", rows6, "geoip_rs (Rust)")
+
+    db_rows = database_rows(args.data, addrs_str, batch, args.repeat)
+    print_table("Whole records (AS, country, ...): geoip_rs's bundled database vs maxminddb on GeoLite2-Country",
+                db_rows, "geoip_rs Database", DB_COLUMNS)
 
 
 if __name__ == "__main__":
