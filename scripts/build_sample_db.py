@@ -52,12 +52,17 @@ def sources(data: Path) -> dict[str, list[str]]:
 def build(output: Path, data: Path | None = None) -> None:
     import geoip_rs
 
+    before = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = BUILD_TIME
     try:
-        # The ARIN file is cut off mid-line: skip its last record rather than stop.
+        # The ARIN file is cut off mid-line: skip its last record rather than stop
+        # (the metadata counts what each file skipped; tests/test_sample.py checks).
         geoip_rs.build_database(output, **sources(data or shared()), on_error="skip").close()
     finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
 
 
 if __name__ == "__main__":

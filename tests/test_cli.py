@@ -178,6 +178,7 @@ def test_build_skips_bad_lines_when_asked(tmp_path):
     f = tmp_path / "t.ipasn"
     f.write_text("8.0.0.0/8\t3356\nrubbish\n9.0.0.0/8\t3356\n")
     out = tmp_path / "t.db"
-    run("build", out, "--ipasn", f, "--skip-errors", "-q")
+    p = run("build", out, "--ipasn", f, "--skip-errors", "-q")
+    assert "t.ipasn: 3 records read, left out: 1 malformed line" in p.stderr
     with geoip_rs.open(out) as db:
         assert len(db) == 2 and db.lookup("9.1.1.1").asn == 3356

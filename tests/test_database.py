@@ -1417,7 +1417,9 @@ def test_bundled_sample():
 def test_build_reports_progress_over_all_its_files(tmp_path):
     """One progress bar for the whole build: (done, total) over every file's bytes,
     never going back, ending at the total."""
-    files = {"mrt": [shared(JINX)], "delegated": [shared(RIPE), shared(APNIC)]}
+    rv6 = "mrt/routeviews6-hask-mrt/route-views6.rib.20150922.1200.bz2"
+    # Two MRT files: one RIB built from both, each reporting from its own start.
+    files = {"mrt": [shared(JINX), shared(rv6)], "delegated": [shared(RIPE), shared(APNIC)]}
     total = sum(os.path.getsize(f) for fs in files.values() for f in fs)
     calls: list[tuple[int, int]] = []
     geoip_rs.build_database(

@@ -437,15 +437,19 @@ class AsInfo(TypedDict):
     name_country: str | None
 
 class Database:
-    """A GeoIP database file, memory-mapped and used in place: opening takes
-    milliseconds whatever its size, and processes share its pages. Use as a context
+    """A GeoIP database file, memory-mapped and used in place: opening reads nothing
+    but the headers (and, with ``verify``, the checksum over the file), and processes
+    share its pages. Use as a context
     manager or call ``close()``; any use after that raises ``ValueError``. Pickles as
     its path (the other process maps the same file)."""
 
     def __init__(self, path: str | os.PathLike[str], *, verify: bool = True) -> None:
-        """Open ``path``. ``verify`` checks the checksum (reads the file once); the
-        structure is always checked. Raises ``FileNotFoundError``, or
-        ``DatabaseError`` for a file that is not a sound database."""
+        """Open ``path``. ``verify`` checks the checksum (reads the file once, about
+        1 ms for the 17 MB sample); without it opening takes microseconds whatever the
+        size. The headers and section sizes are always checked, and every index a
+        query follows is checked where it is used, so a damaged file can never crash.
+        Raises ``FileNotFoundError``, or ``DatabaseError`` for a file that is not a
+        sound database."""
     @property
     def path(self) -> str: ...
     @property
@@ -453,6 +457,7 @@ class Database:
     @property
     def metadata(self) -> dict[str, Any]:
         """Provenance: ``sources`` (kind, name, date, size, sha256 of each file),
+        with the ``records`` read and those ``skipped``, by reason,
         ``options`` (e.g. ``origin_policy``), ``geoip_rs_version``, ``built`` (UTC,
         honours ``SOURCE_DATE_EPOCH``), ``format_version`` and ``counts``."""
     @property
@@ -499,7 +504,7 @@ class Database:
         """``{asn: (IPv4 addresses, IPv6 addresses)}``: the addresses whose longest
         match the AS originates (nested prefixes are not counted twice)."""
     def _summary(self, by: Literal["asn", "country"] = "asn") -> dict[str, list[Any]]: ...
-    def _export_rows(self, start: int, count: int) -> list[tuple[Any, ...]]: ...
+    def _export_rows(self, start: int, count: int) -> tuple[list[tuple[Any, ...]], int]: ...
     def close(self) -> None:
         """Unmap the file; a batch running in another thread finishes first."""
     def __enter__(self) -> Database: ...

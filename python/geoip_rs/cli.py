@@ -120,7 +120,8 @@ def run_lookup(args: argparse.Namespace) -> int:
         for chunk in chunks(address_lines(args)):
             for row in lookup_rows(db, chunk):
                 out.write(row)
-        out.close()
+            out.flush()
+        out.flush()  # the header alone, if there were no addresses
     return 0
 
 
@@ -162,17 +163,18 @@ def lookup_rows(db: Database, chunk: list[tuple[str, str]]) -> Iterator[dict[str
     except ValueError as e:
         # The batch names the index; the user wants the line or argument.
         raise UserError(locate(str(e), chunk)) from None
+    found, asn = cols["found"].tolist(), cols["asn"].tolist()
+    country, source = cols["country"].tolist(), cols["country_source"].tolist()
     for i, (_, address) in enumerate(chunk):
-        found = bool(cols["found"][i])
         yield {
             "address": address,
             "prefix": cols["prefix"][i],
-            "asn": int(cols["asn"][i]) if found else None,
+            "asn": asn[i] if found[i] else None,
             "as_name": cols["as_name"][i],
             "org_id": cols["org_id"][i],
             "org_name": cols["org_name"][i],
-            "country": cols["country"][i].decode() or None,
-            "country_source": cols["country_source"][i].decode() or None,
+            "country": country[i].decode() or None,
+            "country_source": source[i].decode() or None,
             "registry": cols["registry"][i],
         }
 
@@ -186,11 +188,13 @@ def locate(message: str, chunk: list[tuple[str, str]]) -> str:
 
 
 class Output:
-    """Rows as an aligned table (buffered per chunk), CSV or JSON lines."""
+    """Rows as an aligned table (aligned per chunk, so that memory stays bounded),
+    CSV or JSON lines."""
 
     def __init__(self, fmt: str, stream: TextIO) -> None:
         self.fmt, self.stream = fmt, stream
         self.rows: list[dict[str, Any]] = []
+        self.header = True
         self.csv = csv.DictWriter(stream, COLUMNS, lineterminator="\n") if fmt == "csv" else None
         if self.csv:
             self.csv.writeheader()
@@ -203,12 +207,14 @@ class Output:
         else:
             self.rows.append(row)
 
-    def close(self) -> None:
-        if self.fmt == "table":
-            self.stream.write(table(self.rows))
+    def flush(self) -> None:
+        """End of a chunk: write the table rows so far."""
+        if self.fmt == "table" and (self.rows or self.header):
+            self.stream.write(table(self.rows, self.header))
+            self.rows, self.header = [], False
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[dict[str, Any]], header: bool) -> str:
     shown = ["address", "prefix", "asn", "as_name", "country", "country_source", "org_name"]
     cells = [[c.upper() for c in shown]]
     for r in rows:
@@ -216,7 +222,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(shown))]
     widths[3] = min(widths[3], 40)
     lines = []
-    for row in cells:
+    for row in cells if header else cells[1:]:
         parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(row, widths)]
         lines.append("  ".join(p.ljust(w) for p, w in zip(parts, widths)).rstrip())
     return "\n".join(lines) + "\n"
@@ -241,7 +247,12 @@ def run_build(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
     )
     with db:
-        print(f"wrote {args.output}: {describe(db.metadata)}", file=sys.stderr)
+        meta = db.metadata
+        print(f"wrote {args.output}: {describe(meta)}", file=sys.stderr)
+        for s in meta["sources"] if args.skip_errors else ():
+            reasons = ", ".join(f"{n:,} {why}" for why, n in s["skipped"].items())
+            print(f"{s['name']}: {s['records']:,} records read, left out: {reasons or 'none'}",
+                  file=sys.stderr)
     return 0
 
 
@@ -292,9 +303,9 @@ def export(db: Database, fmt: str, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     if fmt == "csv":
         writer.writerow(EXPORT_COLUMNS)
-    start = 0
-    while rows := db._export_rows(start, CHUNK):
-        start += len(rows)
+    start, end = 0, len(db)
+    while start < end:
+        rows, start = db._export_rows(start, CHUNK)
         for prefix, asn, origins, text in rows:
             if fmt == "ipasn":
                 out.write(f"{prefix}\t{asn}\n")

@@ -142,7 +142,8 @@ def build_database(
         on_error=on_error,
         progress=progress,
     )
-    return Database(os.fspath(path))
+    # Written and synced just now: the checksum need not be read back.
+    return Database(os.fspath(path), verify=False)
 
 
 def _paths(p: Sequence[PathLike] | PathLike) -> list[str]:

@@ -12,9 +12,10 @@
 //! 32  section table: per section  tag [u8; 8], offset u64, length u64
 //! ..  section data, each starting at a multiple of 8
 //! ```
-//! Opening checks the magic, the version, the length and the checksum, and that
-//! every section lies inside the file without overlapping the header; only then are
-//! sections handed out. Writing goes to a temporary file that is renamed over the
+//! Opening checks the magic, the version, the length, the checksum (unless asked
+//! not to: it is the one check that reads the whole file), and that every section
+//! lies inside the file without overlapping the header; only then are sections
+//! handed out. Writing goes to a temporary file that is renamed over the
 //! target, so a crash mid-save never leaves a broken file where a good one was.
 
 use memmap2::Mmap;
@@ -157,7 +158,7 @@ impl DbFile {
     }
 
     /// Map and validate `path`; without `verify_checksum`, only the header and the
-    /// section table are checked, so that opening touches none of the data pages.
+    /// section table are checked, so that opening reads none of the section data.
     pub fn open_with(path: impl AsRef<Path>, verify_checksum: bool) -> Result<DbFile, DbError> {
         let path = path.as_ref().to_path_buf();
         let io_err = |error| DbError::Io {

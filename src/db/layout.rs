@@ -61,11 +61,13 @@ pub struct RirInfo {
     pub pad: [u8; 2],
 }
 
-/// Where a record's country came from, in the order they are tried.
+/// Where a record's country came from, in the order they are tried. As `u8` (in
+/// batches, where 0 is no country) they count from 1 in that order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum CountrySource {
     /// The organisation's country in CAIDA as2org.
-    As2Org,
+    As2Org = 1,
     /// The RIR delegated block that covers the address.
     RirPrefix,
     /// The RIR delegation of the origin AS number.

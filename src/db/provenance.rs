@@ -23,6 +23,13 @@ pub struct SourceInfo {
     pub date: Option<String>,
     pub size: u64,
     pub sha256: String,
+    /// Records (lines or MRT records) read, and those left out, by reason (as the
+    /// load's summary gives them: malformed ones under `on_error="skip"`, and those a
+    /// format leaves out, such as the default route or blocks not delegated).
+    #[serde(default)]
+    pub records: u64,
+    #[serde(default)]
+    pub skipped: BTreeMap<String, u64>,
 }
 
 /// The provenance and counts of a database.
@@ -67,7 +74,18 @@ impl SourceInfo {
             name,
             date,
             size,
+            records: 0,
+            skipped: BTreeMap::new(),
         })
+    }
+
+    /// With the counts of a load's summary.
+    pub fn with_counts(self, summary: &crate::loaders::Summary) -> Self {
+        SourceInfo {
+            records: summary.records,
+            skipped: summary.skipped.clone(),
+            ..self
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use super::layout::{cc_str, CountrySource, RirInfo, Stored, NONE};
 use super::read::{Family, View};
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
-use crate::poptrie::unpack;
+use crate::poptrie::{unpack, PoptrieRef};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -54,7 +54,7 @@ pub struct Answer {
     pub asn: u32,
     pub prefix_len: u8,
     pub country: [u8; 2],
-    /// 0 for none, else 1 + the index in [`CountrySource::ALL`].
+    /// 0 for none, else the [`CountrySource`] as `u8` (1 to 4, in their order).
     pub country_source: u8,
 }
 
@@ -285,10 +285,9 @@ impl<'a> View<'a> {
             .unwrap_or(NONE);
         let info = self.as_info.get(as_index as usize);
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        let country = self.country(addr, as_index);
-        let rir = self
-            .rir_block(addr)
-            .or_else(|| info.and_then(|i| self.rir(i.rir)));
+        let block = self.rir_block(addr);
+        let country = self.country_with(as_index, || block);
+        let rir = block.or_else(|| info.and_then(|i| self.rir(i.rir)));
         let registry = rir
             .and_then(|r| self.strings.get(r.registry))
             .or_else(|| org.and_then(|o| self.strings.get(o.source)));
@@ -316,10 +315,7 @@ impl<'a> View<'a> {
         };
         let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
         let (country, source) = match self.country_with(as_index, block) {
-            Some((cc, s)) => (
-                cc,
-                1 + CountrySource::ALL.iter().position(|&x| x == s).unwrap_or(0) as u8,
-            ),
+            Some((cc, s)) => (cc, s as u8),
             None => ([0, 0], 0),
         };
         Answer {
@@ -336,36 +332,41 @@ impl<'a> View<'a> {
     /// lookups, which is much faster than walking the RIR trie address by address
     /// when it is needed; the blocks are small enough to stay in the first-level cache.
     pub fn lookup_v4_many(&self, addrs: &[u32], out: &mut [Answer]) {
+        self.lookup_keys(self.v4.trie, self.rir4, addrs, out)
+    }
+
+    /// [`View::lookup_v4_many`] for IPv6 addresses.
+    pub fn lookup_v6_many(&self, addrs: &[u128], out: &mut [Answer]) {
+        self.lookup_keys(self.v6.trie, self.rir6, addrs, out)
+    }
+
+    fn lookup_keys<K: Key>(
+        &self,
+        routes_trie: PoptrieRef<'a, K>,
+        rir_trie: PoptrieRef<'a, K>,
+        keys: &[K],
+        out: &mut [Answer],
+    ) {
         const BLOCK: usize = 1024;
         let (mut routes, mut blocks) = ([0u32; BLOCK], [0u32; BLOCK]);
-        for (a, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            let (routes, blocks) = (&mut routes[..a.len()], &mut blocks[..a.len()]);
-            self.v4.trie.lookup_many(a, routes);
-            self.rir4.lookup_many(a, blocks);
+        for (k, o) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            let (routes, blocks) = (&mut routes[..k.len()], &mut blocks[..k.len()]);
+            routes_trie.lookup_many(k, routes);
+            rir_trie.lookup_many(k, blocks);
             for ((o, &leaf), &block) in o.iter_mut().zip(&*routes).zip(&*blocks) {
                 *o = self.answer(leaf, || self.rir(unpack(block)?.1));
             }
         }
     }
 
-    /// Answers for addresses of either family; `None` (an unparsable input the
-    /// caller chose to skip) answers as a miss.
-    pub fn lookup_many(&self, addrs: &[Option<IpAddr>], out: &mut [Answer]) {
-        for (a, o) in addrs.iter().zip(out) {
-            *o = match a {
-                Some(addr @ IpAddr::V4(v4)) => self
-                    .answer(self.v4.trie.lookup(u32::from(*v4)), || {
-                        self.rir_block(*addr)
-                    }),
-                Some(addr @ IpAddr::V6(v6)) => self
-                    .answer(self.v6.trie.lookup(u128::from(*v6)), || {
-                        self.rir_block(*addr)
-                    }),
-                None => Answer {
-                    route: NONE,
-                    ..Answer::default()
-                },
+    /// Answers for addresses of either family, one by one.
+    pub fn lookup_many(&self, addrs: &[IpAddr], out: &mut [Answer]) {
+        for (addr, o) in addrs.iter().zip(out) {
+            let leaf = match addr {
+                IpAddr::V4(a) => self.v4.trie.lookup(u32::from(*a)),
+                IpAddr::V6(a) => self.v6.trie.lookup(u128::from(*a)),
             };
+            *o = self.answer(leaf, || self.rir_block(*addr));
         }
     }
 

@@ -35,9 +35,10 @@ impl DbBuilder {
         let mut rib = Rib::new();
         let mut summaries = Vec::new();
         for p in paths {
-            summaries.push(rib.read_file(p, opts)?);
+            let summary = rib.read_file(p, opts)?;
             let date = mrt_date(p.as_ref())?;
-            self.add_source(SourceInfo::of(p.as_ref(), "mrt", date)?);
+            self.add_source(SourceInfo::of(p.as_ref(), "mrt", date)?.with_counts(&summary));
+            summaries.push(summary);
         }
         let mut items: Vec<_> = rib.origins(policy).collect();
         items.sort_by_key(|a| a.0);
@@ -61,7 +62,7 @@ impl DbBuilder {
         let s = read_ipasn(Input::open(path)?, opts, |p, asn| {
             self.add_prefix(&p, &[asn])
         })?;
-        self.add_source(SourceInfo::of(path, "ipasn", None)?);
+        self.add_source(SourceInfo::of(path, "ipasn", None)?.with_counts(&s));
         Ok(s)
     }
 
@@ -74,7 +75,7 @@ impl DbBuilder {
         let s = read_pfx2as(Input::open(path)?, opts, |p, origins| {
             self.add_prefix(&p, &flatten_origins(&origins))
         })?;
-        self.add_source(SourceInfo::of(path, "pfx2as", None)?);
+        self.add_source(SourceInfo::of(path, "pfx2as", None)?.with_counts(&s));
         Ok(s)
     }
 
@@ -86,7 +87,7 @@ impl DbBuilder {
     ) -> Result<Summary, LoadError> {
         let (data, s) = read_as2org(Input::open(path)?, opts)?;
         self.add_as2org(data);
-        self.add_source(SourceInfo::of(path, "as2org", None)?);
+        self.add_source(SourceInfo::of(path, "as2org", None)?.with_counts(&s));
         Ok(s)
     }
 
@@ -102,7 +103,7 @@ impl DbBuilder {
             .as_ref()
             .and_then(|h| h.end_date.as_deref().and_then(ymd));
         self.add_delegated(data);
-        self.add_source(SourceInfo::of(path, "delegated", date)?);
+        self.add_source(SourceInfo::of(path, "delegated", date)?.with_counts(&s));
         Ok(s)
     }
 
@@ -114,7 +115,7 @@ impl DbBuilder {
     ) -> Result<Summary, LoadError> {
         let (names, s) = read_asnames(Input::open(path)?, opts)?;
         self.add_asnames(names);
-        self.add_source(SourceInfo::of(path, "asnames", None)?);
+        self.add_source(SourceInfo::of(path, "asnames", None)?.with_counts(&s));
         Ok(s)
     }
 }

@@ -244,6 +244,16 @@ fn the_real_table_answers_as_the_prefix_table() {
         let got = (o.route != layout::NONE).then_some((o.prefix_len, o.asn));
         assert_eq!(got, want);
     }
+    let v6: Vec<u128> = addresses(100_000, 13)
+        .map(|a| a >> 3 | 0x2000 << 112) // inside 2000::/3
+        .collect();
+    let mut out = vec![Answer::default(); v6.len()];
+    v.lookup_v6_many(&v6, &mut out);
+    for (a, o) in v6.iter().zip(&out) {
+        let want = table.longest_match(IpAddr::V6((*a).into()));
+        let got = (o.route != layout::NONE).then_some((o.prefix_len, o.asn));
+        assert_eq!(got, want);
+    }
     assert!(v
         .iter()
         .zip(table.iter())

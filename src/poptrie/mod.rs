@@ -74,7 +74,7 @@ pub fn default_direct_bits<K: Key>() -> u8 {
 }
 
 /// A Poptrie over borrowed arrays: an owned [`Poptrie`]'s, or a memory-mapped file's
-/// (see [`view::PoptrieRef::from_bytes`], which validates them first).
+/// (see [`view`]; lookups check every index, so even damaged bytes are safe).
 #[derive(Copy, Clone)]
 pub struct PoptrieRef<'a, K: Key> {
     direct_bits: u8,
@@ -122,7 +122,7 @@ impl<K: Key> Poptrie<K> {
 }
 
 /// Deeper than any valid table goes: a lookup that gets here (only in a damaged
-/// table, which validation refuses anyway) stops with a miss instead of looping.
+/// table) stops with a miss instead of looping.
 const fn max_offset(bits: u8) -> u8 {
     bits + STRIDE
 }
@@ -267,8 +267,9 @@ impl<K: Key> PoptrieRef<'_, K> {
 fn step(node: &Node, v: u32) -> (Option<u32>, u32) {
     let bit = 1u64 << v;
     let upto = (bit << 1).wrapping_sub(1); // bits 0..=v
-                                           // Wrapping: in a damaged table the sums may overflow; the index is then out of
-                                           // range and checked where it is used.
+
+    // Wrapping: in a damaged table the sums may overflow; the index is then out of
+    // range and checked where it is used.
     if node.vector & bit != 0 {
         let rank = (node.vector & upto).count_ones();
         (Some(node.base1.wrapping_add(rank).wrapping_sub(1)), 0)

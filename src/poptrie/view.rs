@@ -3,9 +3,11 @@
 //! Layout (little-endian): `direct_bits, direct len, node count, leaf count` as four
 //! `u32`, then the direct entries, padding to 8 bytes, the 24-byte nodes, the leaves.
 //!
-//! Bytes from a file are checked before use so that no lookup can index out of
-//! bounds, underflow a count, or loop: every node index and leaf run is in range,
-//! children come after their parent, and every leaf is a miss or a valid length.
+//! Lookups check every index they follow and stop at the maximum depth, so any bytes
+//! are safe to look up in: [`PoptrieRef::from_bytes_unwalked`] reads only the header.
+//! [`PoptrieRef::from_bytes`] also walks the arrays and refuses any that a sound
+//! build could not have made (node indexes and leaf runs in range, children after
+//! their parent, every leaf a miss or a valid length).
 
 use super::{Node, Poptrie, PoptrieRef, MISS, NODE};
 use crate::key::Key;

@@ -189,8 +189,16 @@ pub struct PyDatabase {
     db: RwLock<Option<Arc<Database>>>,
 }
 
+/// A row of `_export_rows`.
+type ExportRow = (String, u32, Vec<u32>, [Option<String>; 6]);
+
 /// An AS number from an int or a string such as `"15169"` or `"AS15169"`.
 fn asn_arg(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    if obj.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(PyTypeError::new_err(
+            "expected an AS number as int or str, got bool",
+        ));
+    }
     if let Ok(s) = obj.cast::<PyString>() {
         let s = s.to_str()?;
         let digits = s
@@ -453,19 +461,17 @@ impl PyDatabase {
         })
     }
 
-    /// Rows `start..start+count` of the prefix list, for export: prefix, origin AS,
-    /// all origins, AS name, org id, org name, country, country source, registry.
-    #[allow(clippy::type_complexity)]
-    fn _export_rows(
-        &self,
-        start: usize,
-        count: usize,
-    ) -> PyResult<Vec<(String, u32, Vec<u32>, [Option<String>; 6])>> {
+    /// Rows `start..start+count` of the prefix list, for export (prefix, origin AS,
+    /// all origins, AS name, org id, org name, country, country source, registry),
+    /// and where the next rows start (the end once past it). Rows a damaged file
+    /// cannot give are left out.
+    fn _export_rows(&self, start: usize, count: usize) -> PyResult<(Vec<ExportRow>, usize)> {
         let db = self.db()?;
         let v = db.view();
+        let end = start.saturating_add(count).min(v.len()).max(start);
         let own = |s: Option<&str>| s.map(str::to_owned);
-        Ok((start..start.saturating_add(count))
-            .map_while(|i| v.nth(i))
+        let rows = (start..end)
+            .filter_map(|i| v.nth(i))
             .filter_map(|(p, r)| v.prefix_record(p, r))
             .map(|r| {
                 let text = [
@@ -478,7 +484,8 @@ impl PyDatabase {
                 ];
                 (r.prefix.to_string(), r.asn, r.origins.to_vec(), text)
             })
-            .collect())
+            .collect();
+        Ok((rows, end))
     }
 
     fn close(&self) {
@@ -611,7 +618,7 @@ impl Split for Parts<'_> {
 }
 
 /// `country_source` as the batch column spells it, by [`Answer::country_source`]
-/// code (0 for none, else 1 + the index in [`CountrySource::ALL`]).
+/// code (0 for none, else the [`CountrySource`] as `u8`).
 const SOURCE_CODES: [PyFixedString<10>; 5] = {
     const fn code(name: &str) -> PyFixedString<10> {
         let mut out = [0u8; 10];
@@ -663,17 +670,18 @@ fn answer_batch(db: &Database, batch: &Batch, out: Parts<'_>) {
     let v = db.view();
     for_chunks(out, |start, mut out: Parts| {
         let mut answers = [Answer::default(); BLOCK];
-        let mut ips = Vec::with_capacity(BLOCK);
+        let mut keys6 = Vec::with_capacity(BLOCK);
         for lo in (0..out.len()).step_by(BLOCK) {
             let keys = start + lo..start + (lo + BLOCK).min(out.len());
             let answers = &mut answers[..keys.len()];
             match batch {
                 Batch::V4(addrs) => v.lookup_v4_many(&addrs[keys], answers),
-                _ => {
-                    ips.clear();
-                    ips.extend(keys.map(|i| Some(batch_addr(batch, i))));
-                    v.lookup_many(&ips, answers)
+                Batch::V6(rows) => {
+                    keys6.clear();
+                    keys6.extend(rows[keys].iter().map(|r| u128::from_be_bytes(*r)));
+                    v.lookup_v6_many(&keys6, answers)
                 }
+                Batch::Mixed(addrs) => v.lookup_many(&addrs[keys], answers),
             }
             for (i, a) in answers.iter().enumerate() {
                 out.set(lo + i, a);

@@ -12,23 +12,39 @@ use pyo3::types::PyDict;
 use std::path::PathBuf;
 
 /// Progress over several files as one: bytes of the files done before, plus the
-/// current file's, of all the files' sizes.
+/// current file's, of all the files' sizes. A step of several MRT files reports each
+/// file from zero: a position going back means the next file has begun.
 struct Cumulative<'a> {
     inner: &'a mut dyn Progress,
     before: u64,
     total: u64,
+    last: (u64, u64),
 }
 
 impl Progress for Cumulative<'_> {
-    fn update(&mut self, done: u64, _total: u64) -> bool {
+    fn update(&mut self, done: u64, total: u64) -> bool {
+        if done < self.last.0 {
+            self.before += self.last.1;
+        }
+        self.last = (done, total);
         self.inner.update(self.before + done, self.total)
     }
+}
+
+/// The kinds of single-file sources.
+#[derive(Copy, Clone)]
+enum Kind {
+    Ipasn,
+    Pfx2as,
+    As2org,
+    Delegated,
+    Asnames,
 }
 
 /// One thing to read: all the MRT files into one RIB, or one other file.
 enum Step {
     Mrt(Vec<PathBuf>),
-    File(&'static str, PathBuf),
+    File(Kind, PathBuf),
 }
 
 impl Step {
@@ -62,6 +78,7 @@ fn read_all(
             inner: opts.progress,
             before,
             total,
+            last: (0, 0),
         };
         let mut o = ReadOptions {
             on_error: opts.on_error,
@@ -69,12 +86,12 @@ fn read_all(
         };
         let read = match step {
             Step::Mrt(paths) => b.read_mrt(paths, policy, &mut o)?,
-            Step::File(kind, path) => vec![match *kind {
-                "ipasn" => b.read_ipasn(path, &mut o)?,
-                "pfx2as" => b.read_pfx2as(path, &mut o)?,
-                "as2org" => b.read_as2org(path, &mut o)?,
-                "delegated" => b.read_delegated(path, &mut o)?,
-                _ => b.read_asnames(path, &mut o)?,
+            Step::File(kind, path) => vec![match kind {
+                Kind::Ipasn => b.read_ipasn(path, &mut o)?,
+                Kind::Pfx2as => b.read_pfx2as(path, &mut o)?,
+                Kind::As2org => b.read_as2org(path, &mut o)?,
+                Kind::Delegated => b.read_delegated(path, &mut o)?,
+                Kind::Asnames => b.read_asnames(path, &mut o)?,
             }],
         };
         for (p, s) in step.paths().iter().zip(read) {
@@ -110,11 +127,11 @@ fn _build_database<'py>(
     }
     let mut steps = vec![Step::Mrt(mrt)];
     for (kind, paths) in [
-        ("ipasn", ipasn),
-        ("pfx2as", pfx2as),
-        ("as2org", as2org),
-        ("delegated", delegated),
-        ("asnames", asnames),
+        (Kind::Ipasn, ipasn),
+        (Kind::Pfx2as, pfx2as),
+        (Kind::As2org, as2org),
+        (Kind::Delegated, delegated),
+        (Kind::Asnames, asnames),
     ] {
         steps.extend(paths.into_iter().map(|p| Step::File(kind, p)));
     }
