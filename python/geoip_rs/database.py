@@ -59,7 +59,12 @@ class Database(_geoip_rs.Database):
 
     def summary(self, by: Literal["asn", "country"] = "asn", *, frame: bool = True) -> Any:
         """Prefixes and addresses per origin AS (with name, organisation and country)
-        or per country (with the number of ASes). A DataFrame, or with ``frame=False``
+        or per country (with the number of ASes).
+
+        Per AS, the country is the AS's own: its organisation's, else its RIR
+        registration's, else its name's. Per country, each prefix counts where a
+        lookup of its first address puts it (the address block's country comes before
+        the AS's registration there), so an AS's addresses can be split over countries. A DataFrame, or with ``frame=False``
         a dict of column lists."""
         cols = self._summary(by)
         if not frame:

@@ -7,7 +7,7 @@
 //! all out as the sections of [`super::layout`].
 
 use super::file::{DbError, Writer};
-use super::layout::{cc_bytes, AsInfo, OrgInfo, RirInfo, Stored, NONE};
+use super::layout::{cc_bytes, find_range, AsInfo, OrgInfo, RirInfo, Stored, NONE};
 use super::provenance::{build_time, Metadata, SourceInfo};
 use super::strings::StringsBuilder;
 use crate::ip::IpPrefix;
@@ -337,11 +337,7 @@ impl RirTables {
 
     /// The `ririnfo` index of an AS number's delegation, [`NONE`] if none.
     fn asn_info(&self, asn: u32) -> u32 {
-        let i = self.asn_first.partition_point(|&f| f <= asn);
-        match i.checked_sub(1) {
-            Some(i) if self.asn_last[i] >= asn => self.asn_info[i],
-            _ => NONE,
-        }
+        find_range(&self.asn_first, &self.asn_last, &self.asn_info, asn).unwrap_or(NONE)
     }
 
     fn add_to(&self, w: &mut Writer) -> Result<(), String> {

@@ -94,6 +94,13 @@ impl CountrySource {
     }
 }
 
+/// In sorted, disjoint ranges `first[i]..=last[i]` (the RIR AS number ranges), the
+/// `info` of the one holding `asn`.
+pub fn find_range(first: &[u32], last: &[u32], info: &[u32], asn: u32) -> Option<u32> {
+    let i = first.partition_point(|&f| f <= asn).checked_sub(1)?;
+    (*last.get(i)? >= asn).then(|| info.get(i).copied())?
+}
+
 /// A two-letter country code as stored, zero bytes for none.
 pub fn cc_bytes(cc: Option<&str>) -> [u8; 2] {
     match cc.map(str::as_bytes) {

@@ -1,7 +1,7 @@
 //! Questions a [`View`] answers: the record of an address, batches of them, and the
 //! prefix-level and AS-level queries over the sorted prefix arrays.
 
-use super::layout::{cc_str, CountrySource, RirInfo, Stored, NONE};
+use super::layout::{cc_str, find_range, CountrySource, RirInfo, Stored, NONE};
 use super::read::{Family, View};
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
@@ -190,11 +190,8 @@ impl<'a> View<'a> {
 
     /// The RIR delegation of an AS number (ranges, searched).
     fn rir_of_asn(&self, asn: u32) -> Option<&'a RirInfo> {
-        let i = self
-            .rir_asn_first
-            .partition_point(|&f| f <= asn)
-            .checked_sub(1)?;
-        (*self.rir_asn_last.get(i)? >= asn).then(|| self.rir(*self.rir_asn_info.get(i)?))?
+        let (f, l, i) = (self.rir_asn_first, self.rir_asn_last, self.rir_asn_info);
+        self.rir(find_range(f, l, i, asn)?)
     }
 
     /// The RIR delegated block covering `addr`.
