@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from typing import Any, Literal, Union
 
+import numpy as np
+
 from . import _geoip_rs
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -91,7 +93,9 @@ def _addresses_column(addresses: Any) -> list:
     ``ipaddress`` objects in their standard text form."""
     if _is_ndarray(addresses) and addresses.dtype.kind not in "UO":
         if addresses.ndim == 1:
-            return [str(ipaddress.IPv4Address(a)) for a in addresses.tolist()]
+            # Dotted quads from the bytes: several times faster than ipaddress.
+            quads = addresses.astype(">u4").view(np.uint8).reshape(-1, 4).tolist()
+            return [f"{a}.{b}.{c}.{d}" for a, b, c, d in quads]
         return [str(ipaddress.IPv6Address(bytes(row))) for row in addresses.tolist()]
     return [str(a) if isinstance(a, str) else _address_text(a) for a in addresses]
 
@@ -103,9 +107,15 @@ def _address_text(a: Any) -> str:
 
 
 def _codes(pd: Any, arr: Any) -> Any:
-    """Fixed-width byte codes as a categorical of str, empty codes as missing."""
-    text = [s.decode() or None for s in arr.tolist()]
-    return pd.Categorical(text)
+    """Fixed-width byte codes as a categorical of str, empty codes as missing (made
+    from the few distinct codes, not row by row)."""
+    codes, idx = np.unique(arr, return_inverse=True)
+    text = [c.decode() for c in codes.tolist()]
+    idx = idx.reshape(-1)
+    if "" in text:  # the missing code sorts first
+        idx = idx - 1
+        text = text[1:]
+    return pd.Categorical.from_codes(idx, categories=text)
 
 
 def open(path: PathLike | None = None, *, verify: bool = True) -> Database:  # noqa: A001

@@ -284,10 +284,7 @@ impl<'a> View<'a> {
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
         let block = self.rir_block(addr);
         let country = self.country_with(as_index, || block);
-        let rir = block.or_else(|| info.and_then(|i| self.rir(i.rir)));
-        let registry = rir
-            .and_then(|r| self.strings.get(r.registry))
-            .or_else(|| org.and_then(|o| self.strings.get(o.source)));
+        let registry = self.registry_with(block, as_index);
         Some(Record {
             address: addr,
             prefix: hit.prefix,
@@ -300,6 +297,22 @@ impl<'a> View<'a> {
             country_source: country.map(|(_, s)| s),
             registry,
         })
+    }
+
+    /// The registry of an address in RIR block `block` routed by the AS at
+    /// `as_index`: the block's, else the AS number's, else as2org's for the AS.
+    fn registry_with(&self, block: Option<&'a RirInfo>, as_index: u32) -> Option<&'a str> {
+        let info = self.as_info.get(as_index as usize);
+        let org = info.and_then(|i| self.org_info.get(i.org as usize));
+        let rir = block.or_else(|| info.and_then(|i| self.rir(i.rir)));
+        rir.and_then(|r| self.strings.get(r.registry))
+            .or_else(|| org.and_then(|o| self.strings.get(o.source)))
+    }
+
+    /// The registry of `addr` routed by `route` (as [`Record::registry`]).
+    pub fn registry(&self, addr: IpAddr, route: u32) -> Option<&'a str> {
+        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
+        self.registry_with(self.rir_block(addr), as_index)
     }
 
     /// The answer for one address, as a batch gives it.

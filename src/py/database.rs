@@ -454,7 +454,7 @@ impl PyDatabase {
             py.detach(|| answer_batch(&db, batch, cols.parts()));
             let d = PyDict::new(py);
             if details {
-                detail_columns(py, &d, &db.view(), batch, &cols.route)?;
+                detail_columns(py, &d, &db.view(), batch, (&cols.route, &cols.prefix_len))?;
             }
             cols.into_dict(py, &d)?;
             Ok(d)
@@ -700,36 +700,48 @@ fn batch_addr(batch: &Batch, i: usize) -> IpAddr {
 }
 
 /// The text columns: prefix, AS name, organisation, registry (None for a miss).
-/// Strings of one route are made once and shared between rows.
+/// The names of a route, and each registry, are made into Python strings once and
+/// shared between rows; only the prefix is made per row.
 fn detail_columns(
     py: Python<'_>,
     d: &Bound<'_, PyDict>,
     v: &View<'_>,
     batch: &Batch,
-    routes: &[u32],
+    cols_in: (&[u32], &[u8]),
 ) -> PyResult<()> {
+    let (routes, lens) = cols_in;
     let none = py.None().into_bound(py);
-    let mut cache: HashMap<u32, [Bound<'_, PyAny>; 3]> = HashMap::new();
+    let text = |x: Option<&str>| x.map_or(none.clone(), |x| PyString::new(py, x).into_any());
+    let mut names: HashMap<u32, [Bound<'_, PyAny>; 3]> = HashMap::new();
+    let mut registries: HashMap<Option<&str>, Bound<'_, PyAny>> = HashMap::new();
     let mut cols: [Vec<Bound<'_, PyAny>>; 5] = Default::default();
-    for (i, &route) in routes.iter().enumerate() {
-        if route == NONE {
-            cols.iter_mut().for_each(|c| c.push(none.clone()));
-            continue;
-        }
+    for (i, (&route, &len)) in routes.iter().zip(lens).enumerate() {
         let addr = batch_addr(batch, i);
-        let Some(r) = v.record(addr) else {
+        let prefix = IpPrefix::new(addr, len, false);
+        let (true, Ok(prefix)) = (route != NONE, prefix) else {
             cols.iter_mut().for_each(|c| c.push(none.clone()));
             continue;
         };
-        let s = |x: Option<&str>| x.map_or(none.clone(), |x| PyString::new(py, x).into_any());
-        cols[0].push(PyString::new(py, &r.prefix.to_string()).into_any());
-        let c = cache
-            .entry(route)
-            .or_insert_with(|| [s(r.as_name), s(r.org_id), s(r.org_name)]);
+        cols[0].push(PyString::new(py, &prefix.to_string()).into_any());
+        let n = names.entry(route).or_insert_with(|| {
+            let r = v.prefix_record(prefix, route);
+            let r = r.as_ref();
+            [
+                text(r.and_then(|r| r.as_name)),
+                text(r.and_then(|r| r.org_id)),
+                text(r.and_then(|r| r.org_name)),
+            ]
+        });
         for k in 0..3 {
-            cols[k + 1].push(c[k].clone());
+            cols[k + 1].push(n[k].clone());
         }
-        cols[4].push(s(r.registry));
+        let registry = v.registry(addr, route);
+        cols[4].push(
+            registries
+                .entry(registry)
+                .or_insert_with(|| text(registry))
+                .clone(),
+        );
     }
     for (name, col) in ["prefix", "as_name", "org_id", "org_name", "registry"]
         .iter()
