@@ -158,3 +158,33 @@ def read_expected_tsv(path: Path) -> list[tuple[str, int | None]]:
             ip, asn = line.rstrip("\n").split("\t")
             rows.append((ip, None if asn == "None" else int(asn)))
     return rows
+
+
+def parse_as2org_pipe(path: Path) -> tuple[dict[str, dict], dict[int, dict], int]:
+    """A CAIDA as2org pipe file parsed independently of geoip_rs: ``(orgs, ases,
+    duplicate AS lines)``, each a dict of the file's columns. An AS listed twice keeps
+    the line with the latest ``changed`` date (a missing date is older than any; a tie
+    keeps the first), as ``read_as2org`` documents."""
+    orgs: dict[str, dict] = {}
+    ases: dict[int, dict] = {}
+    duplicates = 0
+    columns: list[str] = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("# format:"):
+                columns = line[len("# format:"):].split("|")
+                continue
+            if line.startswith("#") or not line.strip():
+                continue
+            row = dict(zip(columns, line.split("|"), strict=True))
+            if columns[0] == "org_id":
+                orgs[row["org_id"]] = row
+                continue
+            asn = int(row["aut"])
+            if asn in ases:
+                duplicates += 1
+                if row["changed"] <= ases[asn]["changed"]:
+                    continue
+            ases[asn] = row
+    return orgs, ases, duplicates

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import read_expected_tsv, read_ipasn, require_shared
+from conftest import parse_as2org_pipe, read_expected_tsv, read_ipasn, require_shared
 
 import geoip_rs
 from geoip_rs.reference import PrefixTable as RefTable
@@ -74,28 +74,8 @@ def cc_or_none(cc: str) -> str | None:
 
 
 def parse_as2org(path: Path) -> tuple[dict[str, dict], dict[int, dict]]:
-    """``(orgs, ases)`` of a CAIDA pipe file. An AS listed twice keeps the entry with
-    the latest ``changed`` date (a missing date is older than any; a tie keeps the
-    first), as ``read_as2org`` documents."""
-    orgs: dict[str, dict] = {}
-    ases: dict[int, dict] = {}
-    columns: list[str] = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("# format:"):
-                columns = line[len("# format:"):].split("|")
-                continue
-            if line.startswith("#") or not line.strip():
-                continue
-            row = dict(zip(columns, line.split("|")))
-            if columns[0] == "org_id":
-                orgs[row["org_id"]] = row
-            else:
-                asn = int(row["aut"])
-                old = ases.get(asn)
-                if old is None or (row["changed"] or "") > (old["changed"] or ""):
-                    ases[asn] = row
+    """``(orgs, ases)`` of a CAIDA pipe file, parsed independently (conftest)."""
+    orgs, ases, _ = parse_as2org_pipe(path)
     return orgs, ases
 
 

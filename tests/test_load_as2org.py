@@ -8,7 +8,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from conftest import require_shared
+from conftest import parse_as2org_pipe, require_shared
 
 import geoip_rs
 
@@ -18,31 +18,10 @@ SAMPLE = Path(__file__).parent / "data" / "as2org_sample.jsonl"
 KEYS = ("asn", "name", "org_id", "org_name", "country", "source", "changed", "opaque_id")
 
 
-def parse_in_python(path: Path) -> tuple[dict[str, list[str]], dict[int, dict], int]:
+def parse_in_python(path: Path) -> tuple[dict[str, dict], dict[int, dict], int]:
     """The pipe format, independently: ``(orgs, ases, duplicate AS lines)``, where the
     record with the latest ``changed`` wins (empty is oldest; ties: the first)."""
-    orgs: dict[str, list[str]] = {}
-    rows: dict[int, dict] = {}
-    duplicates = 0
-    columns: list[str] = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("# format:"):
-                columns = line[len("# format:"):].split("|")
-                continue
-            if line.startswith("#") or not line:
-                continue
-            row = dict(zip(columns, line.split("|"), strict=True))
-            if columns[0] == "org_id":
-                orgs[row["org_id"]] = row
-                continue
-            asn = int(row["aut"])
-            if asn in rows:
-                duplicates += 1
-                if row["changed"] <= rows[asn]["changed"]:
-                    continue
-            rows[asn] = row
+    orgs, rows, duplicates = parse_as2org_pipe(path)
     ases = {}
     for asn, row in rows.items():
         org = orgs.get(row["org_id"], {})
