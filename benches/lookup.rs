@@ -104,6 +104,17 @@ fn bench_v4(c: &mut Criterion) {
         g.bench_function(format!("poptrie_{name}"), |b| {
             b.iter(|| pop.lookup_many(keys, &mut out))
         });
+        // One lookup at a time, each waiting for the one before (as from Python):
+        // the key depends on the previous answer, whose top bit is always clear.
+        g.bench_function(format!("poptrie_dependent_{name}"), |b| {
+            b.iter(|| {
+                let mut last = 0u32;
+                for k in keys.iter() {
+                    last = pop.lookup(k ^ (last >> 31));
+                }
+                last
+            })
+        });
         g.bench_function(format!("dir24_8_{name}"), |b| {
             b.iter(|| {
                 keys.iter()

@@ -2,7 +2,7 @@
 //! `u32` ids, for both families. Built in one pass over the table (tens of
 //! milliseconds for a full IPv4 table) and thrown away by the next write.
 
-use crate::poptrie::{default_direct_bits, unpack, Poptrie, TooManyValues};
+use crate::poptrie::{default_direct_bits, unpack, Poptrie, TooBig};
 use crate::table::IpTable;
 use std::net::IpAddr;
 
@@ -13,7 +13,7 @@ pub struct CompiledTable {
 
 impl CompiledTable {
     /// Compile `table`; fails only if a value id does not fit a leaf (2^23 and up).
-    pub fn build(table: &IpTable<u32>) -> Result<Self, TooManyValues> {
+    pub fn build(table: &IpTable<u32>) -> Result<Self, TooBig> {
         Self::build_with(table, |id| id)
     }
 
@@ -24,7 +24,7 @@ impl CompiledTable {
     pub fn build_with(
         table: &IpTable<u32>,
         canonical: impl Fn(u32) -> u32,
-    ) -> Result<Self, TooManyValues> {
+    ) -> Result<Self, TooBig> {
         let v4: Vec<_> = table
             .v4()
             .iter()

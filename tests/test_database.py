@@ -586,7 +586,7 @@ def test_reopened_files_answer_identically(db, dbdir):
 
 def test_metadata_names_and_hashes_the_sources(db, rows):
     meta = db.metadata
-    assert meta["format_version"] == 1 and meta["geoip_rs_version"] == geoip_rs.__version__
+    assert meta["format_version"] == 2 and meta["geoip_rs_version"] == geoip_rs.__version__
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["built"])
     assert [s["kind"] for s in meta["sources"]] == ["ipasn", "as2org"]
     for s, rel in zip(meta["sources"], (IPASN, AS2ORG)):
@@ -803,10 +803,10 @@ def test_a_folder_is_not_a_database(tmp_path):
     assert str(tmp_path) in str(e.value)
 
 
-@pytest.mark.parametrize("version", [0, 2, 7, 2**32 - 1])
+@pytest.mark.parametrize("version", [0, 1, 3, 7, 2**32 - 1])
 def test_wrong_version(tiny, tmp_path, version):
     data = bytearray(Path(tiny.path).read_bytes())
-    assert int.from_bytes(data[8:12], "little") == 1
+    assert int.from_bytes(data[8:12], "little") == 2
     data[8:12] = version.to_bytes(4, "little")
     p = tmp_path / "v.geoipdb"
     p.write_bytes(bytes(data))

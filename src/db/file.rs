@@ -25,7 +25,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 8] = b"GEOIPRS\0";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: tries with leaves inline after their nodes (1: nodes and leaves apart).
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 32;
 const ENTRY: usize = 24;
 

@@ -6,38 +6,48 @@
 //! its short prefixes, and groups the longer ones (contiguous in address order) by
 //! slot into child nodes, which inherit the slot's match as their default.
 
-use super::{pack, Node, Poptrie, MAX_ID, MISS, NODE, STRIDE};
+use super::{pack, LeafCode, Poptrie, HEADER, MAX_ID, MISS, NODE, STRIDE};
 use crate::key::{Key, Prefix};
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A value id does not fit a leaf (more than 2^23 distinct values).
+/// A table too big for the compiled form: a value id of 2^23 or more, or over
+/// 2 GiB of nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooManyValues;
+pub struct TooBig;
 
-impl fmt::Display for TooManyValues {
+impl fmt::Display for TooBig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "value ids must be below {}", super::MAX_ID)
+        write!(
+            f,
+            "value ids must be below {} and nodes fit in 2 GiB",
+            super::MAX_ID
+        )
     }
 }
 
 struct Builder {
-    nodes: Vec<Node>,
-    leaves: Vec<u32>,
+    code: LeafCode,
+    heap: Vec<u8>,
+    nodes: usize,
+    leaves: usize,
 }
 
 impl<K: Key> Poptrie<K> {
     /// Build from `(prefix, value id)` pairs in address order (as the tree bitmap
     /// iterates), with a direct level of `direct_bits` bits (at most 24).
-    pub fn build(items: &[(Prefix<K>, u32)], direct_bits: u8) -> Result<Self, TooManyValues> {
+    pub fn build(items: &[(Prefix<K>, u32)], direct_bits: u8) -> Result<Self, TooBig> {
         assert!((1..=24).contains(&direct_bits) && direct_bits <= K::BITS);
-        if items.iter().any(|(_, id)| *id > MAX_ID) {
-            return Err(TooManyValues);
+        let max_id = items.iter().map(|(_, id)| *id).max().unwrap_or(0);
+        if max_id > MAX_ID {
+            return Err(TooBig);
         }
         let mut direct = vec![MISS; 1 << direct_bits];
         let mut b = Builder {
-            nodes: Vec::new(),
-            leaves: Vec::new(),
+            code: LeafCode::for_ids(max_id, K::BITS),
+            heap: Vec::new(),
+            nodes: 0,
+            leaves: 0,
         };
         for (p, id) in items.iter().filter(|(p, _)| p.prefix_len() <= direct_bits) {
             let first = if p.prefix_len() == 0 {
@@ -55,19 +65,20 @@ impl<K: Key> Poptrie<K> {
             .collect();
         for group in groups(&long, 0, direct_bits) {
             let slot = group[0].0.addr().bits_at(0, direct_bits) as usize;
-            // Nodes are placed one at a time here; a node's children are contiguous.
-            let index = b.nodes.len() as u32;
-            b.nodes.push(Node::default());
-            let node = b.node(group, direct_bits, direct[slot]);
-            b.nodes[index as usize] = node;
-            direct[slot] = NODE | index;
+            direct[slot] = NODE | b.node(group, direct_bits, direct[slot]);
         }
-        // The arrays grew by doubling; a table lives long, so give back the slack.
-        b.nodes.shrink_to_fit();
-        b.leaves.shrink_to_fit();
+        // A 3-byte leaf is read as 4 bytes, so the last one needs one more.
+        b.heap.resize(b.heap.len() + 1, 0);
+        if b.heap.len() >= NODE as usize {
+            return Err(TooBig);
+        }
+        // The heap grew by doubling; a table lives long, so give back the slack.
+        b.heap.shrink_to_fit();
         Ok(Poptrie {
             direct_bits,
+            code: b.code,
             direct,
+            heap: b.heap,
             nodes: b.nodes,
             leaves: b.leaves,
             _key: PhantomData,
@@ -85,9 +96,10 @@ fn groups<K: Key>(
 }
 
 impl Builder {
-    /// The node for `items` (all longer than `off`, all inside one slot of the level
-    /// above), whose slots default to `default`. Its children are placed in `nodes`.
-    fn node<K: Key>(&mut self, items: &[(Prefix<K>, u32)], off: u8, default: u32) -> Node {
+    /// Write the node for `items` (all longer than `off`, all inside one slot of the
+    /// level above), whose slots default to `default`, then its children after it.
+    /// Returns its offset. Offsets past 2^31 are refused at the end of the build.
+    fn node<K: Key>(&mut self, items: &[(Prefix<K>, u32)], off: u8, default: u32) -> u32 {
         let end = off + STRIDE;
         let mut slots = [default; 64];
         for (p, id) in items.iter().filter(|(p, _)| p.prefix_len() <= end) {
@@ -101,33 +113,36 @@ impl Builder {
             .copied()
             .collect();
         let children: Vec<&[(Prefix<K>, u32)]> = groups(&deeper, off, STRIDE).collect();
-        let mut node = Node {
-            base1: self.nodes.len() as u32,
-            base0: self.leaves.len() as u32,
-            ..Node::default()
-        };
+        let mut vector = 0u64;
         for g in &children {
-            node.vector |= 1 << g[0].0.addr().bits_at(off, STRIDE);
+            vector |= 1 << g[0].0.addr().bits_at(off, STRIDE);
         }
-        // Leaves first (so that this node's leaves are contiguous), then the children.
-        for v in 0..64 {
-            if node.vector & (1 << v) != 0 {
-                continue;
-            }
-            let starts_run =
-                v == 0 || node.vector & (1 << (v - 1)) != 0 || slots[v] != slots[v - 1];
-            if starts_run {
-                node.leafvec |= 1 << v;
-                self.leaves.push(slots[v]);
+        // A run of equal leaves continues across child slots: a leaf's rank counts
+        // the runs started at or below its slot, whatever lies between.
+        let (mut leafvec, mut runs) = (0u64, Vec::new());
+        for (v, &leaf) in slots.iter().enumerate() {
+            if vector & (1 << v) == 0 && runs.last() != Some(&leaf) {
+                leafvec |= 1 << v;
+                runs.push(leaf);
             }
         }
-        self.nodes
-            .extend(std::iter::repeat_n(Node::default(), children.len()));
+        let at = self.heap.len();
+        self.heap.extend_from_slice(&vector.to_le_bytes());
+        self.heap.extend_from_slice(&leafvec.to_le_bytes());
+        self.heap.resize(at + HEADER + 4 * children.len(), 0);
+        for leaf in &runs {
+            let bytes = self.code.encode(*leaf).to_le_bytes();
+            self.heap
+                .extend_from_slice(&bytes[..self.code.bytes as usize]);
+        }
+        self.nodes += 1;
+        self.leaves += runs.len();
         for (i, g) in children.iter().enumerate() {
             let slot = g[0].0.addr().bits_at(off, STRIDE) as usize;
             let child = self.node(g, end, slots[slot]);
-            self.nodes[node.base1 as usize + i] = child;
+            let place = at + HEADER + 4 * i;
+            self.heap[place..place + 4].copy_from_slice(&child.to_le_bytes());
         }
-        node
+        at as u32
     }
 }

@@ -2,16 +2,24 @@
 //! Ohara, SIGCOMM 2015), built from the tree bitmap and rebuilt after writes.
 //!
 //! - A direct-indexed first level of `2^D` entries (D = 18 for IPv4, 12 for IPv6):
-//!   each is a leaf or the index of a node.
-//! - Nodes of 6-bit strides, 24 bytes each: `vector` marks which of the 64 slots hold
-//!   a child node, `leafvec` marks where a run of equal leaves starts; children and
-//!   leaves sit in two flat arrays at `base + popcount(bits below)`.
-//! - Leaves are pushed down (every slot holds the longest match for its whole range),
-//!   so a lookup never backtracks, and equal neighbours are stored once.
+//!   each is a leaf or the offset of a node.
+//! - Nodes of 6-bit strides: `vector` marks which of the 64 slots hold a child node,
+//!   `leafvec` marks where a run of equal leaves starts. Leaves are pushed down (every
+//!   slot holds the longest match for its whole range), so a lookup never backtracks,
+//!   and equal neighbours are stored once.
 //!
-//! A leaf packs the matched prefix's value id (below 2^23) and length into a `u32`;
-//! [`MISS`] means no prefix matched. The structure is a few arrays of integers, so it
-//! can be saved and used in place from a memory-mapped file.
+//! One change from the paper: a node's children and leaves are stored inline, right
+//! after its two bitmaps, in one byte array (`heap`): `vector, leafvec` (u64 each),
+//! the children's offsets (u32 each, by popcount of `vector`), then the leaves (by
+//! popcount of `leafvec`). The paper keeps nodes and leaves in two arrays, so ending
+//! at a leaf costs a second cache miss after the node's; here the leaves mostly share
+//! the node's cache line. It also drops the two base indexes (8 bytes a node), and a
+//! leaf takes 3 bytes when the value ids allow (see [`LeafCode`]).
+//!
+//! A lookup answers a packed leaf: the matched prefix's value id (below 2^23) and
+//! length in a `u32` (see [`unpack`]); [`MISS`] means no prefix matched. The
+//! structure is two arrays of integers, so it can be saved and used in place from a
+//! memory-mapped file.
 
 mod build;
 pub mod view;
@@ -19,46 +27,88 @@ pub mod view;
 use crate::key::Key;
 use std::marker::PhantomData;
 
-pub use build::TooManyValues;
+pub use build::TooBig;
 
-/// A node's child flag in a direct entry.
+/// A node's flag in a direct entry (the rest is the node's offset in the heap).
 const NODE: u32 = 1 << 31;
 /// The leaf of an address that no prefix covers.
 pub const MISS: u32 = 0x7FFF_FFFF;
 /// Value ids must stay below this (23 bits), so a leaf never looks like [`NODE`].
 pub const MAX_ID: u32 = (1 << 23) - 1;
 const STRIDE: u8 = 6;
+/// A node's two bitmaps: `vector` then `leafvec`.
+const HEADER: usize = 16;
 
-/// 24 bytes without padding, so that an array of nodes can be saved and mapped.
-#[derive(Copy, Clone, Default, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-#[repr(C)]
-pub(crate) struct Node {
-    vector: u64,
-    leafvec: u64,
-    /// Start of this node's leaves in `leaves`.
-    base0: u32,
-    /// Start of this node's children in `nodes`.
-    base1: u32,
-}
-
-/// A leaf: value id and prefix length.
+/// A leaf as its value id and prefix length.
 #[inline(always)]
 pub(crate) fn pack(id: u32, len: u8) -> u32 {
     id << 8 | len as u32
 }
 
-/// The value id and prefix length of a leaf, `None` for [`MISS`].
+/// The prefix length and value id of a leaf, `None` for [`MISS`].
 #[inline(always)]
 pub fn unpack(leaf: u32) -> Option<(u8, u32)> {
     (leaf != MISS).then_some(((leaf & 0xFF) as u8, leaf >> 8))
 }
 
+/// How leaves are stored in the heap: `bytes` (3 or 4) little-endian bytes holding
+/// `id << len_bits | len`, all ones for a miss. Three bytes fit the ids of any real
+/// routing table (up to 2^18 for IPv4, whose lengths need 6 bits; 2^16 for IPv6);
+/// a table with more values takes 4.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LeafCode {
+    bytes: u8,
+    len_bits: u8,
+    /// All ones in `bytes` bytes (kept, since every decode needs it).
+    mask: u32,
+}
+
+impl LeafCode {
+    /// The narrowest code for ids up to `max_id` and lengths up to `max_len`.
+    fn for_ids(max_id: u32, max_len: u8) -> Self {
+        let len_bits = (u8::BITS - max_len.leading_zeros()) as u8;
+        match (max_id as u64) < (1 << (24 - len_bits)) - 1 {
+            true => Self::new(3, len_bits),
+            false => Self::new(4, 8),
+        }
+    }
+
+    /// The code of `bytes` (3 or 4) bytes with `len_bits` (1 to 8) for the length.
+    pub(crate) fn new(bytes: u8, len_bits: u8) -> Self {
+        LeafCode {
+            bytes,
+            len_bits,
+            mask: u32::MAX >> (32 - 8 * bytes as u32),
+        }
+    }
+
+    /// A packed leaf as stored.
+    fn encode(self, leaf: u32) -> u32 {
+        match unpack(leaf) {
+            None => self.mask,
+            Some((len, id)) => id << self.len_bits | len as u32,
+        }
+    }
+
+    /// A stored leaf (the 4 bytes at its place) as a packed leaf.
+    #[inline(always)]
+    fn decode(self, word: u32) -> u32 {
+        let x = word & self.mask;
+        if x == self.mask {
+            return MISS;
+        }
+        (x >> self.len_bits) << 8 | (x & ((1 << self.len_bits) - 1))
+    }
+}
+
 /// A compiled longest-prefix-match table for one family.
 pub struct Poptrie<K: Key> {
     direct_bits: u8,
+    code: LeafCode,
     direct: Vec<u32>,
-    nodes: Vec<Node>,
-    leaves: Vec<u32>,
+    heap: Vec<u8>,
+    nodes: usize,
+    leaves: usize,
     _key: PhantomData<K>,
 }
 
@@ -74,13 +124,13 @@ pub fn default_direct_bits<K: Key>() -> u8 {
 }
 
 /// A Poptrie over borrowed arrays: an owned [`Poptrie`]'s, or a memory-mapped file's
-/// (see [`view`]; lookups check every index, so even damaged bytes are safe).
+/// (see [`view`]; lookups check every offset, so even damaged bytes are safe).
 #[derive(Copy, Clone)]
 pub struct PoptrieRef<'a, K: Key> {
     direct_bits: u8,
+    code: LeafCode,
     direct: &'a [u32],
-    nodes: &'a [Node],
-    leaves: &'a [u32],
+    heap: &'a [u8],
     _key: PhantomData<K>,
 }
 
@@ -90,9 +140,9 @@ impl<K: Key> Poptrie<K> {
     pub fn view(&self) -> PoptrieRef<'_, K> {
         PoptrieRef {
             direct_bits: self.direct_bits,
+            code: self.code,
             direct: &self.direct,
-            nodes: &self.nodes,
-            leaves: &self.leaves,
+            heap: &self.heap,
             _key: PhantomData,
         }
     }
@@ -108,16 +158,19 @@ impl<K: Key> Poptrie<K> {
         self.view().lookup_many(keys, out)
     }
 
-    /// Bytes held by the three arrays.
+    /// Bytes held by the two arrays.
     pub fn nbytes(&self) -> usize {
-        self.direct.capacity() * 4
-            + self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.leaves.capacity() * 4
+        self.direct.capacity() * 4 + self.heap.capacity()
     }
 
     /// Number of nodes and of stored leaves.
     pub fn counts(&self) -> (usize, usize) {
-        (self.nodes.len(), self.leaves.len())
+        (self.nodes, self.leaves)
+    }
+
+    /// Bytes per stored leaf (3 or 4).
+    pub fn leaf_bytes(&self) -> usize {
+        self.code.bytes as usize
     }
 }
 
@@ -135,6 +188,19 @@ const fn max_offset(bits: u8) -> u8 {
 #[inline(always)]
 fn has_popcnt() -> bool {
     std::arch::is_x86_feature_detected!("popcnt")
+}
+
+/// The little-endian `u32` at `at`, if the heap holds all four bytes.
+#[inline(always)]
+fn word(heap: &[u8], at: usize) -> Option<u32> {
+    let b = heap.get(at..at.wrapping_add(4))?;
+    Some(u32::from_le_bytes(b.try_into().ok()?))
+}
+
+/// Where a step from a node leads: a child node's offset, or a leaf.
+enum Step {
+    Child(u32),
+    Leaf(u32),
 }
 
 impl<K: Key> PoptrieRef<'_, K> {
@@ -157,31 +223,54 @@ impl<K: Key> PoptrieRef<'_, K> {
 
     #[inline(always)]
     fn lookup_portable(&self, key: K) -> u32 {
-        let mut e = self.direct[key.bits_at(0, self.direct_bits) as usize];
+        let e = self.direct[key.bits_at(0, self.direct_bits) as usize];
+        if e & NODE == 0 {
+            return e;
+        }
+        let mut at = e & !NODE;
         let mut off = self.direct_bits;
-        while e & NODE != 0 {
-            if off >= max_offset(K::BITS) {
-                return MISS;
-            }
-            let Some(node) = self.nodes.get((e & !NODE) as usize) else {
-                return MISS;
-            };
-            let (child, leaf) = step(node, key.bits_at(off, STRIDE));
-            match child {
-                Some(c) => e = NODE | c,
-                None => return self.leaf(leaf),
+        while off < max_offset(K::BITS) {
+            match self.step(at, key.bits_at(off, STRIDE)) {
+                Step::Child(c) => at = c,
+                Step::Leaf(leaf) => return leaf,
             }
             off += STRIDE;
         }
-        e
+        MISS
     }
 
-    /// Leaf `i`. Every index a lookup follows is checked (a miss if out of range),
-    /// so that bytes mapped from a file need not be walked before use: damage can
-    /// give wrong answers, never a panic or a read out of bounds.
+    /// One step down from the node at `at` for the 6-bit slot `v`. Offsets and ranks
+    /// are checked where they are used, and the arithmetic wraps, so that bytes mapped
+    /// from a file need not be walked before use: damage can give wrong answers (a
+    /// miss where an offset is out of range), never a panic or a read out of bounds.
     #[inline(always)]
-    fn leaf(&self, i: u32) -> u32 {
-        self.leaves.get(i as usize).copied().unwrap_or(MISS)
+    fn step(&self, at: u32, v: u32) -> Step {
+        let at = at as usize;
+        let Some(h) = self.heap.get(at..at.wrapping_add(HEADER)) else {
+            return Step::Leaf(MISS);
+        };
+        let vector = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
+        let leafvec = u64::from_le_bytes(h[8..].try_into().expect("8 bytes"));
+        let bit = 1u64 << v;
+        let upto = (bit << 1).wrapping_sub(1); // bits 0..=v
+        let first = at + HEADER;
+        if vector & bit != 0 {
+            let rank = (vector & upto).count_ones() as usize;
+            // The child's offset; one out of range ends in a miss at the next step.
+            return Step::Child(word(self.heap, first + 4 * (rank - 1)).unwrap_or(u32::MAX));
+        }
+        let children = vector.count_ones() as usize;
+        let rank = (leafvec & upto).count_ones() as usize;
+        let leaf_at = (rank.wrapping_sub(1))
+            .wrapping_mul(self.code.bytes as usize)
+            .wrapping_add(first + 4 * children);
+        Step::Leaf(self.leaf(leaf_at))
+    }
+
+    /// The leaf stored at `at` (a miss if out of range).
+    #[inline(always)]
+    fn leaf(&self, at: usize) -> u32 {
+        word(self.heap, at).map_or(MISS, |w| self.code.decode(w))
     }
 
     /// Longest matches for many keys: `out[i]` gets the packed leaf of `keys[i]`.
@@ -231,6 +320,14 @@ impl<K: Key> PoptrieRef<'_, K> {
         }
         let mut off = self.direct_bits;
         while live > 0 {
+            // Ask for every live lane's node before working on any: by the time the
+            // pass reaches a lane, its node (and the line after, where its leaves
+            // may spill) is on its way or there.
+            for &i in &active[..live] {
+                let at = (entry[i as usize] & !NODE) as usize;
+                prefetch(self.heap, at);
+                prefetch(self.heap, at + 48);
+            }
             if off >= max_offset(K::BITS) {
                 active[..live]
                     .iter()
@@ -240,18 +337,13 @@ impl<K: Key> PoptrieRef<'_, K> {
             let mut still = 0;
             for j in 0..live {
                 let i = active[j] as usize;
-                let Some(node) = self.nodes.get((entry[i] & !NODE) as usize) else {
-                    entry[i] = MISS;
-                    continue;
-                };
-                let (child, leaf) = step(node, keys[i].bits_at(off, STRIDE));
-                entry[i] = match child {
-                    Some(c) => {
+                entry[i] = match self.step(entry[i] & !NODE, keys[i].bits_at(off, STRIDE)) {
+                    Step::Child(c) => {
                         active[still] = i as u8;
                         still += 1;
                         NODE | c
                     }
-                    None => self.leaf(leaf),
+                    Step::Leaf(leaf) => leaf,
                 };
             }
             live = still;
@@ -261,21 +353,17 @@ impl<K: Key> PoptrieRef<'_, K> {
     }
 }
 
-/// One step down from `node` for the 6-bit slot `v`: the child's index, or else the
-/// index of the slot's leaf.
+/// Ask for the cache line of `bytes[i]` (a hint: it never faults, and nothing is
+/// asked for past the end).
 #[inline(always)]
-fn step(node: &Node, v: u32) -> (Option<u32>, u32) {
-    let bit = 1u64 << v;
-    let upto = (bit << 1).wrapping_sub(1); // bits 0..=v
-
-    // Wrapping: in a damaged table the sums may overflow; the index is then out of
-    // range and checked where it is used.
-    if node.vector & bit != 0 {
-        let rank = (node.vector & upto).count_ones();
-        (Some(node.base1.wrapping_add(rank).wrapping_sub(1)), 0)
-    } else {
-        let rank = (node.leafvec & upto).count_ones();
-        (None, node.base0.wrapping_add(rank).wrapping_sub(1))
+fn prefetch(bytes: &[u8], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = bytes.get(i) {
+        // SAFETY: prefetching only hints the cache, from a valid pointer.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(b).cast());
+        }
     }
 }
 

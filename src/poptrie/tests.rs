@@ -49,7 +49,7 @@ fn empty_default_and_host_routes() {
 #[test]
 fn too_many_values_is_an_error() {
     let items = [(Prefix::new(0u32, 8).unwrap(), MAX_ID + 1)];
-    assert_eq!(Poptrie::build(&items, 18).err(), Some(TooManyValues));
+    assert_eq!(Poptrie::build(&items, 18).err(), Some(TooBig));
 }
 
 fn v4_prefix() -> impl Strategy<Value = (u32, u8)> {
@@ -86,6 +86,20 @@ proptest! {
         let t = tree(&prefixes);
         let p = compile(&t, direct_bits);
         let edges: Vec<u32> = t.iter().flat_map(|(q, _)| [q.addr(), q.last(), q.last().wrapping_add(1), q.addr().wrapping_sub(1)]).collect();
+        agree(&t, &p, &[probes, edges].concat())?;
+    }
+
+    /// Ids past what 3 bytes hold take 4-byte leaves, with the same answers.
+    #[test]
+    fn wide_ids_take_four_byte_leaves(prefixes in prop::collection::vec(v4_prefix(), 1..100),
+                                      probes in prop::collection::vec(any::<u32>(), 64)) {
+        let mut t = TreeBitmap::new();
+        for (i, &(a, len)) in prefixes.iter().enumerate() {
+            t.insert(&Prefix::new_masked(a, len).unwrap(), MAX_ID - i as u32);
+        }
+        let p = compile(&t, 8);
+        prop_assert_eq!(p.leaf_bytes(), 4);
+        let edges: Vec<u32> = t.iter().flat_map(|(q, _)| [q.addr(), q.last()]).collect();
         agree(&t, &p, &[probes, edges].concat())?;
     }
 
@@ -158,52 +172,41 @@ proptest! {
 
 #[test]
 fn each_invariant_of_saved_bytes_is_checked() {
-    // A table with nodes under the 8-bit direct level, and leaves in them.
+    // A table with nodes under the 8-bit direct level, with children and leaves.
     let prefixes: Vec<(u32, u8)> = (0..300u32)
         .map(|i| (0x0A00_0000 | i << 12, 20 + (i % 9) as u8))
         .collect();
     let p = compile(&tree(&prefixes), 8);
+    assert_eq!(p.leaf_bytes(), 3);
     let good = p.to_bytes();
-    let nodes_at = (16 + 4 * 256usize).div_ceil(8) * 8;
-    let leaves_at = good.len() - 4 * p.counts().1;
-    let direct_node = (0..256)
-        .map(|i| 16 + 4 * i)
-        .find(|&at| good[at + 3] & 0x80 != 0)
-        .unwrap();
-    let cases: Vec<(&str, usize, Vec<u8>)> = vec![
-        (
-            "points past the nodes",
-            direct_node,
-            (0xFFFF_FFF0u32).to_le_bytes().to_vec(),
-        ),
-        (
-            "children out of range",
-            nodes_at + 20,
-            0u32.to_le_bytes().to_vec(),
-        ),
-        (
-            "leaf runs do not start",
-            nodes_at + 8,
-            0u64.to_le_bytes().to_vec(),
-        ),
-        (
-            "leaves out of range",
-            nodes_at + 16,
-            u32::MAX.to_le_bytes().to_vec(),
-        ),
-        (
-            "is not valid",
-            leaves_at,
-            0x0000_0121u32.to_le_bytes().to_vec(),
-        ), // length 33
+    let heap_at = 16 + 4 * 256;
+    let entry = 16 + 4 * 0x0A;
+    let root = heap_at + (u32::from_le_bytes(good[entry..entry + 4].try_into().unwrap()) & !NODE) as usize;
+    let vector = u64::from_le_bytes(good[root..root + 8].try_into().unwrap());
+    assert!(vector != 0, "the first node has children");
+    let first_leaf = root + HEADER + 4 * vector.count_ones() as usize;
+    let mut longer = good.clone();
+    longer.push(0);
+    longer[8..12].copy_from_slice(&(p.heap.len() as u32 + 1).to_le_bytes());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("direct entry 10 points to", patch(&good, entry, &(NODE | 7).to_le_bytes())),
+        ("leaf runs do not start", patch(&good, root + 8, &0u64.to_le_bytes())),
+        ("child 0 at", patch(&good, root + HEADER, &1u32.to_le_bytes())),
+        // Length 33 with 6 length bits.
+        ("is not a valid leaf", patch(&good, first_leaf, &[33, 0, 0])),
+        ("nodes end at", longer),
     ];
-    for (what, at, patch) in cases {
-        let mut bytes = good.clone();
-        bytes[at..at + patch.len()].copy_from_slice(&patch);
+    for (what, bytes) in cases {
         let words = aligned(&bytes);
         let err = PoptrieRef::<u32>::from_bytes(as_bytes(&words, bytes.len()))
             .err()
             .unwrap_or_else(|| panic!("{what}: accepted"));
         assert!(err.contains(what), "{what}: {err}");
     }
+}
+
+fn patch(bytes: &[u8], at: usize, with: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[at..at + with.len()].copy_from_slice(with);
+    out
 }

@@ -1,15 +1,17 @@
 //! Saving a Poptrie's arrays as bytes and using saved bytes in place again.
 //!
-//! Layout (little-endian): `direct_bits, direct len, node count, leaf count` as four
-//! `u32`, then the direct entries, padding to 8 bytes, the 24-byte nodes, the leaves.
+//! Layout (little-endian): `direct_bits, direct len, heap len, leaf code` as four
+//! `u32` (the code is the leaf's bytes plus its length bits times 256), then the
+//! direct entries, then the heap.
 //!
-//! Lookups check every index they follow and stop at the maximum depth, so any bytes
+//! Lookups check every offset they follow and stop at the maximum depth, so any bytes
 //! are safe to look up in: [`PoptrieRef::from_bytes_unwalked`] reads only the header.
-//! [`PoptrieRef::from_bytes`] also walks the arrays and refuses any that a sound
-//! build could not have made (node indexes and leaf runs in range, children after
-//! their parent, every leaf a miss or a valid length).
+//! [`PoptrieRef::from_bytes`] also walks the nodes and refuses any bytes that a sound
+//! build could not have made (nodes laid out in the order a build writes them, no
+//! deeper than a key is long, every leaf slot in a run, every leaf a miss or a valid
+//! length).
 
-use super::{Node, Poptrie, PoptrieRef, MISS, NODE};
+use super::{LeafCode, Poptrie, PoptrieRef, HEADER, MISS, NODE, STRIDE};
 use crate::key::Key;
 use bytemuck::{cast_slice, try_cast_slice};
 use std::marker::PhantomData;
@@ -23,25 +25,19 @@ impl<K: Key> Poptrie<K> {
         for n in [
             self.direct_bits as u32,
             self.direct.len() as u32,
-            self.nodes.len() as u32,
-            self.leaves.len() as u32,
+            self.heap.len() as u32,
+            self.code.bytes as u32 | (self.code.len_bits as u32) << 8,
         ] {
             out.extend_from_slice(&n.to_le_bytes());
         }
         out.extend_from_slice(cast_slice(&self.direct));
-        out.resize(out.len().div_ceil(8) * 8, 0);
-        out.extend_from_slice(cast_slice(&self.nodes));
-        out.extend_from_slice(cast_slice(&self.leaves));
+        out.extend_from_slice(&self.heap);
         out
     }
 }
 
-fn cast<T: bytemuck::Pod>(bytes: &[u8]) -> Result<&[T], String> {
-    try_cast_slice(bytes).map_err(|e| format!("misaligned compiled table: {e:?}"))
-}
-
 impl<'a, K: Key> PoptrieRef<'a, K> {
-    /// A view of saved bytes, which must start 8-byte aligned; an error says what is
+    /// A view of saved bytes, which must start 4-byte aligned; an error says what is
     /// wrong with them.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, String> {
         let view = Self::parse(bytes)?;
@@ -50,7 +46,7 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
     }
 
     /// A view of saved bytes in constant time: the header and the array sizes are
-    /// checked, the arrays are not walked. Lookups check every index they follow,
+    /// checked, the arrays are not walked. Lookups check every offset they follow,
     /// so any bytes are safe to use; damaged ones can only give wrong answers (the
     /// database's checksum is what catches those).
     pub fn from_bytes_unwalked(bytes: &'a [u8]) -> Result<Self, String> {
@@ -62,9 +58,9 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
         static NOTHING: [u32; 2] = [MISS; 2];
         PoptrieRef {
             direct_bits: 1,
+            code: LeafCode::new(4, 8),
             direct: &NOTHING,
-            nodes: &[],
-            leaves: &[],
+            heap: &[],
             _key: PhantomData,
         }
     }
@@ -77,13 +73,9 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
         let head: &[u32] = bytes
             .get(..HEAD)
             .and_then(|h| try_cast_slice(h).ok())
-            .ok_or("compiled table too short")?;
-        let (direct_bits, n_direct, n_nodes, n_leaves) = (
-            head[0],
-            head[1] as usize,
-            head[2] as usize,
-            head[3] as usize,
-        );
+            .ok_or("compiled table too short or misaligned")?;
+        let (direct_bits, n_direct, n_heap, code) =
+            (head[0], head[1] as usize, head[2] as usize, head[3]);
         if direct_bits == 0
             || direct_bits > 24
             || direct_bits > K::BITS as u32
@@ -93,62 +85,89 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
                 "bad direct level: {direct_bits} bits, {n_direct} entries"
             ));
         }
-        let nodes_at = (HEAD + 4 * n_direct).div_ceil(8) * 8;
-        let leaves_at = n_nodes
-            .checked_mul(24)
-            .and_then(|n| n.checked_add(nodes_at))
-            .ok_or("node count overflows")?;
-        let end = n_leaves
-            .checked_mul(4)
-            .and_then(|n| n.checked_add(leaves_at))
-            .ok_or("leaf count overflows")?;
-        if end != bytes.len() {
+        let (width, len_bits) = (code as u8, (code >> 8) as u8);
+        if !matches!(width, 3 | 4) || !(1..=8).contains(&len_bits) || code >> 16 != 0 {
+            return Err(format!("bad leaf code: {code:#x}"));
+        }
+        let code = LeafCode::new(width, len_bits);
+        let heap_at = HEAD + 4 * n_direct;
+        let end = heap_at.checked_add(n_heap).ok_or("heap size overflows")?;
+        if end != bytes.len() || n_heap >= NODE as usize {
             return Err(format!(
                 "compiled table is {} bytes, its counts say {end}",
                 bytes.len()
             ));
         }
-        let view = PoptrieRef {
+        Ok(PoptrieRef {
             direct_bits: direct_bits as u8,
-            direct: cast(&bytes[HEAD..HEAD + 4 * n_direct])?,
-            nodes: cast::<Node>(&bytes[nodes_at..leaves_at])?,
-            leaves: cast(&bytes[leaves_at..end])?,
+            code,
+            direct: try_cast_slice(&bytes[HEAD..heap_at])
+                .map_err(|e| format!("misaligned compiled table: {e:?}"))?,
+            heap: &bytes[heap_at..end],
             _key: PhantomData,
-        };
-        Ok(view)
+        })
     }
 
     fn validate(&self) -> Result<(), String> {
-        let leaf_ok = |l: u32| l == MISS || (l & NODE == 0 && (l & 0xFF) as u8 <= K::BITS);
+        let mut next = 0; // where the build would have written the next node
         for (i, &e) in self.direct.iter().enumerate() {
-            if e & NODE != 0 && (e & !NODE) as usize >= self.nodes.len() {
-                return Err(format!("direct entry {i} points past the nodes"));
-            }
-            if e & NODE == 0 && !leaf_ok(e) {
-                return Err(format!("direct entry {i} is not a valid leaf"));
-            }
-        }
-        for (i, n) in self.nodes.iter().enumerate() {
-            let children = n.vector.count_ones() as usize;
-            if children > 0
-                && (n.base1 as usize <= i || n.base1 as usize + children > self.nodes.len())
-            {
-                return Err(format!("node {i}: children out of range"));
-            }
-            // Every leaf slot needs a run start at or below it, else its rank is -1.
-            let first_leaf = (!n.vector).trailing_zeros();
-            if first_leaf < 64 && n.leafvec & (1 << first_leaf) == 0 {
-                return Err(format!(
-                    "node {i}: leaf runs do not start at its first leaf"
-                ));
-            }
-            if n.base0 as usize + n.leafvec.count_ones() as usize > self.leaves.len() {
-                return Err(format!("node {i}: leaves out of range"));
+            if e & NODE == 0 {
+                self.check_leaf(e).map_err(|l| format!("direct entry {i}: {l}"))?;
+            } else if e & !NODE != next {
+                return Err(format!("direct entry {i} points to {}, not {next}", e & !NODE));
+            } else {
+                next = self.check_node(next, self.direct_bits)?;
             }
         }
-        match self.leaves.iter().position(|&l| !leaf_ok(l)) {
-            Some(i) => Err(format!("leaf {i} is not valid")),
-            None => Ok(()),
+        match next + 1 == self.heap.len() as u32 {
+            true => Ok(()),
+            false => Err(format!("nodes end at {next}, the heap at {}", self.heap.len())),
         }
+    }
+
+    fn check_leaf(&self, leaf: u32) -> Result<(), String> {
+        match leaf == MISS || (leaf & NODE == 0 && (leaf & 0xFF) as u8 <= K::BITS) {
+            true => Ok(()),
+            false => Err(format!("{leaf:#x} is not a valid leaf")),
+        }
+    }
+
+    /// Check the node at `at` (for the bits at `off`) and its children; returns where
+    /// its subtree ends.
+    fn check_node(&self, at: u32, off: u8) -> Result<u32, String> {
+        let fail = |what: &str| format!("node at {at}: {what}");
+        if off >= K::BITS {
+            return Err(fail("deeper than a key"));
+        }
+        let start = at as usize;
+        let Some(h) = self.heap.get(start..start + HEADER) else {
+            return Err(fail("past the heap"));
+        };
+        let vector = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
+        let leafvec = u64::from_le_bytes(h[8..].try_into().expect("8 bytes"));
+        // Every leaf slot needs a run start at or below it, else its rank is -1.
+        let first_leaf = (!vector).trailing_zeros();
+        if first_leaf < 64 && leafvec & (1 << first_leaf) == 0 {
+            return Err(fail("leaf runs do not start at its first leaf"));
+        }
+        let children = vector.count_ones() as usize;
+        let leaves_at = start + HEADER + 4 * children;
+        let end = leaves_at + leafvec.count_ones() as usize * self.code.bytes as usize;
+        if end >= self.heap.len() {
+            return Err(fail("leaves past the heap"));
+        }
+        for i in 0..leafvec.count_ones() as usize {
+            let leaf = self.leaf(leaves_at + i * self.code.bytes as usize);
+            self.check_leaf(leaf).map_err(|e| fail(&e))?;
+        }
+        let mut next = end as u32;
+        for i in 0..children {
+            let child = super::word(self.heap, start + HEADER + 4 * i).expect("in the heap");
+            if child != next {
+                return Err(fail(&format!("child {i} at {child}, not {next}")));
+            }
+            next = self.check_node(child, off + STRIDE)?;
+        }
+        Ok(next)
     }
 }
