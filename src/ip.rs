@@ -128,10 +128,13 @@ pub fn py_repr(s: &str) -> String {
 /// as `ipaddress` keeps it apart from the address.
 #[inline]
 pub fn parse_addr(s: &str) -> Option<IpAddr> {
-    match parse_dotted_quad(s.as_bytes()) {
-        Some(a) => Some(IpAddr::V4(Ipv4Addr::from(a))),
-        None => parse_any_addr(s),
+    if let Some(a) = parse_dotted_quad(s.as_bytes()) {
+        return Some(IpAddr::V4(Ipv4Addr::from(a)));
     }
+    if let Some(a) = parse_hex_groups(s.as_bytes()) {
+        return Some(IpAddr::V6(Ipv6Addr::from(a)));
+    }
+    parse_any_addr(s)
 }
 
 #[inline(never)]
@@ -177,6 +180,85 @@ fn parse_dotted_quad(s: &[u8]) -> Option<u32> {
         addr = addr << 8 | n;
     }
     (i == s.len()).then_some(addr)
+}
+
+/// The value of each ASCII hex digit, 255 for any other byte (a table: the parse's
+/// inner loop runs once per digit, and a branch per kind of digit costs more).
+const HEX_DIGIT: [u8; 256] = {
+    let mut t = [255u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The common case of IPv6 text, as [`parse_dotted_quad`] is of IPv4 (`std`'s parser
+/// takes several times as long): groups of 1-4 hex digits split by `:`, eight of
+/// them or up to seven with one `::`. `None` for anything else (an IPv4 tail, a
+/// scope, any error), which the general parser then decides.
+#[inline]
+fn parse_hex_groups(s: &[u8]) -> Option<u128> {
+    if !(2..=39).contains(&s.len()) {
+        return None;
+    }
+    // Groups before the `::` (all of them if there is none), then after it.
+    let (mut groups, mut count, mut gap) = ([0u16; 8], 0, None);
+    let mut i = 0;
+    if s.starts_with(b"::") {
+        (gap, i) = (Some(0), 2);
+    }
+    while i < s.len() {
+        let start = i;
+        let mut g = 0u16;
+        while i < s.len() && i - start < 4 {
+            let d = HEX_DIGIT[s[i] as usize];
+            if d > 15 {
+                break;
+            }
+            g = g << 4 | d as u16;
+            i += 1;
+        }
+        if i == start || count == 8 {
+            return None;
+        }
+        groups[count] = g;
+        count += 1;
+        if i == s.len() {
+            break;
+        }
+        // A separator, and a group after it unless it is the one `::` at the end.
+        if s[i] != b':' || i + 1 == s.len() {
+            return None;
+        }
+        i += 1;
+        if s[i] == b':' {
+            if gap.is_some() {
+                return None;
+            }
+            (gap, i) = (Some(count), i + 1);
+        }
+    }
+    let mut addr = 0u128;
+    match gap {
+        None if count == 8 => groups.iter().for_each(|&g| addr = addr << 16 | g as u128),
+        Some(at) if count <= 7 => {
+            for (k, &g) in groups[..count].iter().enumerate() {
+                // Groups after the gap end at the last group of the address.
+                let slot = if k < at { k } else { 8 - (count - k) };
+                addr |= (g as u128) << (16 * (7 - slot));
+            }
+        }
+        _ => return None,
+    }
+    Some(addr)
 }
 
 /// A prefix as `ipaddress.ip_network(s, strict)` reads it: `addr/len`, or a bare
@@ -279,6 +361,58 @@ mod tests {
             }
             let text = Ipv4Addr::from(a).to_string();
             proptest::prop_assert_eq!(parse_dotted_quad(text.as_bytes()), Some(a));
+        }
+    }
+
+    #[test]
+    fn hex_groups_fast_path() {
+        for ok in [
+            "::",
+            "::1",
+            "1::",
+            "2001:db8::8:800:200c:417a",
+            "2001:0db8:0000:0000:0008:0800:200C:417A",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "fe80::1:2",
+        ] {
+            let want: Ipv6Addr = ok.parse().unwrap();
+            assert_eq!(parse_hex_groups(ok.as_bytes()), Some(u128::from(want)), "{ok}");
+        }
+        for bad in [
+            ":",
+            ":::",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7",
+            "1::2::3",
+            "1:",
+            ":1::",
+            "12345::",
+            "g::",
+            "::ffff:1.2.3.4",
+            "fe80::1%eth0",
+            "1:2:3:4:5:6:7:8:9",
+        ] {
+            assert_eq!(parse_hex_groups(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the fast path accepts, `std` reads the same; and it accepts every
+        /// address as `std` prints it, and in full.
+        #[test]
+        fn hex_groups_agree_with_std(s in "[0-9a-fA-F:]{0,40}", a: u128) {
+            if let Some(x) = parse_hex_groups(s.as_bytes()) {
+                proptest::prop_assert_eq!(s.parse::<Ipv6Addr>().ok(), Some(Ipv6Addr::from(x)));
+            }
+            let ip = Ipv6Addr::from(a);
+            let full = ip.segments().map(|g| format!("{g:x}")).join(":");
+            for text in [ip.to_string(), full] {
+                if !text.contains('.') {
+                    proptest::prop_assert_eq!(parse_hex_groups(text.as_bytes()), Some(a));
+                }
+            }
         }
     }
 
