@@ -59,9 +59,11 @@ class Impl:
     """A table under test: how to build it, how to look up one address (as that
     library's users would), and how to read the AS out of that answer."""
 
-    def __init__(self, name, build, single=None, single_int=None, batch=None, asn=lambda r: r):
+    def __init__(self, name, build, single=None, single_int=None, batch=None, asn=lambda r: r,
+                 insert=None, delete=None):
         self.name, self.build, self.single = name, build, single
         self.single_int, self.batch, self.asn = single_int, batch, asn
+        self.insert, self.delete = insert, delete
 
 
 def geoip_impl(cls, name):
@@ -76,6 +78,8 @@ def geoip_impl(cls, name):
         single=lambda t: t.get,
         single_int=lambda t: t.get,
         batch=lambda t, arr: t.lookup_batch(arr),
+        insert=lambda t, p, v: t.__setitem__(p, v),
+        delete=lambda t, p: t.__delitem__(p),
     )
 
 
@@ -91,7 +95,8 @@ def peer_impls(items) -> list[Impl]:
                 t[p] = v
             return t
 
-        peers.append(Impl("pytricia", build_pytricia, single=lambda t: t.get, single_int=lambda t: t.get))
+        peers.append(Impl("pytricia", build_pytricia, single=lambda t: t.get, single_int=lambda t: t.get,
+                          insert=lambda t, p, v: t.__setitem__(p, v), delete=lambda t, p: t.__delitem__(p)))
     except ImportError:
         pass
     try:
@@ -103,8 +108,12 @@ def peer_impls(items) -> list[Impl]:
                 t.add(p).data["asn"] = v
             return t
 
+        def radix_insert(t, p, v):
+            t.add(p).data["asn"] = v
+
         peers.append(Impl("py-radix", build_radix, single=lambda t: t.search_best,
-                          asn=lambda node: node.data["asn"] if node else None))
+                          asn=lambda node: node.data["asn"] if node else None,
+                          insert=radix_insert, delete=lambda t, p: t.delete(p)))
     except ImportError:
         pass
     try:
@@ -164,7 +173,16 @@ def one_core():
         os.sched_setaffinity(0, cpus)
 
 
-def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
+def inside_prefixes(rng, prefixes, n: int, width: int) -> np.ndarray:
+    """`n` random addresses, each inside a random one of `prefixes` (packed rows)."""
+    packed = np.frombuffer(b"".join(p.network_address.packed for p in prefixes), np.uint8).reshape(-1, width)
+    masks = np.frombuffer(b"".join(p.hostmask.packed for p in prefixes), np.uint8).reshape(-1, width)
+    picks = rng.integers(0, len(prefixes), size=n)
+    noise = rng.integers(0, 256, size=(n, width), dtype=np.uint8)
+    return packed[picks] | (noise & masks[picks])
+
+
+def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat, addrs_in=()):
     gc.collect()
     before = rss_bytes()
     table = impl.build(items)
@@ -179,6 +197,8 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
         get = impl.single(table)
         row["str ns"] = median_time(lambda: [get(a) for a in addrs_str], repeat) / len(addrs_str) * 1e9
         row.update(latency_percentiles(get, addrs_str[:50_000]))
+        if addrs_in:
+            row["str in ns"] = median_time(lambda: [get(a) for a in addrs_in], repeat) / len(addrs_in) * 1e9
     if impl.single_int:
         get = impl.single_int(table)
         row["int ns"] = median_time(lambda: [get(a) for a in addrs_int], repeat) / len(addrs_int) * 1e9
@@ -192,33 +212,78 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat):
     return row, table
 
 
-COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "int ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s",
-           "1-core M/s"]
-HIGHER_IS_BETTER = {"batch M/s", "1-core M/s"}
+COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "str in ns", "int ns", "p50 ns", "p99 ns", "p99.9 ns",
+           "batch M/s", "1-core M/s"]
+HIGHER_IS_BETTER = {"batch M/s", "1-core M/s", "updates/s"}
 
 
 def print_table(title: str, rows: dict[str, dict], baseline: str, columns=COLUMNS) -> None:
     print(f"\n{title}")
-    header = f"{'implementation':<22}" + "".join(f"{c:>11}" for c in columns)
+    widths = [max(11, len(c) + 2) for c in columns]
+    header = f"{'implementation':<22}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths))
     print(header)
     print("-" * len(header))
     base = rows[baseline]
     for name, row in rows.items():
         cells = []
-        for c in columns:
+        for c, w in zip(columns, widths):
             v = row.get(c)
-            cells.append(f"{'-':>11}" if v is None else f"{v:>11.3g}")
+            cells.append(f"{'-':>{w}}" if v is None else f"{v:>{w}.3g}")
         print(f"{name:<22}" + "".join(cells))
         if name != baseline:
             ratios = []
-            for c in columns:
+            for c, w in zip(columns, widths):
                 v, b = row.get(c), base.get(c)
                 if v is None or b is None or not v or not b:
-                    ratios.append(f"{'':>11}")
+                    ratios.append(f"{'':>{w}}")
                 else:
                     r = (v / b) if c not in HIGHER_IS_BETTER else (b / v)
-                    ratios.append(f"{f'x{r:.1f}':>11}")
+                    ratios.append(f"{f'x{r:.1f}':>{w}}")
             print(f"{'  vs geoip_rs':<22}" + "".join(ratios))
+
+
+def update_rows(impls, tables, items, batch_arr, repeat) -> dict[str, dict]:
+    """Writes on a live full table: each round deletes 1,000 of its prefixes and
+    inserts them back (2,000 updates). Then how soon a write shows: the first single
+    lookup after a write, and the first batch after one (geoip_rs's batches compile
+    the table again after every write; single lookups read the tree meanwhile)."""
+    rng = np.random.default_rng(7)
+    picks = [items[i] for i in rng.choice(len(items), size=1000, replace=False)]
+    probe = str(ipaddress.IPv4Network(picks[0][0]).network_address)
+    rows = {}
+    for impl, table in zip(impls, tables):
+        if impl.delete is None:
+            continue
+
+        def churn():
+            for p, _ in picks:
+                impl.delete(table, p)
+            for p, v in picks:
+                impl.insert(table, p, v)
+
+        row = {"updates/s": 2 * len(picks) / median_time(churn, repeat)}
+        get = impl.single(table)
+
+        def write_then_get():
+            impl.insert(table, picks[0][0], picks[0][1])
+            t0 = time.perf_counter()
+            got = impl.asn(get(probe))
+            return time.perf_counter() - t0, got
+
+        row["get after write ns"] = statistics.median(write_then_get()[0] for _ in range(repeat)) * 1e9
+        if write_then_get()[1] != picks[0][1]:
+            raise SystemExit(f"{impl.name}: a write did not show in the next lookup")
+        if impl.batch:
+            def write_then_batch():
+                impl.insert(table, picks[0][0], picks[0][1])
+                impl.batch(table, batch_arr)
+            row["batch after write ms"] = median_time(write_then_batch, repeat) * 1e3
+            row["batch ms"] = median_time(lambda: impl.batch(table, batch_arr), repeat) * 1e3
+        rows[impl.name] = row
+    return rows
+
+
+UPDATE_COLUMNS = ["updates/s", "get after write ns", "batch after write ms", "batch ms"]
 
 
 DB_COLUMNS = ["open ms", "memory MB", "str ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s"]
@@ -271,19 +336,21 @@ def main() -> None:
     impls = [geoip_impl(geoip_rs.PrefixTable, "geoip_rs (Rust)"),
              geoip_impl(geoip_rs.reference.PrefixTable, "reference (Python)")]
     impls += peer_impls(items)
-    results = [measure(i, items, addrs_str, addrs_int, batch, args.repeat) for i in impls]
+    nets4 = [ipaddress.IPv4Network(p) for p, _ in items]
+    addrs_in = [str(ipaddress.IPv4Address(bytes(r))) for r in inside_prefixes(rng, nets4, args.single, 4)]
+    results = [measure(i, items, addrs_str, addrs_int, batch, args.repeat, addrs_in) for i in impls]
     check_agreement(impls, [t for _, t in results], addrs_str[:20_000])
     rows = {i.name: row for i, (row, _) in zip(impls, results)}
     print_table(f"IPv4: {len(items):,} prefixes, {args.single:,} single / {args.batch:,} batch "
-                f"uniform random addresses, median of {args.repeat}", rows, "geoip_rs (Rust)")
+                f"uniform random addresses ('str in': inside announced prefixes), median of {args.repeat}",
+                rows, "geoip_rs (Rust)")
+
+    print_table("Updates on the live IPv4 table (delete and re-insert 1,000 prefixes)",
+                update_rows(impls, [t for _, t in results], items, batch, args.repeat),
+                "geoip_rs (Rust)", UPDATE_COLUMNS)
 
     items6 = [(p, a) for p, a in read_ipasn(args.data / "ipasn" / "ipasn6_20151101.dat.gz") if ":" in p]
-    prefixes = [ipaddress.IPv6Network(p) for p, _ in items6]
-    picks = rng.integers(0, len(prefixes), size=args.batch)
-    noise = rng.integers(0, 256, size=(args.batch, 16), dtype=np.uint8)
-    packed = np.frombuffer(b"".join(p.network_address.packed for p in prefixes), np.uint8).reshape(-1, 16)
-    masks = np.frombuffer(b"".join(p.hostmask.packed for p in prefixes), np.uint8).reshape(-1, 16)
-    batch6 = packed[picks] | (noise & masks[picks])
+    batch6 = inside_prefixes(rng, [ipaddress.IPv6Network(p) for p, _ in items6], args.batch, 16)
     addrs6 = [str(ipaddress.IPv6Address(bytes(row))) for row in batch6[: args.single]]
     impls6 = [i for i in impls if i.name.startswith(("geoip_rs", "reference"))]
     for i in impls6:
