@@ -34,6 +34,23 @@ fn bench_v4(c: &mut Criterion) {
         )
     });
     let mut rng = Rng(0x5EED);
+    // Updates on the live full table: 1,000 of its prefixes removed and put back, so
+    // the table stays full (2,000 updates per iteration).
+    let churn: Vec<_> = (0..1000)
+        .map(|_| v4[rng.next() as usize % v4.len()])
+        .collect();
+    let mut live = build(&v4);
+    g.throughput(Throughput::Elements(2 * churn.len() as u64));
+    g.bench_function("update_live_table", |b| {
+        b.iter(|| {
+            for (p, _) in &churn {
+                live.remove(p);
+            }
+            for (p, v) in &churn {
+                live.insert(p, *v);
+            }
+        })
+    });
     let uniform: Vec<u32> = (0..100_000).map(|_| rng.next() as u32).collect();
     let announced = inside(&v4, 100_000, &mut rng);
     for (name, addrs) in [

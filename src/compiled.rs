@@ -12,7 +12,8 @@ pub struct CompiledTable {
 }
 
 impl CompiledTable {
-    /// Compile `table`; fails only if a value id does not fit a leaf (2^23 and up).
+    /// Compile `table`; fails only if a value id does not fit a leaf (past 2^23 - 1)
+    /// or the nodes take over 2 GiB.
     pub fn build(table: &IpTable<u32>) -> Result<Self, TooBig> {
         Self::build_with(table, |id| id)
     }

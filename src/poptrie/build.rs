@@ -11,8 +11,8 @@ use crate::key::{Key, Prefix};
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A table too big for the compiled form: a value id of 2^23 or more, or over
-/// 2 GiB of nodes.
+/// A table too big for the compiled form: a value id past [`MAX_ID`](super::MAX_ID)
+/// (2^23 - 1), or over 2 GiB of nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooBig;
 
@@ -20,7 +20,7 @@ impl fmt::Display for TooBig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "value ids must be below {} and nodes fit in 2 GiB",
+            "value ids must be at most {} and nodes fit in 2 GiB",
             super::MAX_ID
         )
     }

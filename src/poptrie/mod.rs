@@ -1,7 +1,7 @@
 //! A compiled, read-only form of a prefix table for fast lookups: a Poptrie (Asai &
 //! Ohara, SIGCOMM 2015), built from the tree bitmap and rebuilt after writes.
 //!
-//! - A direct-indexed first level of `2^D` entries (D = 18 for IPv4, 12 for IPv6):
+//! - A direct-indexed first level of `2^D` entries (D = 18 for IPv4, 14 for IPv6):
 //!   each is a leaf or the offset of a node.
 //! - Nodes of 6-bit strides: `vector` marks which of the 64 slots hold a child node,
 //!   `leafvec` marks where a run of equal leaves starts. Leaves are pushed down (every
@@ -18,8 +18,8 @@
 //!
 //! A lookup answers a packed leaf: the matched prefix's value id (below 2^23) and
 //! length in a `u32` (see [`unpack`]); [`MISS`] means no prefix matched. The
-//! structure is two arrays of integers, so it can be saved and used in place from a
-//! memory-mapped file.
+//! structure is an array of `u32` direct entries and a byte heap, so it can be saved
+//! and used in place from a memory-mapped file.
 
 mod build;
 pub mod view;
@@ -33,7 +33,7 @@ pub use build::TooBig;
 const NODE: u32 = 1 << 31;
 /// The leaf of an address that no prefix covers.
 pub const MISS: u32 = 0x7FFF_FFFF;
-/// Value ids must stay below this (23 bits), so a leaf never looks like [`NODE`].
+/// Value ids may be at most this (23 bits), so a leaf never looks like [`NODE`].
 pub const MAX_ID: u32 = (1 << 23) - 1;
 const STRIDE: u8 = 6;
 /// A node's two bitmaps: `vector` then `leafvec`.
@@ -53,8 +53,8 @@ pub fn unpack(leaf: u32) -> Option<(u8, u32)> {
 
 /// How leaves are stored in the heap: `bytes` (3 or 4) little-endian bytes holding
 /// `id << len_bits | len`, all ones for a miss. Three bytes fit the ids of any real
-/// routing table (up to 2^18 for IPv4, whose lengths need 6 bits; 2^16 for IPv6);
-/// a table with more values takes 4.
+/// routing table (ids below 2^18 - 1 for IPv4, whose lengths need 6 bits; below
+/// 2^16 - 1 for IPv6); a table with more values takes 4.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LeafCode {
     bytes: u8,
@@ -113,13 +113,14 @@ pub struct Poptrie<K: Key> {
 }
 
 /// Bits of the direct level: 2^18 x 4 bytes = 1 MiB for IPv4, which holds every
-/// prefix up to /18 without a node. For IPv6, 12 bits (the RIR blocks) measured
-/// best: 16 or 20 bits cost 1.6x or 5x the memory on the 2015 table for no speed.
+/// prefix up to /18 without a node. For IPv6, 14 bits measured best on the 2015
+/// table: batches of addresses inside its prefixes ran at 48, 49.6 and 49.4 M/s
+/// with 12, 14 and 16 bits, and 16 takes 1.5x the memory.
 pub fn default_direct_bits<K: Key>() -> u8 {
     if K::BITS == 32 {
         18
     } else {
-        12
+        14
     }
 }
 
@@ -174,12 +175,6 @@ impl<K: Key> Poptrie<K> {
     }
 }
 
-/// Deeper than any valid table goes: a lookup that gets here (only in a damaged
-/// table) stops with a miss instead of looping.
-const fn max_offset(bits: u8) -> u8 {
-    bits + STRIDE
-}
-
 /// Whether the CPU counts bits in one instruction. The default x86-64 target leaves
 /// `count_ones` to a dozen instructions, and lookups count bits at every node, so
 /// they are compiled twice and pick the faster form when the CPU has it (every
@@ -229,7 +224,9 @@ impl<K: Key> PoptrieRef<'_, K> {
         }
         let mut at = e & !NODE;
         let mut off = self.direct_bits;
-        while off < max_offset(K::BITS) {
+        // Nodes start above the key's last bit; a deeper one (only in damaged bytes)
+        // ends in a miss instead of a loop.
+        while off < K::BITS {
             match self.step(at, key.bits_at(off, STRIDE)) {
                 Step::Child(c) => at = c,
                 Step::Leaf(leaf) => return leaf,
@@ -256,8 +253,11 @@ impl<K: Key> PoptrieRef<'_, K> {
         let first = at + HEADER;
         if vector & bit != 0 {
             let rank = (vector & upto).count_ones() as usize;
-            // The child's offset; one out of range ends in a miss at the next step.
-            return Step::Child(word(self.heap, first + 4 * (rank - 1)).unwrap_or(u32::MAX));
+            // The child's offset: one out of range (only in damaged bytes) is a miss.
+            return match word(self.heap, first + 4 * (rank - 1)) {
+                Some(c) if c & NODE == 0 => Step::Child(c),
+                _ => Step::Leaf(MISS),
+            };
         }
         let children = vector.count_ones() as usize;
         let rank = (leafvec & upto).count_ones() as usize;
@@ -320,19 +320,19 @@ impl<K: Key> PoptrieRef<'_, K> {
         }
         let mut off = self.direct_bits;
         while live > 0 {
-            // Ask for every live lane's node before working on any: by the time the
-            // pass reaches a lane, its node (and the line after, where its leaves
-            // may spill) is on its way or there.
-            for &i in &active[..live] {
-                let at = (entry[i as usize] & !NODE) as usize;
-                prefetch(self.heap, at);
-                prefetch(self.heap, at + 48);
-            }
-            if off >= max_offset(K::BITS) {
+            if off >= K::BITS {
                 active[..live]
                     .iter()
                     .for_each(|&i| entry[i as usize] = MISS);
                 break;
+            }
+            // Ask for every live lane's node before working on any: by the time the
+            // pass reaches a lane, its node (and the next line, where its leaves may
+            // spill) is on its way or there.
+            for &i in &active[..live] {
+                let at = (entry[i as usize] & !NODE) as usize;
+                prefetch(self.heap, at);
+                prefetch(self.heap, (at | 63) + 1);
             }
             let mut still = 0;
             for j in 0..live {

@@ -6,10 +6,11 @@
 //!
 //! Lookups check every offset they follow and stop at the maximum depth, so any bytes
 //! are safe to look up in: [`PoptrieRef::from_bytes_unwalked`] reads only the header.
-//! [`PoptrieRef::from_bytes`] also walks the nodes and refuses any bytes that a sound
-//! build could not have made (nodes laid out in the order a build writes them, no
+//! [`PoptrieRef::from_bytes`] also walks the nodes and checks what keeps them a
+//! tree: nodes laid out in the order a build writes them (so the walk is linear), no
 //! deeper than a key is long, every leaf slot in a run, every leaf a miss or a valid
-//! length).
+//! length. It does not check everything a build guarantees (that neighbouring runs
+//! differ, say); the database opens files unwalked and relies on its checksum.
 
 use super::{LeafCode, Poptrie, PoptrieRef, HEADER, MISS, NODE, STRIDE};
 use crate::key::Key;
@@ -86,7 +87,9 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
             ));
         }
         let (width, len_bits) = (code as u8, (code >> 8) as u8);
-        if !matches!(width, 3 | 4) || !(1..=8).contains(&len_bits) || code >> 16 != 0 {
+        // Enough length bits for every length of the family (6 for IPv4, 8 for IPv6).
+        let needed = (u8::BITS - K::BITS.leading_zeros()) as u8;
+        if !matches!(width, 3 | 4) || !(needed..=8).contains(&len_bits) || code >> 16 != 0 {
             return Err(format!("bad leaf code: {code:#x}"));
         }
         let code = LeafCode::new(width, len_bits);

@@ -60,10 +60,6 @@ fn host_bits_error(py: Python<'_>, addr: IpAddr, len: u8) -> PyErr {
 
 /// An address from an int, as `ip_address(int)` reads it.
 fn from_int(obj: &Bound<'_, PyAny>) -> PyResult<IpAddr> {
-    // One C call for the usual case; a 128-bit read takes several under the stable ABI.
-    if let Ok(n) = obj.extract::<u32>() {
-        return Ok(IpAddr::V4(Ipv4Addr::from(n)));
-    }
     match obj.extract::<u128>() {
         Ok(n) if n <= u32::MAX as u128 => Ok(IpAddr::V4(Ipv4Addr::from(n as u32))),
         Ok(n) => Ok(IpAddr::V6(Ipv6Addr::from(n))),
