@@ -295,8 +295,14 @@ impl<K: Key> PoptrieRef<'_, K> {
     fn lookup_many_portable(&self, keys: &[K], out: &mut [u32]) {
         const LANES: usize = 64;
         assert_eq!(keys.len(), out.len());
-        let mut chunks = keys.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES));
-        for (k, o) in &mut chunks {
+        let chunks = keys.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES));
+        for (c, (k, o)) in chunks.enumerate() {
+            // The next group's direct entries are asked for now, so that they arrive
+            // while this group walks its nodes.
+            for next in keys.iter().skip((c + 1) * LANES).take(LANES) {
+                let i = next.bits_at(0, self.direct_bits) as usize;
+                prefetch(bytemuck::cast_slice(self.direct), 4 * i);
+            }
             self.lookup_lanes::<LANES>(k.try_into().expect("LANES keys"), o);
         }
         let rest = keys.len() % LANES;
