@@ -149,17 +149,44 @@ def test_bad_arguments():
 
 def test_ctrl_c_interrupts_a_long_load():
     """A SIGINT while the GIL is released reaches Python as KeyboardInterrupt
-    (the loader checks for signals between progress reports)."""
+    (the loader checks for signals between progress reports), and stops the load:
+    it returns far sooner than a whole load takes."""
     import os
     import signal
     import threading
+    import time
 
     path = require_shared("mrt/libbgpstream/routeviews.route-views.jinx.ribs.1401487200.bz2")
     path = path / "mrt/libbgpstream/routeviews.route-views.jinx.ribs.1401487200.bz2"
-    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))  # the load takes ~0.8 s
-    timer.start()
+    t0 = time.perf_counter()
+    geoip_rs.read_mrt(path)
+    whole = time.perf_counter() - t0  # ~0.8 s
+
+    # SIGINT every 20 ms from 0.1 s on, until the load is over, so that a late
+    # thread cannot miss it; the handler raises once and ignores the rest.
+    done, raised = threading.Event(), []
+
+    def handler(signum, frame):
+        if not raised:
+            raised.append(True)
+            raise KeyboardInterrupt
+
+    def send():
+        done.wait(0.1)
+        while not done.wait(0.02):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    sender = threading.Thread(target=send)
     try:
+        sender.start()
+        t0 = time.perf_counter()
         with pytest.raises(KeyboardInterrupt):
             geoip_rs.read_mrt(path)
+        stopped = time.perf_counter() - t0
     finally:
-        timer.cancel()
+        done.set()
+        sender.join()
+        signal.signal(signal.SIGINT, previous)
+    # Without the loader's checks the signal would only be seen once it returned.
+    assert stopped < 0.6 * whole, (stopped, whole)
