@@ -7,7 +7,7 @@
 use super::convert;
 use super::table::{Compiled, Inner, PrefixTable, COMPILE_FOR_BATCH};
 use super::values::Value;
-use crate::poptrie::unpack;
+use crate::poptrie::{unpack, MISS};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
@@ -264,10 +264,15 @@ fn fill_ints(c: &Compiled, ints: &[i64], batch: &Batch, start: usize, out: IntOu
             .zip(&mut out.lens[lo..lo + m])
             .zip(&mut out.found[lo..lo + m]);
         for (((value, len), found), &leaf) in rows.zip(leaves.iter()) {
-            (*value, *len, *found) = match unpack(leaf) {
-                Some((l, id)) => (ints[id as usize], l as i16, true),
-                None => (missing, -1, false),
-            };
+            // Selects, not a branch on hit or miss: uniform addresses miss a third of
+            // the time at random, and the mispredictions measured as costly as the
+            // lookups. A miss reads id 0, which is in cache.
+            let hit = leaf != MISS;
+            let id = if hit { leaf >> 8 } else { 0 };
+            let v = ints.get(id as usize).copied().unwrap_or(missing);
+            *value = if hit { v } else { missing };
+            *len = if hit { (leaf & 0xFF) as i16 } else { -1 };
+            *found = hit;
         }
     }
 }
