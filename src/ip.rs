@@ -377,7 +377,11 @@ mod tests {
             "fe80::1:2",
         ] {
             let want: Ipv6Addr = ok.parse().unwrap();
-            assert_eq!(parse_hex_groups(ok.as_bytes()), Some(u128::from(want)), "{ok}");
+            assert_eq!(
+                parse_hex_groups(ok.as_bytes()),
+                Some(u128::from(want)),
+                "{ok}"
+            );
         }
         for bad in [
             ":",

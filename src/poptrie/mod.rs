@@ -51,6 +51,16 @@ pub fn unpack(leaf: u32) -> Option<(u8, u32)> {
     (leaf != MISS).then_some(((leaf & 0xFF) as u8, leaf >> 8))
 }
 
+/// [`unpack`] without a branch, for loops over many leaves (where hits and misses
+/// can alternate at random): whether the leaf matched, then its length and value id,
+/// both 0 for a miss.
+#[inline(always)]
+pub fn split(leaf: u32) -> (bool, u8, u32) {
+    let hit = leaf != MISS;
+    let leaf = if hit { leaf } else { 0 };
+    (hit, (leaf & 0xFF) as u8, leaf >> 8)
+}
+
 /// How leaves are stored in the heap: `bytes` (3 or 4) little-endian bytes holding
 /// `id << len_bits | len`, all ones for a miss. Three bytes fit the ids of any real
 /// routing table (ids below 2^18 - 1 for IPv4, whose lengths need 6 bits; below

@@ -47,6 +47,14 @@ fn empty_default_and_host_routes() {
 }
 
 #[test]
+fn split_is_unpack_without_a_branch() {
+    for leaf in [MISS, pack(0, 0), pack(7, 24), pack(MAX_ID, 128)] {
+        let (hit, len, id) = split(leaf);
+        assert_eq!(hit.then_some((len, id)), unpack(leaf));
+    }
+}
+
+#[test]
 fn too_many_values_is_an_error() {
     let items = [(Prefix::new(0u32, 8).unwrap(), MAX_ID + 1)];
     assert_eq!(Poptrie::build(&items, 18).err(), Some(TooBig));
@@ -194,7 +202,8 @@ fn each_invariant_of_saved_bytes_is_checked() {
     let good = p.to_bytes();
     let heap_at = 16 + 4 * 256;
     let entry = 16 + 4 * 0x0A;
-    let root = heap_at + (u32::from_le_bytes(good[entry..entry + 4].try_into().unwrap()) & !NODE) as usize;
+    let root =
+        heap_at + (u32::from_le_bytes(good[entry..entry + 4].try_into().unwrap()) & !NODE) as usize;
     let vector = u64::from_le_bytes(good[root..root + 8].try_into().unwrap());
     assert!(vector != 0, "the first node has children");
     let first_leaf = root + HEADER + 4 * vector.count_ones() as usize;
@@ -202,9 +211,18 @@ fn each_invariant_of_saved_bytes_is_checked() {
     longer.push(0);
     longer[8..12].copy_from_slice(&(p.heap.len() as u32 + 1).to_le_bytes());
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("direct entry 10 points to", patch(&good, entry, &(NODE | 7).to_le_bytes())),
-        ("leaf runs do not start", patch(&good, root + 8, &0u64.to_le_bytes())),
-        ("child 0 at", patch(&good, root + HEADER, &1u32.to_le_bytes())),
+        (
+            "direct entry 10 points to",
+            patch(&good, entry, &(NODE | 7).to_le_bytes()),
+        ),
+        (
+            "leaf runs do not start",
+            patch(&good, root + 8, &0u64.to_le_bytes()),
+        ),
+        (
+            "child 0 at",
+            patch(&good, root + HEADER, &1u32.to_le_bytes()),
+        ),
         // Length 33 with 6 length bits.
         ("is not a valid leaf", patch(&good, first_leaf, &[33, 0, 0])),
         ("nodes end at", longer),

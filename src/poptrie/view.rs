@@ -115,16 +115,23 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
         let mut next = 0; // where the build would have written the next node
         for (i, &e) in self.direct.iter().enumerate() {
             if e & NODE == 0 {
-                self.check_leaf(e).map_err(|l| format!("direct entry {i}: {l}"))?;
+                self.check_leaf(e)
+                    .map_err(|l| format!("direct entry {i}: {l}"))?;
             } else if e & !NODE != next {
-                return Err(format!("direct entry {i} points to {}, not {next}", e & !NODE));
+                return Err(format!(
+                    "direct entry {i} points to {}, not {next}",
+                    e & !NODE
+                ));
             } else {
                 next = self.check_node(next, self.direct_bits)?;
             }
         }
         match next + 1 == self.heap.len() as u32 {
             true => Ok(()),
-            false => Err(format!("nodes end at {next}, the heap at {}", self.heap.len())),
+            false => Err(format!(
+                "nodes end at {next}, the heap at {}",
+                self.heap.len()
+            )),
         }
     }
 

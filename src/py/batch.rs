@@ -7,7 +7,7 @@
 use super::convert;
 use super::table::{Compiled, Inner, PrefixTable, COMPILE_FOR_BATCH};
 use super::values::Value;
-use crate::poptrie::{unpack, MISS};
+use crate::poptrie::{split, unpack};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
@@ -267,11 +267,10 @@ fn fill_ints(c: &Compiled, ints: &[i64], batch: &Batch, start: usize, out: IntOu
             // Selects, not a branch on hit or miss: uniform addresses miss a third of
             // the time at random, and the mispredictions measured as costly as the
             // lookups. A miss reads id 0, which is in cache.
-            let hit = leaf != MISS;
-            let id = if hit { leaf >> 8 } else { 0 };
+            let (hit, l, id) = split(leaf);
             let v = ints.get(id as usize).copied().unwrap_or(missing);
             *value = if hit { v } else { missing };
-            *len = if hit { (leaf & 0xFF) as i16 } else { -1 };
+            *len = if hit { l as i16 } else { -1 };
             *found = hit;
         }
     }
