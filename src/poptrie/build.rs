@@ -44,7 +44,7 @@ impl<K: Key> Poptrie<K> {
         }
         let mut direct = vec![MISS; 1 << direct_bits];
         let mut b = Builder {
-            code: LeafCode::for_ids(max_id, K::BITS),
+            code: LeafCode::for_ids::<K>(max_id),
             heap: Vec::new(),
             nodes: 0,
             leaves: 0,

@@ -59,7 +59,7 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
         static NOTHING: [u32; 2] = [MISS; 2];
         PoptrieRef {
             direct_bits: 1,
-            code: LeafCode::new(4, 8),
+            code: LeafCode::WIDE,
             direct: &NOTHING,
             heap: &[],
             _key: PhantomData,
