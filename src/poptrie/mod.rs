@@ -83,13 +83,14 @@ impl LeafCode {
         }
     }
 
-    /// Three bytes, with just enough bits for the lengths of family `K`.
-    const fn narrow<K: Key>() -> Self {
+    /// Three bytes, with just enough bits for the lengths of family `K` (6 for IPv4,
+    /// 8 for IPv6).
+    pub(crate) const fn narrow<K: Key>() -> Self {
         Self::new(3, (u8::BITS - K::BITS.leading_zeros()) as u8)
     }
 
     /// Four bytes: a packed leaf as it is.
-    const WIDE: Self = Self::new(4, 8);
+    pub(crate) const WIDE: Self = Self::new(4, 8);
 
     /// The code of `bytes` (3 or 4) bytes with `len_bits` (1 to 8) for the length.
     pub(crate) const fn new(bytes: u8, len_bits: u8) -> Self {
@@ -322,6 +323,7 @@ impl<K: Key> PoptrieRef<'_, K> {
         match self.code {
             c if c == LeafCode::narrow::<K>() => with(LeafCode::narrow::<K>()).many(keys, out),
             c if c == LeafCode::WIDE => with(LeafCode::WIDE).many(keys, out),
+            // No other code passes a build or `view::from_bytes`.
             _ => self.many(keys, out),
         }
     }

@@ -226,6 +226,15 @@ fn each_invariant_of_saved_bytes_is_checked() {
         // Length 33 with 6 length bits.
         ("is not a valid leaf", patch(&good, first_leaf, &[33, 0, 0])),
         ("nodes end at", longer),
+        // Codes that a build never makes: 7 length bits for IPv4, 4 bytes with 6.
+        (
+            "bad leaf code",
+            patch(&good, 12, &(3u32 | 7 << 8).to_le_bytes()),
+        ),
+        (
+            "bad leaf code",
+            patch(&good, 12, &(4u32 | 6 << 8).to_le_bytes()),
+        ),
     ];
     for (what, bytes) in cases {
         let words = aligned(&bytes);

@@ -27,7 +27,7 @@ impl<K: Key> Poptrie<K> {
             self.direct_bits as u32,
             self.direct.len() as u32,
             self.heap.len() as u32,
-            self.code.bytes as u32 | (self.code.len_bits as u32) << 8,
+            code_word(self.code),
         ] {
             out.extend_from_slice(&n.to_le_bytes());
         }
@@ -86,13 +86,11 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
                 "bad direct level: {direct_bits} bits, {n_direct} entries"
             ));
         }
-        let (width, len_bits) = (code as u8, (code >> 8) as u8);
-        // Enough length bits for every length of the family (6 for IPv4, 8 for IPv6).
-        let needed = (u8::BITS - K::BITS.leading_zeros()) as u8;
-        if !matches!(width, 3 | 4) || !(needed..=8).contains(&len_bits) || code >> 16 != 0 {
-            return Err(format!("bad leaf code: {code:#x}"));
-        }
-        let code = LeafCode::new(width, len_bits);
+        // One of the two codes a build makes (lookups decode them with constants).
+        let code = [LeafCode::narrow::<K>(), LeafCode::WIDE]
+            .into_iter()
+            .find(|&c| code_word(c) == code)
+            .ok_or_else(|| format!("bad leaf code: {code:#x}"))?;
         let heap_at = HEAD + 4 * n_direct;
         let end = heap_at.checked_add(n_heap).ok_or("heap size overflows")?;
         if end != bytes.len() || n_heap >= NODE as usize {
@@ -180,4 +178,9 @@ impl<'a, K: Key> PoptrieRef<'a, K> {
         }
         Ok(next)
     }
+}
+
+/// A leaf code as saved: its bytes, plus its length bits times 256.
+fn code_word(c: LeafCode) -> u32 {
+    c.bytes as u32 | (c.len_bits as u32) << 8
 }
