@@ -64,7 +64,9 @@ pub fn split(leaf: u32) -> (bool, u8, u32) {
 /// How leaves are stored in the heap: `bytes` (3 or 4) little-endian bytes holding
 /// `id << len_bits | len`, all ones for a miss. Three bytes fit the ids of any real
 /// routing table (ids below 2^18 - 1 for IPv4, whose lengths need 6 bits; below
-/// 2^16 - 1 for IPv6); a table with more values takes 4.
+/// 2^16 - 1 for IPv6); a table with more values takes 4. These two
+/// ([`LeafCode::narrow`] and [`LeafCode::WIDE`]) are the only codes: a build makes
+/// nothing else, and [`view`] refuses anything else in saved bytes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LeafCode {
     bytes: u8,
@@ -92,8 +94,8 @@ impl LeafCode {
     /// Four bytes: a packed leaf as it is.
     pub(crate) const WIDE: Self = Self::new(4, 8);
 
-    /// The code of `bytes` (3 or 4) bytes with `len_bits` (1 to 8) for the length.
-    pub(crate) const fn new(bytes: u8, len_bits: u8) -> Self {
+    /// The code of `bytes` bytes with `len_bits` for the length.
+    const fn new(bytes: u8, len_bits: u8) -> Self {
         LeafCode {
             bytes,
             len_bits,
@@ -323,7 +325,7 @@ impl<K: Key> PoptrieRef<'_, K> {
         match self.code {
             c if c == LeafCode::narrow::<K>() => with(LeafCode::narrow::<K>()).many(keys, out),
             c if c == LeafCode::WIDE => with(LeafCode::WIDE).many(keys, out),
-            // No other code passes a build or `view::from_bytes`.
+            // Unreachable: builds, `view`'s parse and `empty` make only those two.
             _ => self.many(keys, out),
         }
     }
@@ -401,7 +403,7 @@ impl<K: Key> PoptrieRef<'_, K> {
     }
 }
 
-/// Batches over a table smaller than this (bytes) do not prefetch: such a table
+/// Batches over a table of at most this many bytes do not prefetch: such a table
 /// stays in the L2 cache (1-2 MiB a core on current x86-64), where the prefetch
 /// instructions are pure cost. The 2015 IPv6 table (0.64 MB) ran at 48.7 M/s with
 /// them and 53.8 M/s without; the full IPv4 table (3 MB) needs them.

@@ -112,6 +112,19 @@ proptest! {
     }
 
     #[test]
+    fn wide_ipv6_ids_take_four_byte_leaves(prefixes in prop::collection::vec(v6_prefix(), 1..100),
+                                           probes in prop::collection::vec(any::<u128>(), 64)) {
+        let mut t = TreeBitmap::new();
+        for (i, &(a, len)) in prefixes.iter().enumerate() {
+            t.insert(&Prefix::new_masked(a, len).unwrap(), MAX_ID - i as u32);
+        }
+        let p = compile(&t, 12);
+        prop_assert_eq!(p.leaf_bytes(), 4);
+        let edges: Vec<u128> = t.iter().flat_map(|(q, _)| [q.addr(), q.last()]).collect();
+        agree(&t, &p, &[probes, edges].concat())?;
+    }
+
+    #[test]
     fn ipv6_agrees_with_the_tree_bitmap(prefixes in prop::collection::vec(v6_prefix(), 0..150),
                                         probes in prop::collection::vec(any::<u128>(), 64)) {
         let t = tree(&prefixes);
@@ -226,10 +239,14 @@ fn each_invariant_of_saved_bytes_is_checked() {
         // Length 33 with 6 length bits.
         ("is not a valid leaf", patch(&good, first_leaf, &[33, 0, 0])),
         ("nodes end at", longer),
-        // Codes that a build never makes: 7 length bits for IPv4, 4 bytes with 6.
+        // Codes that a build never makes for IPv4: 7 or 8 length bits, 4 bytes with 6.
         (
             "bad leaf code",
             patch(&good, 12, &(3u32 | 7 << 8).to_le_bytes()),
+        ),
+        (
+            "bad leaf code",
+            patch(&good, 12, &(3u32 | 8 << 8).to_le_bytes()),
         ),
         (
             "bad leaf code",
