@@ -101,27 +101,13 @@ proptest! {
     #[test]
     fn wide_ids_take_four_byte_leaves(prefixes in prop::collection::vec(v4_prefix(), 1..100),
                                       probes in prop::collection::vec(any::<u32>(), 64)) {
-        let mut t = TreeBitmap::new();
-        for (i, &(a, len)) in prefixes.iter().enumerate() {
-            t.insert(&Prefix::new_masked(a, len).unwrap(), MAX_ID - i as u32);
-        }
-        let p = compile(&t, 8);
-        prop_assert_eq!(p.leaf_bytes(), 4);
-        let edges: Vec<u32> = t.iter().flat_map(|(q, _)| [q.addr(), q.last()]).collect();
-        agree(&t, &p, &[probes, edges].concat())?;
+        wide_ids_agree(&prefixes, probes, 8)?;
     }
 
     #[test]
     fn wide_ipv6_ids_take_four_byte_leaves(prefixes in prop::collection::vec(v6_prefix(), 1..100),
                                            probes in prop::collection::vec(any::<u128>(), 64)) {
-        let mut t = TreeBitmap::new();
-        for (i, &(a, len)) in prefixes.iter().enumerate() {
-            t.insert(&Prefix::new_masked(a, len).unwrap(), MAX_ID - i as u32);
-        }
-        let p = compile(&t, 12);
-        prop_assert_eq!(p.leaf_bytes(), 4);
-        let edges: Vec<u128> = t.iter().flat_map(|(q, _)| [q.addr(), q.last()]).collect();
-        agree(&t, &p, &[probes, edges].concat())?;
+        wide_ids_agree(&prefixes, probes, 12)?;
     }
 
     #[test]
@@ -132,6 +118,23 @@ proptest! {
         let edges: Vec<u128> = t.iter().flat_map(|(q, _)| [q.addr(), q.last(), q.last().wrapping_add(1)]).collect();
         agree(&t, &p, &[probes, edges].concat())?;
     }
+}
+
+/// A table of `prefixes` whose value ids are too big for 3-byte leaves: it takes
+/// 4-byte ones and answers like the tree bitmap.
+fn wide_ids_agree<K: Key>(
+    prefixes: &[(K, u8)],
+    probes: Vec<K>,
+    direct_bits: u8,
+) -> Result<(), TestCaseError> {
+    let mut t = TreeBitmap::new();
+    for (i, &(a, len)) in prefixes.iter().enumerate() {
+        t.insert(&Prefix::new_masked(a, len).unwrap(), MAX_ID - i as u32);
+    }
+    let p = compile(&t, direct_bits);
+    prop_assert_eq!(p.leaf_bytes(), 4);
+    let edges: Vec<K> = t.iter().flat_map(|(q, _)| [q.addr(), q.last()]).collect();
+    agree(&t, &p, &[probes, edges].concat())
 }
 
 /// `bytes` copied to 8-byte aligned memory, as a mapped file section is.
