@@ -154,32 +154,70 @@ fn parse_any_addr(s: &str) -> Option<IpAddr> {
 /// parser (single lookups from Python are dominated by such costs): four decimal
 /// octets, each 0-255 without leading zeros, as `std` and `ipaddress` read them.
 /// `None` for anything else, which the general parser then decides.
-#[inline]
-fn parse_dotted_quad(s: &[u8]) -> Option<u32> {
+///
+/// Without a branch on the text: the widths of random addresses' octets (1, 2 or 3
+/// digits) are as good as random, and a loop per octet mispredicted about twice per
+/// address. From Python, single lookups of random addresses took 0.91x the time
+/// with this form; one address over and over (where the loop's branches were always
+/// predicted) takes about 4 ns more.
+#[inline(always)]
+pub(crate) fn parse_dotted_quad(s: &[u8]) -> Option<u32> {
     if !(7..=15).contains(&s.len()) {
         return None;
     }
-    let (mut addr, mut i) = (0u32, 0);
+    // The text in 16 bytes, zeros after it: neither digits nor dots. An octet starts
+    // at 12 at most, so its three digits and the byte after them are inside (`& 15`
+    // only tells the compiler so, sparing the bounds checks).
+    let b = padded(s).to_le_bytes();
+    let (mut addr, mut at, mut ok) = (0u32, 0usize, true);
     for octet in 0..4 {
-        if octet > 0 {
-            if s.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-        let start = i;
-        let mut n = 0u32;
-        while i < s.len() && i - start < 3 && s[i].is_ascii_digit() {
-            n = n * 10 + u32::from(s[i] - b'0');
-            i += 1;
-        }
-        let digits = i - start;
-        if digits == 0 || n > 255 || (digits > 1 && s[start] == b'0') {
-            return None;
-        }
+        let digit = |k: usize| u32::from(b[(at + k) & 15].wrapping_sub(b'0'));
+        let (d0, d1, d2) = (digit(0), digit(1), digit(2));
+        let two = d1 < 10;
+        let three = two & (d2 < 10);
+        let width = 1 + usize::from(two) + usize::from(three);
+        let n = select(
+            three,
+            d0 * 100 + d1 * 10 + d2,
+            select(two, d0 * 10 + d1, d0),
+        );
+        let ends = match octet {
+            3 => at + width == s.len(),
+            _ => b[(at + width) & 15] == b'.',
+        };
+        ok &= (d0 < 10) & (n <= 255) & ((d0 != 0) | (width == 1)) & ends;
         addr = addr << 8 | n;
+        at += width + 1;
     }
-    (i == s.len()).then_some(addr)
+    ok.then_some(addr)
+}
+
+/// 7 to 15 bytes as a little-endian number: two overlapping reads, not a call to
+/// `memcpy` for a length known only at run time (which took 8% of a single lookup).
+#[inline(always)]
+fn padded(s: &[u8]) -> u128 {
+    let n = s.len();
+    let (lo, hi, shift) = match n {
+        8.. => (read::<8>(s, 0), read::<8>(s, n - 8), n - 8),
+        _ => (read::<4>(s, 0), read::<4>(s, n - 4), n - 4),
+    };
+    // The overlapping bytes are equal, so or-ing them keeps them.
+    lo | hi << (8 * shift)
+}
+
+/// The `N` bytes of `s` at `at`, little-endian.
+#[inline(always)]
+fn read<const N: usize>(s: &[u8], at: usize) -> u128 {
+    let mut b = [0u8; 16];
+    b[..N].copy_from_slice(&s[at..at + N]);
+    u128::from_le_bytes(b)
+}
+
+/// `a` if `cond`, else `b`, as a conditional move: `cond` is data the branch predictor
+/// cannot learn.
+#[inline(always)]
+fn select(cond: bool, a: u32, b: u32) -> u32 {
+    std::hint::select_unpredictable(cond, a, b)
 }
 
 /// The value of each ASCII hex digit, 255 for any other byte (a table: the parse's
@@ -346,19 +384,27 @@ mod tests {
             "1.2.3.4 ",
             "1..2.3",
             "1.2.3.1000",
+            "1.2.3.04",
+            "1.2.3.",
+            "1.2.3.4\0",
+            "1.2.3.-1",
+            "+1.2.3.4",
+            "1.2.3.4/24",
+            "1.2.3:4",
+            "100.200.300.1",
         ] {
             assert_eq!(parse_dotted_quad(bad.as_bytes()), None, "{bad}");
         }
     }
 
     proptest::proptest! {
-        /// Whatever the fast path accepts, `std` reads the same; and it accepts every
+        /// The fast path reads dotted text exactly as `std` does (so the general
+        /// parser it falls back to never sees an IPv4 address); and it accepts every
         /// address as `std` prints it.
         #[test]
-        fn dotted_quad_agrees_with_std(s in "[0-9.]{0,16}", a: u32) {
-            if let Some(x) = parse_dotted_quad(s.as_bytes()) {
-                proptest::prop_assert_eq!(s.parse::<Ipv4Addr>().ok(), Some(Ipv4Addr::from(x)));
-            }
+        fn dotted_quad_agrees_with_std(s in "[0-9.]{0,16}|[0-9./: +a-]{0,16}", a: u32) {
+            let fast = parse_dotted_quad(s.as_bytes()).map(Ipv4Addr::from);
+            proptest::prop_assert_eq!(fast, s.parse::<Ipv4Addr>().ok());
             let text = Ipv4Addr::from(a).to_string();
             proptest::prop_assert_eq!(parse_dotted_quad(text.as_bytes()), Some(a));
         }

@@ -316,7 +316,7 @@ mod tests {
                 let mut len = 32u8;
                 while len > 0 {
                     let size = 1u64 << (33 - len);
-                    if cur % size != 0 || cur + size - 1 > last as u64 {
+                    if !cur.is_multiple_of(size) || cur + size - 1 > last as u64 {
                         break;
                     }
                     len -= 1;

@@ -343,3 +343,31 @@ def test_compiled_lookups_agree_and_follow_writes(nets, more, seed):
             a.get(x)
         for x in edges:
             assert_same(a.lookup_with_prefix(x), b.lookup_with_prefix(x))
+
+
+@given(keys=st.lists(
+    st.text(alphabet="0123456789.", max_size=17)
+    | addresses().map(str)
+    | st.sampled_from([0, 1, 2**32 - 1, 2**32, 2**64 - 1, 2**64, 2**128 - 1, 2**128, -1])
+    | st.integers(-(2**129), 2**129),
+    min_size=1, max_size=30))
+def test_str_and_int_keys_read_like_ipaddress(keys):
+    """Single lookups read a dotted-quad ``str`` and an ``int`` below 2**64 on a fast
+    path of their own; they must read every key as ``ipaddress.ip_address`` does,
+    through the tree and through the compiled form alike."""
+    rust, ref = load_impl("rust"), load_impl("reference")
+    nets = ["0.0.0.0/1", "10.0.0.0/8", "128.0.0.0/2", "::/1", "::ffff:0:0/96", "8000::/1"]
+    tree = rust((n, i) for i, n in enumerate(nets))
+    compiled = rust(tree.items())
+    compiled.lookup_batch(np.zeros(4096, np.uint32))  # batches this large compile it
+    want = ref(tree.items())
+    for k in keys:
+        try:
+            ip_address(k)
+        except ValueError:
+            for t in (tree, compiled):
+                with pytest.raises(ValueError):
+                    t.get(k)
+            continue
+        assert tree.get(k) == compiled.get(k) == want.get(k), k
+        assert (k in tree) == (k in compiled) == (want.get(k) is not None)

@@ -118,7 +118,7 @@ pub(crate) fn for_each_line(
             Err(e) => return truncated(opts, summary, e),
         };
         summary.records += 1;
-        if summary.records % TICK_LINES == 0 {
+        if summary.records.is_multiple_of(TICK_LINES) {
             opts.tick(lines.input())?;
         }
         if line.trim().is_empty() || is_comment(&line) {

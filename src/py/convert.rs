@@ -5,7 +5,7 @@
 //! Errors carry `ipaddress`'s own wording; a wrong type is a `TypeError` (where
 //! `ipaddress` would say `ValueError`), as the issue asks.
 
-use crate::ip::{parse_addr, parse_prefix, IpPrefix, PrefixError};
+use crate::ip::{parse_addr, parse_dotted_quad, parse_prefix, IpPrefix, PrefixError};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -108,8 +108,35 @@ fn address_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<IpAddr>> {
     Ok(None)
 }
 
+/// The two common kinds of address, read inline: a dotted-quad `str` and an exact
+/// `int` below 2^64. `None` for anything else, which [`address`] or [`key`] then read.
+///
+/// Single lookups from Python take this path first. Inlined, the address stays in
+/// registers; returned from the general readers, it went through memory and the
+/// read-back stalled (a store-to-load forwarding failure, about 4 ns a call).
+#[inline(always)]
+pub(crate) fn quick_address(obj: &Bound<'_, PyAny>) -> Option<IpAddr> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        let a = parse_dotted_quad(s.to_str().ok()?.as_bytes())?;
+        return Some(IpAddr::V4(Ipv4Addr::from(a)));
+    }
+    if obj.is_exact_instance_of::<PyInt>() {
+        // `ip_address(int)`: IPv4 below 2^32. Through `u64`, since under the stable
+        // ABI pyo3 reads a `u128` with several calls into Python.
+        let n: u64 = obj.extract().ok()?;
+        return Some(match u32::try_from(n) {
+            Ok(a) => IpAddr::V4(Ipv4Addr::from(a)),
+            Err(_) => IpAddr::V6(Ipv6Addr::from(u128::from(n))),
+        });
+    }
+    None
+}
+
 /// An address, as `ipaddress.ip_address` reads it.
 pub(crate) fn address(obj: &Bound<'_, PyAny>) -> PyResult<IpAddr> {
+    if let Some(a) = quick_address(obj) {
+        return Ok(a);
+    }
     if let Ok(s) = obj.cast::<PyString>() {
         let text = s.to_str()?;
         return parse_addr(text).ok_or_else(|| not_an(obj, "address"));

@@ -141,7 +141,7 @@ impl Inner {
     }
 
     /// The longest match of an address: its length and value.
-    #[inline]
+    #[inline(always)]
     fn lookup(&self, py: Python<'_>, a: IpAddr) -> Option<(u8, Value)> {
         match self.compiled_for_single() {
             Some(c) => {
@@ -224,6 +224,14 @@ impl PrefixTable {
             self.inner
                 .read_attached(py, |inner| inner.value_of(py, key))
         }
+    }
+
+    /// [`Self::value_of`] for an address, all inline: the per-call path of `get` for
+    /// the common keys (see [`convert::quick_address`]).
+    #[inline(always)]
+    fn value_of_addr(&self, py: Python<'_>, a: IpAddr) -> Option<Value> {
+        // SAFETY: as in `value_of`.
+        unsafe { self.inner.read_attached(py, |inner| inner.lookup(py, a)) }.map(|(_, v)| v)
     }
 
     /// The longest match for `key`: its prefix and value.
@@ -355,8 +363,10 @@ impl PrefixTable {
         key: &Bound<'py, PyAny>,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let k = self.key(key)?;
-        let found = self.value_of(py, &k);
+        let found = match convert::quick_address(key) {
+            Some(a) => self.value_of_addr(py, a),
+            None => self.value_of(py, &self.key(key)?),
+        };
         Ok(found.map(|v| v.into_py(py)).or(default))
     }
 
@@ -373,7 +383,10 @@ impl PrefixTable {
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let k = self.key(key)?;
+        let k = match convert::quick_address(key) {
+            Some(a) => Key::Addr(a),
+            None => self.key(key)?,
+        };
         let found = |inner: &Inner| match k {
             Key::Addr(a) => inner.longest_addr(a).is_some(),
             Key::Net(p) => inner.table.longest_covering(&p).is_some(),

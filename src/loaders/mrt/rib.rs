@@ -152,7 +152,7 @@ impl Rib {
     ) -> Result<Summary, LoadError> {
         let mut summary = Summary::default();
         while let Some(record) = records.next() {
-            if records.count % TICK_RECORDS == 0 {
+            if records.count.is_multiple_of(TICK_RECORDS) {
                 opts.tick_at(records.tracker())?;
             }
             match record {
