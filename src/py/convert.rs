@@ -109,7 +109,7 @@ fn address_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<IpAddr>> {
 }
 
 /// The two common kinds of address, read inline: a dotted-quad `str` and an exact
-/// `int` below 2^64. `None` for anything else, which [`address`] or [`key`] then read.
+/// `int` below 2^63. `None` for anything else, which [`address`] or [`key`] then read.
 ///
 /// Single lookups from Python take this path first. Inlined, the address stays in
 /// registers; returned from the general readers, it went through memory and the
@@ -121,9 +121,13 @@ pub(crate) fn quick_address(obj: &Bound<'_, PyAny>) -> Option<IpAddr> {
         return Some(IpAddr::V4(Ipv4Addr::from(a)));
     }
     if obj.is_exact_instance_of::<PyInt>() {
-        // `ip_address(int)`: IPv4 below 2^32. Through `u64`, since under the stable
-        // ABI pyo3 reads a `u128` with several calls into Python.
-        let n: u64 = obj.extract().ok()?;
+        // `ip_address(int)`: IPv4 below 2^32. One C call that reports a value past
+        // 2^63 without raising (pyo3 reads a `u128` with several calls into Python
+        // under the stable ABI, and a discarded OverflowError would cost IPv6 ints).
+        let mut overflow = 0;
+        // SAFETY: `obj` is an int, so the call sets no error.
+        let n = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
+        let n = u64::try_from(n).ok().filter(|_| overflow == 0)?;
         return Some(match u32::try_from(n) {
             Ok(a) => IpAddr::V4(Ipv4Addr::from(a)),
             Err(_) => IpAddr::V6(Ipv6Addr::from(u128::from(n))),
