@@ -250,7 +250,7 @@ impl<K: Key> PoptrieRef<'_, K> {
         let mut at = e & !NODE;
         // The node's second line, where its leaves often spill: asked for now, it
         // arrives with the first instead of after it.
-        prefetch(self.heap, (at as usize | 63) + 1);
+        prefetch(self.heap.as_ptr().wrapping_add((at as usize | 63) + 1));
         let mut off = self.direct_bits;
         // Nodes start above the key's last bit; a deeper one (only in damaged bytes)
         // ends in a miss instead of a loop.
@@ -335,64 +335,84 @@ impl<K: Key> PoptrieRef<'_, K> {
 
     #[inline(always)]
     fn many(&self, keys: &[K], out: &mut [u32]) {
-        const LANES: usize = 64;
         assert_eq!(keys.len(), out.len());
+        // The default direct level as a constant makes its index a fixed shift.
+        match self.direct_bits {
+            18 if K::BITS == 32 => self.many_with::<18>(keys, out),
+            14 if K::BITS == 128 => self.many_with::<14>(keys, out),
+            _ => self.many_with::<0>(keys, out),
+        }
+    }
+
+    /// `D`: the direct level's bits, or 0 to read them from `self`.
+    #[inline(always)]
+    fn many_with<const D: u8>(&self, keys: &[K], out: &mut [u32]) {
+        const LANES: usize = 64;
+        let d = if D == 0 { self.direct_bits } else { D };
         let hint = self.direct.len() * 4 + self.heap.len() > PREFETCH_ABOVE;
-        let chunks = keys.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES));
-        for (c, (k, o)) in chunks.enumerate() {
+        let groups = keys.len() / LANES;
+        for g in 0..groups {
             // The next group's direct entries are asked for now, so that they arrive
             // while this group walks its nodes.
-            for next in keys
-                .iter()
-                .skip((c + 1) * LANES)
-                .take(LANES * hint as usize)
-            {
-                let i = next.bits_at(0, self.direct_bits) as usize;
-                prefetch(bytemuck::cast_slice(self.direct), 4 * i);
+            if hint {
+                for k in keys[(g + 1) * LANES..].iter().take(LANES) {
+                    let i = k.bits_at(0, d) as usize;
+                    prefetch(self.direct.as_ptr().wrapping_add(i));
+                }
             }
-            self.lookup_lanes::<LANES>(k.try_into().expect("LANES keys"), o, hint);
+            let k = keys[g * LANES..][..LANES].try_into().expect("LANES keys");
+            let o = (&mut out[g * LANES..][..LANES]).try_into().expect("LANES");
+            self.lookup_lanes::<D, LANES>(k, o, hint);
         }
-        let rest = keys.len() % LANES;
-        let (k, o) = (&keys[keys.len() - rest..], &mut out[keys.len() - rest..]);
-        for (key, slot) in k.iter().zip(o) {
+        let done = groups * LANES;
+        for (key, slot) in keys[done..].iter().zip(&mut out[done..]) {
             *slot = self.lookup_portable(*key);
         }
     }
 
     /// `N` lookups advanced level by level together; each pass walks only the lanes
-    /// still inside nodes, so lanes that finished early cost nothing.
+    /// still inside nodes, so lanes that finished early cost nothing. (Lane numbers
+    /// are masked with `N - 1` where they index, which the compiler sees in bounds.)
     #[inline(always)]
-    fn lookup_lanes<const N: usize>(&self, keys: &[K; N], out: &mut [u32], hint: bool) {
-        let mut entry = [0u32; N];
-        let mut active = [0u8; N];
-        let mut live = 0;
+    fn lookup_lanes<const D: u8, const N: usize>(
+        &self,
+        keys: &[K; N],
+        out: &mut [u32; N],
+        hint: bool,
+    ) {
+        const { assert!(N.is_power_of_two()) };
+        let d = if D == 0 { self.direct_bits } else { D };
+        let (entry, mut active, mut live) = (out, [0u8; N], 0);
+        // Its length is exactly that (builds and saved views make it so); said here,
+        // the compiler sees every index in bounds.
+        let direct = &self.direct[..1 << d];
         for i in 0..N {
-            entry[i] = self.direct[keys[i].bits_at(0, self.direct_bits) as usize];
-            active[live] = i as u8;
-            live += usize::from(entry[i] & NODE != 0);
+            entry[i] = direct[keys[i].bits_at(0, d) as usize];
+            active[live & (N - 1)] = i as u8;
+            live += (entry[i] >> 31) as usize;
         }
-        let mut off = self.direct_bits;
+        let mut off = d;
         while live > 0 {
             if off >= K::BITS {
                 active[..live]
                     .iter()
-                    .for_each(|&i| entry[i as usize] = MISS);
+                    .for_each(|&i| entry[i as usize & (N - 1)] = MISS);
                 break;
             }
             // Ask for every live lane's node before working on any: by the time the
             // pass reaches a lane, its node (and the next line, where its leaves may
             // spill) is on its way or there.
             for &i in &active[..live * hint as usize] {
-                let at = (entry[i as usize] & !NODE) as usize;
-                prefetch(self.heap, at);
-                prefetch(self.heap, (at | 63) + 1);
+                let at = (entry[i as usize & (N - 1)] & !NODE) as usize;
+                prefetch(self.heap.as_ptr().wrapping_add(at));
+                prefetch(self.heap.as_ptr().wrapping_add((at | 63) + 1));
             }
             let mut still = 0;
             for j in 0..live {
-                let i = active[j] as usize;
+                let i = active[j] as usize & (N - 1);
                 entry[i] = match self.step(entry[i] & !NODE, keys[i].bits_at(off, STRIDE)) {
                     Step::Child(c) => {
-                        active[still] = i as u8;
+                        active[still & (N - 1)] = i as u8;
                         still += 1;
                         NODE | c
                     }
@@ -402,7 +422,6 @@ impl<K: Key> PoptrieRef<'_, K> {
             live = still;
             off += STRIDE;
         }
-        out.copy_from_slice(&entry);
     }
 }
 
@@ -412,18 +431,18 @@ impl<K: Key> PoptrieRef<'_, K> {
 /// them and 53.8 M/s without; the full IPv4 table (3 MB) needs them.
 const PREFETCH_ABOVE: usize = 1 << 20;
 
-/// Ask for the cache line of `bytes[i]` (a hint: it never faults, and nothing is
-/// asked for past the end).
+/// Ask for the cache line at `p`. A prefetch never faults, so `p` may point anywhere
+/// (lookups in damaged bytes ask for lines past the end; it is only a hint).
 #[inline(always)]
-fn prefetch(bytes: &[u8], i: usize) {
+fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(b) = bytes.get(i) {
-        // SAFETY: prefetching only hints the cache, from a valid pointer.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(b).cast());
-        }
+    // SAFETY: prefetching only hints the cache and never faults.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 #[cfg(test)]
