@@ -362,7 +362,7 @@ impl<K: Key> PoptrieRef<'_, K> {
             }
             let k = keys[g * LANES..][..LANES].try_into().expect("LANES keys");
             let o = (&mut out[g * LANES..][..LANES]).try_into().expect("LANES");
-            self.lookup_lanes::<D, LANES>(k, o, hint);
+            self.lookup_lanes::<LANES>(k, o, d, hint);
         }
         let done = groups * LANES;
         for (key, slot) in keys[done..].iter().zip(&mut out[done..]) {
@@ -371,17 +371,13 @@ impl<K: Key> PoptrieRef<'_, K> {
     }
 
     /// `N` lookups advanced level by level together; each pass walks only the lanes
-    /// still inside nodes, so lanes that finished early cost nothing. (Lane numbers
-    /// are masked with `N - 1` where they index, which the compiler sees in bounds.)
+    /// still inside nodes, so lanes that finished early cost nothing. `d` is the
+    /// direct level's bits (a constant once inlined, see [`Self::many_with`]). Lane
+    /// numbers are masked with `N - 1` where they index, which the compiler sees in
+    /// bounds.
     #[inline(always)]
-    fn lookup_lanes<const D: u8, const N: usize>(
-        &self,
-        keys: &[K; N],
-        out: &mut [u32; N],
-        hint: bool,
-    ) {
+    fn lookup_lanes<const N: usize>(&self, keys: &[K; N], out: &mut [u32; N], d: u8, hint: bool) {
         const { assert!(N.is_power_of_two()) };
-        let d = if D == 0 { self.direct_bits } else { D };
         let (entry, mut active, mut live) = (out, [0u8; N], 0);
         // Its length is exactly that (builds and saved views make it so); said here,
         // the compiler sees every index in bounds.
