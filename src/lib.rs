@@ -14,11 +14,13 @@
 //! - `py` (feature `python`): the thin pyo3 layer; the core above never uses pyo3,
 //!   so `cargo test` and `cargo bench` need no Python.
 
+pub mod batch;
 pub mod compiled;
 pub mod db;
 pub mod ip;
 pub mod key;
 pub mod loaders;
+pub mod lpm;
 pub mod origin;
 pub mod poptrie;
 pub mod range;
@@ -33,6 +35,7 @@ mod py;
 
 pub use ip::{parse_addr, parse_prefix, IpPrefix, PrefixError};
 pub use key::{Key, Prefix};
+pub use lpm::LpmTable;
 pub use origin::Origin;
 pub use range::{ip_range_to_prefixes, range_to_prefixes};
 pub use table::IpTable;

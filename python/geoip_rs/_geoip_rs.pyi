@@ -31,6 +31,14 @@ OnError: TypeAlias = Literal["raise", "skip"]
 ``FormatError`` naming the file and line or record; ``"skip"`` keeps what was read and
 counts what was skipped, and why, in the summary."""
 
+RECORD_FIELDS: tuple[tuple[str, str, str], ...]
+"""The fields of a :class:`Record`, in order, as ``(name, type, meaning)``; the type
+is one of ``address``, ``network``, ``asn``, ``origins``, ``text`` or ``code`` (a
+country code or source: few distinct values)."""
+
+EXPORT_FORMATS: tuple[str, ...]
+"""The formats ``geoip-rs export`` writes."""
+
 Summary: TypeAlias = dict[str, Any]
 """What a reader read: ``records`` (lines or MRT records), ``prefixes``, ``entries``,
 ``skipped`` (a dict of reason -> count), ``errors`` (the first messages of skipped
@@ -289,6 +297,15 @@ class PrefixTable:
     def nbytes(self) -> int:
         """Memory held by the tree bitmap, the compiled form (when built) and the
         values' slots, in bytes (not counting the Python objects values refer to)."""
+    @property
+    def compiled(self) -> bool:
+        """Whether lookups go to the compiled read-only form (a Poptrie) now. A
+        table compiles itself for a batch of 4096 or more addresses, and after as
+        many single lookups since the last write as it has prefixes; every write
+        drops the compiled form."""
+    def compile(self) -> bool:
+        """Compile now, so that the next lookups are fast (releases the GIL); False
+        if the table cannot be compiled (over 2**23 distinct values)."""
     def counts(self) -> tuple[int, int]:
         """The number of IPv4 and of IPv6 prefixes."""
     def insert(self, prefix: Network, value: Any) -> Any | None:
@@ -504,7 +521,7 @@ class Database:
         """``{asn: (IPv4 addresses, IPv6 addresses)}``: the addresses whose longest
         match the AS originates (nested prefixes are not counted twice)."""
     def _summary(self, by: Literal["asn", "country"] = "asn") -> dict[str, list[Any]]: ...
-    def _export_rows(self, start: int, count: int) -> tuple[list[tuple[Any, ...]], int]: ...
+    def _export(self, format: str, start: int, count: int) -> tuple[str, int]: ...
     def close(self) -> None:
         """Unmap the file; a batch running in another thread finishes first."""
     def __enter__(self) -> Database: ...

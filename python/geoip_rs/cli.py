@@ -16,16 +16,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from . import FormatError, __version__
-from .database import Database, build_database, open as open_db, sample_path
+from ._geoip_rs import EXPORT_FORMATS
+from .database import BATCH_FIELDS, Database, build_database, open as open_db, sample_path
 
-COLUMNS = [
-    "address", "prefix", "asn", "as_name", "org_id", "org_name",
-    "country", "country_source", "registry",
-]
-EXPORT_COLUMNS = [
-    "prefix", "asn", "origins", "as_name", "org_id", "org_name",
-    "country", "country_source", "registry",
-]
+#: The output columns of ``lookup``: the record fields a batch gives.
+COLUMNS = [name for name, _ in BATCH_FIELDS]
+#: The columns the aligned table shows (the others are in CSV and JSON lines).
+SHOWN = ["address", "prefix", "asn", "as_name", "country", "country_source", "org_name"]
 #: Addresses looked up per batch when reading a file: bounded memory for any size.
 CHUNK = 100_000
 
@@ -99,7 +96,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV")
     e.add_argument("db", nargs="?", help=db_help)
-    e.add_argument("--format", choices=["ipasn", "csv"], default="ipasn")
+    e.add_argument("--format", choices=EXPORT_FORMATS, default=EXPORT_FORMATS[0])
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(run=run_export)
     return p
@@ -163,20 +160,21 @@ def lookup_rows(db: Database, chunk: list[tuple[str, str]]) -> Iterator[dict[str
     except ValueError as e:
         # The batch names the index; the user wants the line or argument.
         raise UserError(locate(str(e), chunk)) from None
-    found, asn = cols["found"].tolist(), cols["asn"].tolist()
-    country, source = cols["country"].tolist(), cols["country_source"].tolist()
+    found = cols["found"].tolist()
+    lists = {name: _values(kind, list(cols[name]), found)
+             for name, kind in BATCH_FIELDS if kind != "address"}
     for i, (_, address) in enumerate(chunk):
-        yield {
-            "address": address,
-            "prefix": cols["prefix"][i],
-            "asn": asn[i] if found[i] else None,
-            "as_name": cols["as_name"][i],
-            "org_id": cols["org_id"][i],
-            "org_name": cols["org_name"][i],
-            "country": country[i].decode() or None,
-            "country_source": source[i].decode() or None,
-            "registry": cols["registry"][i],
-        }
+        row = {name: lists[name][i] if name in lists else address for name, _ in BATCH_FIELDS}
+        yield row
+
+
+def _values(kind: str, values: list[Any], found: list[bool]) -> list[Any]:
+    """A batch column as output values: codes decoded, misses as None."""
+    if kind == "asn":
+        return [int(v) if f else None for v, f in zip(values, found)]
+    if kind == "code":
+        return [bytes(v).decode() or None for v in values]
+    return values
 
 
 def locate(message: str, chunk: list[tuple[str, str]]) -> str:
@@ -215,12 +213,12 @@ class Output:
 
 
 def table(rows: list[dict[str, Any]], header: bool) -> str:
-    shown = ["address", "prefix", "asn", "as_name", "country", "country_source", "org_name"]
+    shown = SHOWN
     cells = [[c.upper() for c in shown]]
     for r in rows:
         cells.append(["-" if r[c] is None else str(r[c]) for c in shown])
     widths = [max(len(row[i]) for row in cells) for i in range(len(shown))]
-    widths[3] = min(widths[3], 40)
+    widths[shown.index("as_name")] = min(widths[shown.index("as_name")], 40)
     lines = []
     for row in cells if header else cells[1:]:
         parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(row, widths)]
@@ -294,24 +292,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def export(db: Database, fmt: str, out: TextIO) -> None:
-    if fmt == "ipasn":
-        meta = db.metadata
-        out.write("; IP-ASN32-DAT file\n")
-        out.write(f"; exported by geoip-rs {__version__} from a database built {meta['built']}\n")
-        for s in meta["sources"]:
-            out.write(f"; source: {s['kind']} {s['name']}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    if fmt == "csv":
-        writer.writerow(EXPORT_COLUMNS)
+    """Stream the prefixes as ``fmt`` text, a chunk of rows at a time."""
     start, end = 0, len(db)
-    while start < end:
-        rows, start = db._export_rows(start, CHUNK)
-        for prefix, asn, origins, text in rows:
-            if fmt == "ipasn":
-                out.write(f"{prefix}\t{asn}\n")
-            else:
-                writer.writerow([prefix, asn, " ".join(map(str, origins)),
-                                 *("" if t is None else t for t in text)])
+    while True:
+        text, start = db._export(fmt, start, CHUNK)
+        out.write(text)
+        if start >= end:
+            return
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,11 @@ from . import _geoip_rs
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+#: The record fields a batch gives (all but the origin lists), as (name, type), in
+#: the order of the core's one schema: the columns of ``to_pandas`` and of the
+#: command line's output.
+BATCH_FIELDS = [(name, kind) for name, kind, _ in _geoip_rs.RECORD_FIELDS if kind != "origins"]
+
 #: The file name of the database bundled with the package.
 SAMPLE_NAME = "sample.geoipdb"
 
@@ -44,17 +49,7 @@ class Database(_geoip_rs.Database):
             addresses = list(addresses)
         cols = self.lookup_batch(addresses, details=True)
         frame = pd.DataFrame(
-            {
-                "address": _addresses_column(addresses),
-                "prefix": cols["prefix"],
-                "asn": pd.array(cols["asn"], dtype="UInt32"),
-                "as_name": cols["as_name"],
-                "org_id": cols["org_id"],
-                "org_name": cols["org_name"],
-                "country": _codes(pd, cols["country"]),
-                "country_source": _codes(pd, cols["country_source"]),
-                "registry": cols["registry"],
-            }
+            {name: _column(pd, name, kind, cols, addresses) for name, kind in BATCH_FIELDS}
         )
         frame.loc[~cols["found"], "asn"] = pd.NA
         return frame
@@ -80,6 +75,18 @@ def _pandas() -> Any:
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("this needs pandas: pip install pandas (or geoip_rs[pandas])") from e
     return pandas
+
+
+def _column(pd: Any, name: str, kind: str, cols: dict[str, Any], addresses: Any) -> Any:
+    """A DataFrame column of a batch: addresses as text, AS numbers as nullable
+    ``UInt32``, codes (country and its source) categorical, text as objects."""
+    if kind == "address":
+        return _addresses_column(addresses)
+    if kind == "asn":
+        return pd.array(cols[name], dtype="UInt32")
+    if kind == "code":
+        return _codes(pd, cols[name])
+    return cols[name]
 
 
 def _is_ndarray(obj: Any) -> bool:

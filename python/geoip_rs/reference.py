@@ -212,6 +212,17 @@ class PrefixTable:
                 total += flat.starts.nbytes + flat.ends.nbytes + flat.range_src.nbytes
         return total
 
+    @property
+    def compiled(self) -> bool:
+        """Whether both families' flattened arrays (this table's read-only form,
+        rebuilt after writes) are built."""
+        return all(self._flat[v] is not None for v in (4, 6))
+
+    def compile(self) -> bool:
+        for v in (4, 6):
+            self._flattened(v)
+        return True
+
     def counts(self) -> tuple[int, int]:
         return self._count[4], self._count[6]
 

@@ -5,26 +5,38 @@
 //! - [`build`]: [`DbBuilder`] gathers sources and writes the file.
 //! - [`layout`]: the sections and their fixed-size records.
 //! - [`read`]: [`Database`] opens and checks a file; [`View`] is its arrays.
-//! - [`query`]: what a view answers: records, batches, prefix and AS queries.
+//! - [`query`]: what a view answers: records, batches, prefix and AS queries, and
+//!   the one country fallback chain ([`query::country_chain`]).
+//! - [`columns`]: a batch's answers as columns, filled on every core.
+//! - [`schema`]: the one list of a record's fields.
+//! - [`summary`]: per-AS and per-country summaries.
+//! - [`export`]: the prefixes as ipasn or CSV text.
 //! - [`file`]: the container of sections (magic, version, checksum, atomic writes).
 //! - [`provenance`]: the metadata of sources and build.
 //! - [`sources`]: reading source files into a builder.
 
 pub mod build;
+pub mod columns;
+pub mod export;
 pub mod file;
 pub mod layout;
 pub mod provenance;
 pub mod query;
 pub mod read;
+pub mod schema;
 pub mod sources;
 mod strings;
+pub mod summary;
 
 pub use build::DbBuilder;
+pub use columns::{Columns, Detail};
 pub use file::DbError;
 pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
 pub use query::{Answer, AsRecord, Hit, Record, Tally};
 pub use read::{Database, View};
+pub use schema::{Field, FieldType, FieldValue, RECORD_FIELDS};
+pub use summary::{AsRow, CountryRow, SummaryBy};
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 
 use super::layout::{cc_str, find_range, CountrySource, RirInfo, Stored, NONE};
 use super::read::{Family, View};
+use crate::batch::{v6_keys, Keys};
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
 use crate::poptrie::{unpack, PoptrieRef};
@@ -45,6 +46,9 @@ pub struct AsRecord<'a> {
     pub registry: Option<&'a str>,
     pub rir_country: Option<&'a str>,
     pub name_country: Option<&'a str>,
+    /// The AS's own country: as a record's, without the address block's step.
+    pub country: Option<&'a str>,
+    pub country_source: Option<CountrySource>,
 }
 
 /// One answer of a batch: `route` is [`NONE`] for an address no prefix covers.
@@ -179,6 +183,11 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The primary origin of a route (0 for a route a damaged file does not hold).
+    pub fn asn(&self, route: u32) -> u32 {
+        self.origins(route).first().copied().unwrap_or(0)
+    }
+
     /// The AS table index of `asn`.
     pub fn as_index(&self, asn: u32) -> Option<u32> {
         self.as_num.binary_search(&asn).ok().map(|i| i as u32)
@@ -216,8 +225,17 @@ impl<'a> View<'a> {
             return None;
         }
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
+        // An AS has no address block: the chain without that step.
+        let country = country_chain([
+            &|| org.map(|o| o.cc),
+            &|| None,
+            &|| rir.map(|r| r.cc),
+            &|| info.map(|i| i.name_cc),
+        ]);
         Some(AsRecord {
             asn,
+            country: country.and_then(|(cc, _)| country_text(cc)),
+            country_source: country.map(|(_, s)| s),
             name: info.and_then(|i| self.strings.get(i.name)),
             org_id: org.and_then(|o| self.strings.get(o.id)),
             org_name: org.and_then(|o| self.strings.get(o.name)),
@@ -241,22 +259,16 @@ impl<'a> View<'a> {
     fn country_with(
         &self,
         as_index: u32,
-        block: impl FnOnce() -> Option<&'a RirInfo>,
+        block: impl Fn() -> Option<&'a RirInfo>,
     ) -> Option<([u8; 2], CountrySource)> {
         let info = self.as_info.get(as_index as usize);
-        let known = |cc: [u8; 2]| cc != [0, 0];
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        if let Some(o) = org.filter(|o| known(o.cc)) {
-            return Some((o.cc, CountrySource::As2Org));
-        }
-        if let Some(r) = block().filter(|r| known(r.cc)) {
-            return Some((r.cc, CountrySource::RirPrefix));
-        }
-        if let Some(r) = info.and_then(|i| self.rir(i.rir)).filter(|r| known(r.cc)) {
-            return Some((r.cc, CountrySource::RirAsn));
-        }
-        info.filter(|i| known(i.name_cc))
-            .map(|i| (i.name_cc, CountrySource::AsName))
+        country_chain([
+            &|| org.map(|o| o.cc),
+            &|| block().map(|r| r.cc),
+            &|| info.and_then(|i| self.rir(i.rir)).map(|r| r.cc),
+            &|| info.map(|i| i.name_cc),
+        ])
     }
 
     /// The full record of `addr`; `None` if no prefix covers it.
@@ -316,7 +328,7 @@ impl<'a> View<'a> {
     }
 
     /// The answer for one address, as a batch gives it.
-    fn answer(&self, leaf: u32, block: impl FnOnce() -> Option<&'a RirInfo>) -> Answer {
+    fn answer(&self, leaf: u32, block: impl Fn() -> Option<&'a RirInfo>) -> Answer {
         let Some((len, route)) = unpack(leaf) else {
             return Answer {
                 route: NONE,
@@ -337,17 +349,30 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Answers for IPv4 addresses given as integers. Both tries (routes and RIR
-    /// blocks) are walked for a block of addresses at a time with interleaved
-    /// lookups, which is much faster than walking the RIR trie address by address
-    /// when it is needed; the blocks are small enough to stay in the first-level cache.
+    /// Answers for IPv4 addresses given as integers.
     pub fn lookup_v4_many(&self, addrs: &[u32], out: &mut [Answer]) {
-        self.lookup_keys(self.v4.trie, self.rir4, addrs, out)
+        self.answers(Keys::V4(addrs), |i, a| out[i] = a)
     }
 
     /// [`View::lookup_v4_many`] for IPv6 addresses.
     pub fn lookup_v6_many(&self, addrs: &[u128], out: &mut [Answer]) {
-        self.lookup_keys(self.v6.trie, self.rir6, addrs, out)
+        self.lookup_keys(self.v6.trie, self.rir6, addrs, |i, a| out[i] = a)
+    }
+
+    /// `emit(i, answer)` for the `i`-th address of a batch, in order. Arrays of one
+    /// family walk both tries (routes and RIR blocks) for a block of addresses at a
+    /// time with interleaved lookups, which is much faster than walking the RIR trie
+    /// address by address when it is needed.
+    pub fn answers(&self, keys: Keys, emit: impl FnMut(usize, Answer)) {
+        match keys {
+            Keys::V4(addrs) => self.lookup_keys(self.v4.trie, self.rir4, addrs, emit),
+            Keys::V6(rows) => {
+                let mut keys = Vec::with_capacity(rows.len());
+                v6_keys(rows, &mut keys);
+                self.lookup_keys(self.v6.trie, self.rir6, &keys, emit)
+            }
+            Keys::Mixed(addrs) => self.lookup_mixed(addrs, emit),
+        }
     }
 
     fn lookup_keys<K: Key>(
@@ -355,28 +380,32 @@ impl<'a> View<'a> {
         routes_trie: PoptrieRef<'a, K>,
         rir_trie: PoptrieRef<'a, K>,
         keys: &[K],
-        out: &mut [Answer],
+        mut emit: impl FnMut(usize, Answer),
     ) {
+        // Small enough for the leaves to stay in the first-level cache.
         const BLOCK: usize = 1024;
         let (mut routes, mut blocks) = ([0u32; BLOCK], [0u32; BLOCK]);
-        for (k, o) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+        for (b, k) in keys.chunks(BLOCK).enumerate() {
             let (routes, blocks) = (&mut routes[..k.len()], &mut blocks[..k.len()]);
             routes_trie.lookup_many(k, routes);
             rir_trie.lookup_many(k, blocks);
-            for ((o, &leaf), &block) in o.iter_mut().zip(&*routes).zip(&*blocks) {
-                *o = self.answer(leaf, || self.rir(unpack(block)?.1));
+            for (i, (&leaf, &block)) in routes.iter().zip(&*blocks).enumerate() {
+                emit(
+                    b * BLOCK + i,
+                    self.answer(leaf, || self.rir(unpack(block)?.1)),
+                );
             }
         }
     }
 
     /// Answers for addresses of either family, one by one.
-    pub fn lookup_many(&self, addrs: &[IpAddr], out: &mut [Answer]) {
-        for (addr, o) in addrs.iter().zip(out) {
+    fn lookup_mixed(&self, addrs: &[IpAddr], mut emit: impl FnMut(usize, Answer)) {
+        for (i, addr) in addrs.iter().enumerate() {
             let leaf = match addr {
                 IpAddr::V4(a) => self.v4.trie.lookup(u32::from(*a)),
                 IpAddr::V6(a) => self.v6.trie.lookup(u128::from(*a)),
             };
-            *o = self.answer(leaf, || self.rir_block(*addr));
+            emit(i, self.answer(leaf, || self.rir_block(*addr)));
         }
     }
 
@@ -490,6 +519,26 @@ impl<'a> View<'a> {
             .map(|(k, (t, ases))| (k, (t, ases.len() as u64)))
             .collect()
     }
+}
+
+/// The first known country of the sources tried in the order of [`CountrySource`]
+/// (each asked only if the ones before gave none):
+/// - the organisation's (CAIDA as2org) first, since it says where the holder of the
+///   address space is, which is what users of a GeoIP answer mostly ask;
+/// - then the RIR block the address is in: the registry's record of who the block
+///   was delegated to, which covers ASes as2org does not know;
+/// - then the RIR delegation of the AS number, which says where the AS was
+///   registered, not where this address is, so it comes after the block;
+/// - last the country written at the end of the AS name, free text by the holder.
+///
+/// This is the one chain: records, batches and summaries all use it.
+pub fn country_chain(
+    sources: [&dyn Fn() -> Option<[u8; 2]>; 4],
+) -> Option<([u8; 2], CountrySource)> {
+    sources
+        .iter()
+        .zip(CountrySource::ALL)
+        .find_map(|(cc, source)| cc().filter(|&cc| cc != [0, 0]).map(|cc| (cc, source)))
 }
 
 /// A stored country code as a `'static` string (so records can outlive nothing but

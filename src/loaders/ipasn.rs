@@ -6,6 +6,9 @@ use super::{for_each_line, Input, LoadError, ReadOptions, Summary};
 use crate::ip::{parse_prefix, IpPrefix};
 use std::io::{self, Write};
 
+/// The first header line of an ipasn file, as pyasn writes it.
+pub const FILE_TAG: &str = "IP-ASN32-DAT file";
+
 /// Read an ipasn file, calling `f(prefix, asn)` for each data line in file order.
 pub fn read_ipasn(
     input: Input,

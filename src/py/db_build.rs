@@ -1,7 +1,7 @@
 //! `geoip_rs._build_database`: sources in, a database file out (the Python
 //! `build_database` wraps it and opens the result).
 
-use super::database::db_error;
+use super::errors::db_error;
 use super::load::{run, summary_dict};
 use super::load_mrt::policy;
 use crate::db::DbBuilder;

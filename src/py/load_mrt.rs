@@ -95,7 +95,7 @@ fn read_mrt<'py>(
     };
     drop(rib);
     let summary = summary_dict(py, &summaries[0])?;
-    summary.set_item("prefixes", table.read().table.len())?;
+    summary.set_item("prefixes", table.read().len())?;
     if !updates.is_empty() {
         let list = summaries[1..]
             .iter()

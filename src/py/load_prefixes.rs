@@ -10,6 +10,7 @@ use crate::ip::IpPrefix;
 use crate::loaders::ipasn::{read_ipasn as read_ipasn_file, write_ipasn as write_ipasn_file};
 use crate::loaders::iptoasn::{read_iptoasn as read_iptoasn_file, IptoasnRow};
 use crate::loaders::pfx2as::{read_pfx2as as read_pfx2as_file, write_pfx2as as write_pfx2as_file};
+use crate::lpm::SlotValue;
 use crate::origin::Origin;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -58,18 +59,13 @@ fn write_ipasn(
 /// value is not an AS number.
 fn asn_items(table: &PrefixTable) -> PyResult<Vec<(IpPrefix, u32)>> {
     let inner = table.read();
-    inner
-        .table
-        .iter()
-        .map(
-            |(p, id)| match inner.values.int(id).and_then(|i| u32::try_from(i).ok()) {
-                Some(asn) => Ok((p, asn)),
-                None => Err(PyValueError::new_err(format!(
-                    "the value of {p} is not an AS number (an int 0..2**32-1)"
-                ))),
-            },
-        )
-        .collect()
+    let asn = |(p, v): (IpPrefix, &Value)| match v.as_int().and_then(|i| u32::try_from(i).ok()) {
+        Some(asn) => Ok((p, asn)),
+        None => Err(PyValueError::new_err(format!(
+            "the value of {p} is not an AS number (an int 0..2**32-1)"
+        ))),
+    };
+    inner.iter().map(asn).collect()
 }
 
 /// Read a CAIDA pfx2as file into a table of `prefix -> origins` (an `int` for one
@@ -133,9 +129,8 @@ fn origin_items(py: Python<'_>, table: &PrefixTable) -> PyResult<Vec<(IpPrefix, 
     let values: Vec<(IpPrefix, Result<i64, Py<PyAny>>)> = {
         let inner = table.read();
         inner
-            .table
             .iter()
-            .map(|(p, id)| match inner.values.get(id) {
+            .map(|(p, v)| match v {
                 Value::Int(i) => (p, Ok(*i)),
                 Value::Obj(o) => (p, Err(o.clone_ref(py))),
             })

@@ -2,13 +2,16 @@
 //! Nothing here knows how a tree bitmap works or how a file format is read.
 
 mod batch;
+mod columns;
 mod convert;
 mod database;
 mod db_build;
+mod errors;
 mod load;
 mod load_mrt;
 mod load_prefixes;
 mod load_registry;
+mod record;
 mod table;
 mod values;
 
@@ -17,13 +20,21 @@ mod _geoip_rs {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use super::database::{DbIter, PyDatabase, Record};
+    use super::database::{DbIter, PyDatabase};
+    #[pymodule_export]
+    use super::record::Record;
     #[pymodule_export]
     use super::table::PrefixTable;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        // The core's one schema of record fields, as (name, type, meaning) tuples,
+        // and the export formats: the Python package derives its columns from these.
+        let fields = crate::db::RECORD_FIELDS.map(|f| (f.name, f.kind.name(), f.doc));
+        m.add("RECORD_FIELDS", fields)?;
+        let formats = crate::db::export::ExportFormat::ALL.map(|f| f.name());
+        m.add("EXPORT_FORMATS", formats)?;
         m.add("FormatError", m.py().get_type::<super::load::FormatError>())?;
         super::load_prefixes::register(m)?;
         super::load_mrt::register(m)?;
@@ -31,7 +42,7 @@ mod _geoip_rs {
         super::db_build::register(m)?;
         m.add(
             "DatabaseError",
-            m.py().get_type::<super::database::DatabaseError>(),
+            m.py().get_type::<super::errors::DatabaseError>(),
         )?;
         Ok(())
     }

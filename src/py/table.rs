@@ -12,10 +12,9 @@
 mod lock;
 
 use super::convert::{self, Key};
-use super::values::{Value, Values};
-use crate::compiled::CompiledTable;
+use super::values::Value;
 use crate::ip::IpPrefix;
-use crate::table::IpTable;
+use crate::lpm::LpmTable;
 use lock::{ReadGuard, TableLock, WriteGuard};
 use pyo3::exceptions::PyKeyError;
 use pyo3::gc::PyVisit;
@@ -23,159 +22,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::{PyTraverseError, PyTypeInfo};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The compiled (Poptrie) form of the table, whose leaves hold their own value ids
-/// (see [`Values::compiled_ids`]).
-pub(crate) struct Compiled {
-    pub(crate) table: CompiledTable,
-    /// The value slot of each compiled id.
-    slots: Vec<u32>,
-    /// The integer of each compiled id, for a table of integers: lookups read values
-    /// from this small array rather than from the slots.
-    pub(crate) ints: Option<Vec<i64>>,
-}
+pub(crate) type Inner = LpmTable<Value>;
 
-impl Compiled {
-    fn build(inner: &Inner) -> Option<Self> {
-        let (ids, slots) = inner.values.compiled_ids();
-        let table = CompiledTable::build_with(&inner.table, |slot| ids[slot as usize]).ok()?;
-        let values = &inner.values;
-        let ints = values
-            .is_int_table()
-            .then(|| slots.iter().map(|&s| values.int(s).expect("int")).collect());
-        Some(Compiled { table, slots, ints })
-    }
-
-    /// The value slot of a compiled id.
-    #[inline]
-    pub(crate) fn slot(&self, id: u32) -> u32 {
-        self.slots[id as usize]
-    }
-
-    /// The value of a compiled id, copied out of the table.
-    #[inline]
-    fn value(&self, values: &Values, py: Python<'_>, id: u32) -> Value {
-        match &self.ints {
-            Some(ints) => Value::Int(ints[id as usize]),
-            None => values.get(self.slot(id)).clone_ref(py),
-        }
-    }
-
-    fn nbytes(&self) -> usize {
-        self.table.nbytes()
-            + self.slots.capacity() * 4
-            + self.ints.as_ref().map_or(0, |v| v.capacity() * 8)
-    }
-}
-
-#[derive(Default)]
-pub(crate) struct Inner {
-    pub(crate) table: IpTable<u32>,
-    pub(crate) values: Values,
-    /// The compiled form of `table`, built on demand and dropped by every write.
-    /// `None` inside: the table cannot be compiled (too many values).
-    compiled: OnceLock<Option<Compiled>>,
-    /// Single lookups answered by the tree since the last write: once there have been
-    /// as many as there are prefixes, compiling (linear in the prefixes) pays off.
-    tree_lookups: AtomicUsize,
-}
-
-/// Batches of at least this many addresses compile the table first.
-pub(crate) const COMPILE_FOR_BATCH: usize = 4096;
-
-impl Inner {
-    /// Insert or replace; returns the value replaced.
-    fn insert(&mut self, prefix: &IpPrefix, value: Value) -> Option<Value> {
-        // Even a value replaced in place makes the compiled form stale: it may have
-        // merged this prefix's slot with another one holding the old value.
-        self.changed();
-        match self.table.exact(prefix) {
-            Some(id) => Some(self.values.replace(id, value)),
-            None => {
-                let id = self.values.add(value);
-                self.table.insert(prefix, id);
-                None
-            }
-        }
-    }
-
-    fn remove(&mut self, prefix: &IpPrefix) -> Option<Value> {
-        let id = self.table.remove(prefix)?;
-        self.changed();
-        Some(self.values.take(id))
-    }
-
-    /// The prefixes changed: the compiled form is stale.
-    fn changed(&mut self) {
-        self.compiled = OnceLock::new();
-        *self.tree_lookups.get_mut() = 0;
-    }
-
-    /// The compiled form if there is one, built first if `build`.
-    pub(crate) fn compiled(&self, build: bool) -> Option<&Compiled> {
-        match build {
-            true => self.compiled.get_or_init(|| Compiled::build(self)).as_ref(),
-            false => self.compiled.get().and_then(Option::as_ref),
-        }
-    }
-
-    /// The compiled form for a single lookup: built once there have been as many
-    /// single lookups as prefixes.
-    #[inline]
-    fn compiled_for_single(&self) -> Option<&Compiled> {
-        let build = self.compiled.get().is_none()
-            && self.tree_lookups.fetch_add(1, Ordering::Relaxed)
-                >= self.table.len().max(COMPILE_FOR_BATCH);
-        self.compiled(build)
-    }
-
-    /// The longest match of an address: its length and value slot.
-    #[inline]
-    pub(crate) fn longest_addr(&self, a: IpAddr) -> Option<(u8, u32)> {
-        match self.compiled_for_single() {
-            Some(c) => c.table.longest_match(a).map(|(len, id)| (len, c.slot(id))),
-            None => self.table.longest_match(a),
-        }
-    }
-
-    /// The longest match of an address: its length and value.
-    #[inline(always)]
-    fn lookup(&self, py: Python<'_>, a: IpAddr) -> Option<(u8, Value)> {
-        match self.compiled_for_single() {
-            Some(c) => {
-                let (len, id) = c.table.longest_match(a)?;
-                Some((len, c.value(&self.values, py, id)))
-            }
-            None => {
-                let (len, slot) = self.table.longest_match(a)?;
-                Some((len, self.values.get(slot).clone_ref(py)))
-            }
-        }
-    }
-
-    /// The longest match for an address or a prefix: the matching prefix and value.
-    fn longest(&self, py: Python<'_>, key: &Key) -> Option<(IpPrefix, Value)> {
-        match key {
-            Key::Addr(a) => self.lookup(py, *a).map(|(len, v)| {
-                let p = IpPrefix::new(*a, len, false).expect("length from the table");
-                (p, v)
-            }),
-            Key::Net(p) => {
-                let (p, slot) = self.table.longest_covering(p)?;
-                Some((p, self.values.get(slot).clone_ref(py)))
-            }
-        }
-    }
-
-    /// The value of the longest match for an address or a prefix.
-    #[inline]
-    fn value_of(&self, py: Python<'_>, key: &Key) -> Option<Value> {
-        match key {
-            Key::Addr(a) => self.lookup(py, *a).map(|(_, v)| v),
-            Key::Net(_) => self.longest(py, key).map(|(_, v)| v),
-        }
+/// The longest match for an address or a prefix: the matching prefix and value.
+fn longest(t: &Inner, py: Python<'_>, key: &Key) -> Option<(IpPrefix, Value)> {
+    match key {
+        Key::Addr(a) => t.longest_match(*a).map(|(len, v)| {
+            let p = IpPrefix::new(*a, len, false).expect("length from the table");
+            (p, Value::found(v, py))
+        }),
+        Key::Net(p) => t.longest_covering(p).map(|(p, v)| (p, v.clone_ref(py))),
     }
 }
 
@@ -198,13 +56,9 @@ impl PrefixTable {
         items: impl IntoIterator<Item = (IpPrefix, Value)>,
         strict: bool,
     ) -> Self {
-        let mut inner = Inner::default();
-        for (p, v) in items {
-            inner.insert(&p, v);
-        }
         PrefixTable {
             strict: AtomicBool::new(strict),
-            inner: TableLock::new(inner),
+            inner: TableLock::new(items.into_iter().collect()),
         }
     }
 
@@ -222,7 +76,7 @@ impl PrefixTable {
         // SAFETY: the lookup runs Rust code only; the value is copied with `clone_ref`.
         unsafe {
             self.inner
-                .read_attached(py, |inner| inner.value_of(py, key))
+                .read_attached(py, |inner| longest(inner, py, key).map(|(_, v)| v))
         }
     }
 
@@ -231,13 +85,17 @@ impl PrefixTable {
     #[inline(always)]
     fn value_of_addr(&self, py: Python<'_>, a: IpAddr) -> Option<Value> {
         // SAFETY: as in `value_of`.
-        unsafe { self.inner.read_attached(py, |inner| inner.lookup(py, a)) }.map(|(_, v)| v)
+        let found = |t: &Inner| t.longest_match(a).map(|(_, v)| Value::found(v, py));
+        unsafe { self.inner.read_attached(py, found) }
     }
 
     /// The longest match for `key`: its prefix and value.
     fn longest(&self, py: Python<'_>, key: &Key) -> Option<(IpPrefix, Value)> {
         // SAFETY: as in `value_of`.
-        unsafe { self.inner.read_attached(py, |inner| inner.longest(py, key)) }
+        unsafe {
+            self.inner
+                .read_attached(py, |inner| longest(inner, py, key))
+        }
     }
 
     fn is_strict(&self) -> bool {
@@ -266,17 +124,14 @@ impl PrefixTable {
         Ok(list)
     }
 
-    /// The values of slots, copied out of the table.
-    fn with_values(
-        &self,
+    /// Prefixes and values copied out of the table (under its lock), for
+    /// [`Self::pairs`] to make into Python objects after the lock is released.
+    fn copied<'a>(
         py: Python<'_>,
-        inner: &Inner,
-        items: Vec<(IpPrefix, u32)>,
+        items: impl IntoIterator<Item = (IpPrefix, &'a Value)>,
     ) -> Vec<(IpPrefix, Value)> {
-        items
-            .into_iter()
-            .map(|(p, id)| (p, inner.values.get(id).clone_ref(py)))
-            .collect()
+        let copy = |(p, v): (IpPrefix, &Value)| (p, v.clone_ref(py));
+        items.into_iter().map(copy).collect()
     }
 
     fn insert_one(
@@ -312,14 +167,22 @@ impl PrefixTable {
 
     #[getter]
     fn nbytes(&self) -> usize {
-        let inner = self.read();
-        let compiled = inner.compiled(false).map_or(0, |c| c.nbytes());
-        std::mem::size_of::<Self>() + inner.table.nbytes() + inner.values.nbytes() + compiled
+        std::mem::size_of::<Self>() + self.read().nbytes()
+    }
+
+    /// Whether lookups go to the compiled (Poptrie) form now.
+    #[getter]
+    fn compiled(&self) -> bool {
+        self.read().is_compiled()
+    }
+
+    /// Compile now; false if the table cannot be compiled (too many values).
+    fn compile(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.read().compile())
     }
 
     fn counts(&self) -> (usize, usize) {
-        let inner = self.read();
-        (inner.table.v4().len(), inner.table.v6().len())
+        self.read().counts()
     }
 
     fn insert<'py>(
@@ -388,8 +251,8 @@ impl PrefixTable {
             None => self.key(key)?,
         };
         let found = |inner: &Inner| match k {
-            Key::Addr(a) => inner.longest_addr(a).is_some(),
-            Key::Net(p) => inner.table.longest_covering(&p).is_some(),
+            Key::Addr(a) => inner.contains(a),
+            Key::Net(p) => inner.longest_covering(&p).is_some(),
         };
         // SAFETY: the lookup runs Rust code only.
         Ok(unsafe { self.inner.read_attached(key.py(), found) })
@@ -405,17 +268,14 @@ impl PrefixTable {
         let p = self.network(prefix)?;
         let found = {
             let inner = self.read();
-            inner
-                .table
-                .exact(&p)
-                .map(|id| inner.values.get(id).clone_ref(py))
+            inner.exact(&p).map(|v| v.clone_ref(py))
         };
         Ok(found.map(|v| v.into_py(py)).or(default))
     }
 
     fn has_prefix(&self, prefix: &Bound<'_, PyAny>) -> PyResult<bool> {
         let p = self.network(prefix)?;
-        Ok(self.read().table.exact(&p).is_some())
+        Ok(self.read().exact(&p).is_some())
     }
 
     fn __delitem__(&self, prefix: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -447,12 +307,7 @@ impl PrefixTable {
     }
 
     fn clear(&self, py: Python<'_>) {
-        let old = {
-            let mut inner = self.write(py);
-            inner.table.clear();
-            inner.changed();
-            inner.values.take_all()
-        };
+        let old = self.write(py).clear();
         drop(old);
     }
 
@@ -467,7 +322,7 @@ impl PrefixTable {
         };
         let items = {
             let inner = self.read();
-            self.with_values(py, &inner, inner.table.covering(&p))
+            Self::copied(py, inner.covering(&p))
         };
         self.pairs(py, items)
     }
@@ -480,7 +335,7 @@ impl PrefixTable {
         let p = self.network(prefix)?;
         let items = {
             let inner = self.read();
-            self.with_values(py, &inner, inner.table.covered(&p))
+            Self::copied(py, inner.covered(&p))
         };
         self.pairs(py, items)
     }
@@ -488,7 +343,7 @@ impl PrefixTable {
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items = {
             let inner = self.read();
-            self.with_values(py, &inner, inner.table.iter().collect())
+            Self::copied(py, inner.iter())
         };
         self.pairs(py, items)
     }
@@ -498,7 +353,7 @@ impl PrefixTable {
     }
 
     fn __len__(&self) -> usize {
-        self.read().table.len()
+        self.read().len()
     }
 
     fn __repr__(&self) -> String {
@@ -517,7 +372,7 @@ impl PrefixTable {
         // Snapshot both sides, then compare values with Python's == outside the locks.
         let snapshot = |t: &PrefixTable| {
             let inner = t.read();
-            t.with_values(py, &inner, inner.table.iter().collect())
+            Self::copied(py, inner.iter())
         };
         let (a, b) = (snapshot(self), snapshot(other));
         let mut equal = a.len() == b.len();
@@ -539,9 +394,8 @@ impl PrefixTable {
         let items = {
             let inner = this.read();
             let pairs: Vec<_> = inner
-                .table
                 .iter()
-                .map(|(p, id)| (p.to_string(), inner.values.get(id).clone_ref(py)))
+                .map(|(p, v)| (p.to_string(), v.clone_ref(py)))
                 .collect();
             pairs
         };
@@ -565,8 +419,10 @@ impl PrefixTable {
         // A writer never holds the lock across a point where the GC can run, so
         // `try_read` only fails while a batch lookup reads it, which holds no objects.
         if let Some(inner) = self.inner.try_read() {
-            for obj in inner.values.objects() {
-                visit.call(obj)?;
+            for v in inner.values() {
+                if let Value::Obj(obj) = v {
+                    visit.call(obj)?;
+                }
             }
         }
         Ok(())

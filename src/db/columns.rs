@@ -1,0 +1,130 @@
+//! A batch's answers as columns, filled in place on every core: what
+//! `Database.lookup_batch` returns as numpy arrays, and the per-row details (prefix
+//! and names) for the text columns.
+
+use super::layout::{CountrySource, NONE};
+use super::query::Answer;
+use super::read::View;
+use crate::batch::{for_chunks, Keys};
+use crate::ip::IpPrefix;
+
+/// `country_source` as the batch column spells it, by [`Answer::country_source`]
+/// code (0 for none, else the [`CountrySource`] as `u8`), in ten bytes.
+pub const SOURCE_CODES: [[u8; 10]; 5] = {
+    const fn code(name: &str) -> [u8; 10] {
+        let mut out = [0u8; 10];
+        let b = name.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            out[i] = b[i];
+            i += 1;
+        }
+        out
+    }
+    let all = CountrySource::ALL;
+    [
+        code(""),
+        code(all[0].name()),
+        code(all[1].name()),
+        code(all[2].name()),
+        code(all[3].name()),
+    ]
+};
+
+/// The answers of a batch, one row per address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Columns {
+    pub found: Vec<bool>,
+    pub asn: Vec<u32>,
+    pub prefix_len: Vec<u8>,
+    /// Two ASCII capitals, zero bytes for none.
+    pub country: Vec<[u8; 2]>,
+    /// One of [`SOURCE_CODES`].
+    pub country_source: Vec<[u8; 10]>,
+    /// The route (origin list) of each row, [`NONE`] for a miss: what
+    /// [`View::detail`] needs.
+    pub route: Vec<u32>,
+}
+
+/// What the text columns show for one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail<'a> {
+    pub prefix: IpPrefix,
+    /// The route, the key under which [`View::names`] can be shared between rows.
+    pub route: u32,
+    pub registry: Option<&'a str>,
+}
+
+impl Columns {
+    fn new(n: usize) -> Self {
+        Columns {
+            found: vec![false; n],
+            asn: vec![0; n],
+            prefix_len: vec![0; n],
+            country: vec![[0; 2]; n],
+            country_source: vec![[0; 10]; n],
+            route: vec![0; n],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+}
+
+impl<'a> View<'a> {
+    /// The answers for every address of `keys`; large batches on every core.
+    pub fn columns(&self, keys: Keys) -> Columns {
+        let mut c = Columns::new(keys.len());
+        let parts = (
+            &mut c.found[..],
+            &mut c.asn[..],
+            &mut c.prefix_len[..],
+            &mut c.country[..],
+            &mut c.country_source[..],
+            &mut c.route[..],
+        );
+        for_chunks(parts, |start, (found, asn, len, cc, source, route)| {
+            let keys = keys.slice(start..start + found.len());
+            self.answers(keys, |i, a: Answer| {
+                found[i] = a.route != NONE;
+                asn[i] = a.asn;
+                len[i] = a.prefix_len;
+                cc[i] = a.country;
+                source[i] = SOURCE_CODES[a.country_source as usize];
+                route[i] = a.route;
+            })
+        });
+        c
+    }
+
+    /// The details of row `i` of `columns` for address `addr`; `None` for a miss.
+    pub fn detail(
+        &self,
+        columns: &Columns,
+        i: usize,
+        addr: std::net::IpAddr,
+    ) -> Option<Detail<'a>> {
+        let route = *columns.route.get(i)?;
+        let prefix = IpPrefix::new(addr, columns.prefix_len[i], false).ok();
+        let prefix = prefix.filter(|_| route != NONE)?;
+        Some(Detail {
+            prefix,
+            route,
+            registry: self.registry(addr, route),
+        })
+    }
+
+    /// The AS name, organisation id and organisation name of a row's route: the
+    /// same for every address the route answers.
+    pub fn names(&self, detail: &Detail<'_>) -> [Option<&'a str>; 3] {
+        match self.prefix_record(detail.prefix, detail.route) {
+            Some(r) => [r.as_name, r.org_id, r.org_name],
+            None => [None; 3],
+        }
+    }
+}
