@@ -7,8 +7,8 @@ mod common;
 
 use common::{build_tree, inside, ipasn, Rng};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use geoip_rs::poptrie::{default_direct_bits, Poptrie};
-use geoip_rs::{Key, Prefix, TreeBitmap};
+use geoip_rs::batch::Keys;
+use geoip_rs::{IpPrefix, Key, LpmTable, Prefix};
 
 /// DIR-24-8: 2^24 entries for the first 24 bits, each a next hop or (top bit) the
 /// index of a 256-entry group for the last 8 bits.
@@ -62,27 +62,19 @@ impl Dir248 {
     }
 }
 
-/// The prefixes in address order with value ids as the Python table compiles them:
-/// one id per distinct AS (ASNs themselves go past the 23 bits of a leaf).
-fn ids<K: Key>(tree: &TreeBitmap<K, u32>) -> Vec<(Prefix<K>, u32)> {
-    let mut id_of = std::collections::HashMap::new();
-    let mut next = 0u32;
-    tree.iter()
-        .map(|(p, asn)| {
-            let id = *id_of.entry(asn).or_insert_with(|| {
-                next += 1;
-                next - 1
-            });
-            (p, id)
-        })
-        .collect()
+/// The table `geoip_rs.PrefixTable` is, compiled as it compiles itself.
+fn lpm<K: Key>(items: &[(Prefix<K>, u32)], family: fn(Prefix<K>) -> IpPrefix) -> LpmTable<u32> {
+    let t: LpmTable<u32> = items.iter().map(|&(p, asn)| (family(p), asn)).collect();
+    assert!(t.compile());
+    t
 }
 
 fn bench_v4(c: &mut Criterion) {
     let (items, _) = ipasn("ipasn_20140513.dat.gz");
     let tree = build_tree(&items);
-    let sorted = ids(&tree);
-    let pop = Poptrie::build(&sorted, default_direct_bits::<u32>()).unwrap();
+    let table = lpm(&items, IpPrefix::V4);
+    let pop = table.compiled_table().unwrap().v4();
+    let sorted: Vec<_> = tree.iter().collect();
     let dir = Dir248::build(&sorted);
     let (nodes, leaves) = pop.counts();
     eprintln!(
@@ -111,6 +103,11 @@ fn bench_v4(c: &mut Criterion) {
         g.throughput(Throughput::Elements(keys.len() as u64));
         g.bench_function(format!("poptrie_{name}"), |b| {
             b.iter(|| pop.lookup_many(keys, &mut out))
+        });
+        // What `PrefixTable.lookup_batch` runs: values, lengths and found flags,
+        // on every core.
+        g.bench_function(format!("table_batch_{name}"), |b| {
+            b.iter(|| table.lookup_ints(Keys::V4(keys), -1))
         });
         // One lookup at a time, each waiting for the one before (as from Python):
         // the key depends on the previous answer, whose top bit is always clear.
@@ -141,8 +138,14 @@ fn bench_v4(c: &mut Criterion) {
     g.finish();
     let mut g = c.benchmark_group("ipv4_build");
     g.sample_size(10);
-    g.bench_function("poptrie_from_sorted", |b| {
-        b.iter(|| Poptrie::build(&sorted, 18).unwrap())
+    // What a write costs the next lookup: the table compiles itself again.
+    let mut table = table;
+    let (p, asn) = items[0];
+    g.bench_function("table_write_then_compile", |b| {
+        b.iter(|| {
+            table.insert(&IpPrefix::V4(p), asn);
+            table.compile()
+        })
     });
     g.finish();
 }
@@ -150,8 +153,8 @@ fn bench_v4(c: &mut Criterion) {
 fn bench_v6(c: &mut Criterion) {
     let (_, items) = ipasn("ipasn6_20151101.dat.gz");
     let tree = build_tree(&items);
-    let sorted = ids(&tree);
-    let pop = Poptrie::build(&sorted, default_direct_bits::<u128>()).unwrap();
+    let table = lpm(&items, IpPrefix::V6);
+    let pop = table.compiled_table().unwrap().v6();
     eprintln!(
         "IPv6 {} prefixes: poptrie {} bytes ({:.1} B/prefix); tree bitmap {} bytes",
         items.len(),
