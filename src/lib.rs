@@ -3,16 +3,25 @@
 //!
 //! # Where to start reading
 //! - [`key`]: addresses as `u32` (IPv4) and `u128` (IPv6) keys, and [`Prefix`].
+//! - [`ip`]: parsing of addresses and prefixes, with `ipaddress`-style errors.
 //! - [`treebitmap`]: the longest-prefix-match structure, a pointer-free tree bitmap
 //!   for one family: exact / longest match, covering and covered prefixes, ordered
 //!   iteration, insert and remove.
 //! - [`table`]: [`IpTable`], one tree per family behind one interface.
 //! - [`poptrie`], [`compiled`]: the compiled read-only form used for fast lookups.
-//! - [`ip`]: parsing of addresses and prefixes, with `ipaddress`-style errors.
+//! - [`lpm`]: [`LpmTable`], the table `geoip_rs.PrefixTable` is: any values, writes
+//!   to the tree, reads from the compiled form once compiling pays off.
+//! - [`batch`]: many lookups per call: the addresses ([`batch::Keys`]) and the
+//!   split of large batches over the cores.
 //! - [`range`]: address ranges split into the fewest covering prefixes.
+//! - [`origin`]: an origin AS, or an AS_SET.
 //! - [`loaders`]: streaming readers (and writers) of routing and registry files.
-//! - `py` (feature `python`): the thin pyo3 layer; the core above never uses pyo3,
-//!   so `cargo test` and `cargo bench` need no Python.
+//! - [`db`]: the GeoIP database: built from the loaders' output into one
+//!   memory-mapped file, and what it answers (records, batch columns, summaries,
+//!   exports), with the one schema of record fields and the one country chain.
+//! - `py` (feature `python`): the pyo3 binding; each function extracts its
+//!   arguments, calls the core above and converts the result. The core never uses
+//!   pyo3, so `cargo test` and `cargo bench` need no Python.
 
 pub mod batch;
 pub mod compiled;

@@ -3,7 +3,8 @@
 //! Accepted like `ipaddress.ip_address` / `ip_network` read them: `str`, `int`, packed
 //! `bytes` and `ipaddress` objects, plus `(address, prefixlen)` tuples for networks.
 //! Errors carry `ipaddress`'s own wording; a wrong type is a `TypeError` (where
-//! `ipaddress` would say `ValueError`), as the issue asks.
+//! `ipaddress` would say `ValueError`), since passing, say, a float is a programming
+//! error rather than bad data.
 
 use crate::ip::{parse_addr, parse_dotted_quad, parse_prefix, IpPrefix, PrefixError};
 use pyo3::exceptions::{PyTypeError, PyValueError};

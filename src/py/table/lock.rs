@@ -2,8 +2,8 @@
 //! lookups from Python can skip.
 //!
 //! Taking and releasing a `RwLock` for reading are two atomic read-modify-write
-//! instructions, about a tenth of a single lookup from Python (issue 5 wants it under
-//! 100 ns). On a Python build with a GIL they are not needed by a thread that holds
+//! instructions, about a tenth of a single lookup from Python (which should stay
+//! under 100 ns). On a Python build with a GIL they are not needed by a thread that holds
 //! the GIL, because of one rule: **a writer holds the GIL for as long as it holds the
 //! write lock**, and calls no Python code meanwhile (so the GIL cannot pass to another
 //! thread). Then no write is ever halfway done while another thread holds the GIL.
