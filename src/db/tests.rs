@@ -331,3 +331,62 @@ fn crafted_files_never_panic() {
         "some damage is not detectable and must still be safe"
     );
 }
+
+#[test]
+fn country_chain_takes_the_first_known_in_order() {
+    use query::country_chain;
+    let none = || None;
+    let zero = || Some([0, 0]);
+    let us = || Some(*b"US");
+    let nl = || Some(*b"NL");
+    assert_eq!(country_chain([&none, &none, &none, &none]), None);
+    assert_eq!(
+        country_chain([&zero, &nl, &us, &us]),
+        Some((*b"NL", CountrySource::RirPrefix))
+    );
+    assert_eq!(
+        country_chain([&us, &nl, &nl, &nl]),
+        Some((*b"US", CountrySource::As2Org))
+    );
+    assert_eq!(
+        country_chain([&none, &zero, &none, &nl]),
+        Some((*b"NL", CountrySource::AsName))
+    );
+}
+
+#[test]
+fn columns_agree_with_records_and_answers() {
+    let db = Database::open(small_db("columns.db"), true).unwrap();
+    let v = db.view();
+    let addrs = [
+        "8.8.8.8",
+        "1.0.0.1",
+        "1.0.3.1",
+        "10.1.2.3",
+        "192.0.2.200",
+        "9.9.9.9",
+    ];
+    let keys: Vec<u32> = addrs
+        .iter()
+        .map(|a| a.parse::<std::net::Ipv4Addr>().unwrap().into())
+        .collect();
+    let cols = v.columns(crate::batch::Keys::V4(&keys));
+    for (i, a) in addrs.iter().enumerate() {
+        let r = v.record(ip(a));
+        assert_eq!(cols.found[i], r.is_some(), "{a}");
+        let Some(r) = r else { continue };
+        assert_eq!(
+            (cols.asn[i], cols.prefix_len[i]),
+            (r.asn, r.prefix.prefix_len())
+        );
+        assert_eq!(query::country_text(cols.country[i]), r.country, "{a}");
+        let source = r.country_source.map_or(0, |s| s as usize);
+        assert_eq!(cols.country_source[i], columns::SOURCE_CODES[source]);
+        let d = v.detail(&cols, i, ip(a)).unwrap();
+        assert_eq!((d.prefix, d.registry), (r.prefix, r.registry));
+        assert_eq!(v.names(&d), [r.as_name, r.org_id, r.org_name]);
+        let info = v.as_record(r.asn).unwrap();
+        let chain = info.org_country.or(info.rir_country).or(info.name_country);
+        assert_eq!(info.country, chain, "AS{}", r.asn);
+    }
+}
