@@ -1,10 +1,10 @@
 # The commands CI runs (.ci/run calls `make test`), each usable on its own.
 PYTHON ?= python3
 
-.PHONY: test install install-test rust-test py-test lint bench bench-py bench-db sample-db
+.PHONY: test install install-test rust-test py-test stubtest lint bench bench-py bench-db sample-db
 
 # Install the package with its test extras (one release build), then run every test.
-test: install-test rust-test py-test
+test: install-test rust-test py-test stubtest
 
 install:
 	$(PYTHON) -m pip install --quiet .
@@ -18,6 +18,11 @@ rust-test:
 
 py-test:
 	$(PYTHON) -m pytest -q
+
+# The type stub against the installed extension, name for name and signature for
+# signature; the allowlist holds only what stubtest cannot see, each with its reason.
+stubtest:
+	$(PYTHON) -m mypy.stubtest geoip_rs._geoip_rs --allowlist tests/stubtest-allowlist.txt
 
 lint:
 	cargo fmt --check

@@ -42,6 +42,21 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 
 
+def _extension_importable() -> bool:
+    try:
+        import geoip_rs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# The GeoIP databases built from the shared data, shared by tests/test_db_*.py: the
+# fixtures of a plugin are registered once, so each database is built once per session.
+# The plugin imports the extension: with REFERENCE_ONLY and no extension built, it is
+# left out, so that only the files using these databases fail, not every test.
+pytest_plugins = ["dbfixtures"] if not REFERENCE_ONLY or _extension_importable() else []
+
+
 def pytest_configure(config):
     if IN_CI and REFERENCE_ONLY:
         raise pytest.UsageError("GEOIP_RS_REFERENCE_ONLY must not be set in CI")

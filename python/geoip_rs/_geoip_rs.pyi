@@ -1,12 +1,35 @@
 """Type stubs for the Rust extension module ``geoip_rs._geoip_rs``."""
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any, Literal, TypeAlias, TypedDict, type_check_only
+from typing import Any, Literal, TypeAlias, TypedDict, final, type_check_only
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
+
+__all__ = [
+    "DbIter",
+    "Database",
+    "Record",
+    "PrefixTable",
+    "__version__",
+    "FormatError",
+    "read_ipasn",
+    "write_ipasn",
+    "read_pfx2as",
+    "write_pfx2as",
+    "read_iptoasn",
+    "read_mrt",
+    "mrt_routes",
+    "MrtRoutes",
+    "read_as2org",
+    "read_delegated",
+    "read_asnames",
+    "_build_database",
+    "DatabaseError",
+]
 
 Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address
 """An IP address: ``"192.0.2.1"``, ``"2001:db8::1"``, an ``int`` (below 2**32 it is
@@ -143,6 +166,66 @@ def read_iptoasn(
         FileNotFoundError: no such file.
     """
 
+OriginPolicy: TypeAlias = Literal["first_peer", "majority", "all"]
+"""``origin_policy=`` for RIB dumps: ``first_peer`` (the first peer's route, as pyasn
+converts), ``majority`` (the origin most peers see; a tie goes to the one seen first)
+or ``all`` (every origin with its peer count)."""
+
+MrtValue: TypeAlias = int | tuple[tuple[Origin, int], ...]
+"""The value of a prefix in a table from ``read_mrt``: under ``first_peer`` and
+``majority`` the origin AS (an AS set's lowest member), so that the table is an
+integer table; under ``all`` a tuple of ``(origin, peers)`` pairs, each origin an
+``int`` or a ``frozenset[int]`` for an AS set."""
+
+def read_mrt(
+    path: str | os.PathLike[str],
+    *,
+    updates: Sequence[str | os.PathLike[str]] = ...,
+    origin_policy: OriginPolicy = "first_peer",
+    on_error: OnError = "raise",
+    progress: Progress = None,
+) -> tuple[PrefixTable, Summary]:
+    """Read an MRT RIB dump (TABLE_DUMP_V2, with ADD-PATH, or TABLE_DUMP; plain or
+    gzip/bzip2), then apply the BGP4MP update files ``updates`` in order, into a table
+    of ``prefix -> MrtValue``.
+
+    The origin is the last AS of the path: an AS_SET there is a set origin; private
+    and reserved ASNs at the end are passed over to the last public AS; confederation
+    segments are ignored. Entries with an empty path, and the default route, are left
+    out and counted.
+
+    Returns:
+        The table and the summary of the RIB file, with ``prefixes`` (the table's
+        size) and, when there are update files, ``updates``: a summary per update
+        file.
+
+    Raises:
+        FormatError: a malformed or truncated record (naming the file, the record and
+            its byte offset); with ``on_error="skip"`` it is counted instead.
+        ValueError: an unknown ``origin_policy``.
+        FileNotFoundError: no such file.
+    """
+
+MrtRoute: TypeAlias = tuple[Literal["B", "A", "W"], int, str, int, str, int | None, str | None]
+"""One route of an MRT file: ``(kind, timestamp, peer_ip, peer_asn, prefix, path_id,
+as_path)``, as ``bgpdump -m`` prints them. ``kind`` is ``"B"`` for a RIB entry,
+``"A"`` for an announcement and ``"W"`` for a withdrawal; ``path_id`` is the ADD-PATH
+id (None without ADD-PATH); ``as_path`` is the path as text (``""`` if empty), None
+for a withdrawal."""
+
+@final
+class MrtRoutes:
+    """Iterator over every route of an MRT file (see ``mrt_routes``). Reading happens
+    as it is iterated, with the GIL released; a malformed record raises
+    ``FormatError`` and ends the iteration."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> MrtRoute: ...
+
+def mrt_routes(path: str | os.PathLike[str]) -> MrtRoutes:
+    """Every route in an MRT file (plain or gzip/bzip2), one tuple per RIB entry,
+    announcement or withdrawal. ``FileNotFoundError`` if there is no such file."""
+
 @type_check_only
 class As2OrgRecord(TypedDict):
     """One AS of a CAIDA as2org file, joined with its organisation."""
@@ -257,6 +340,7 @@ def read_asnames(
 
 __version__: str
 
+@final
 class PrefixTable:
     """A longest-prefix-match table for IPv4 and IPv6 prefixes (a tree bitmap in Rust).
 
@@ -285,12 +369,12 @@ class PrefixTable:
             if False the host bits are masked off.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         items: Mapping[Network, Any] | Iterable[tuple[Network, Any]] | None = None,
         *,
         strict: bool = True,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def strict(self) -> bool: ...
     @property
@@ -310,25 +394,25 @@ class PrefixTable:
         """The number of IPv4 and of IPv6 prefixes."""
     def insert(self, prefix: Network, value: Any) -> Any | None:
         """Insert or replace a prefix; return the value it replaced, or None."""
-    def __setitem__(self, prefix: Network, value: Any) -> None: ...
+    def __setitem__(self, prefix: Network, value: Any, /) -> None: ...
     def update(
         self, items: Mapping[Network, Any] | Iterable[tuple[Network, Any]]
     ) -> None:
         """Insert many prefixes (like ``dict.update``)."""
-    def __getitem__(self, key: Address | Network) -> Any:
+    def __getitem__(self, key: Address | Network, /) -> Any:
         """Longest match: the value of the most specific prefix that contains the
         address (or, for a prefix, that covers it). ``KeyError`` if none does."""
     def get(self, key: Address | Network, default: Any = None) -> Any:
         """Longest match, or ``default``."""
     def lookup_with_prefix(self, key: Address | Network) -> tuple[AnyNetwork, Any] | None:
         """Longest match as ``(network, value)``, or None."""
-    def __contains__(self, key: Address | Network) -> bool:
+    def __contains__(self, key: Address | Network, /) -> bool:
         """True if a longest match exists (``key in t`` iff ``t[key]`` succeeds)."""
     def exact(self, prefix: Network, default: Any = None) -> Any:
         """The value stored for exactly this prefix, or ``default``."""
     def has_prefix(self, prefix: Network) -> bool:
         """True if exactly this prefix is in the table."""
-    def __delitem__(self, prefix: Network) -> None:
+    def __delitem__(self, prefix: Network, /) -> None:
         """Remove exactly this prefix; ``KeyError`` if it is not in the table."""
     def pop(self, prefix: Network, default: Any = ...) -> Any:
         """Remove exactly this prefix and return its value; ``default`` (or KeyError
@@ -347,7 +431,7 @@ class PrefixTable:
     def __iter__(self) -> Iterator[tuple[AnyNetwork, Any]]:
         """Iterate over a snapshot of ``items()``."""
     def __len__(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __repr__(self) -> str:
         """``PrefixTable(ipv4=512621, ipv6=0)``."""
     def __reduce__(self) -> tuple[Any, ...]: ...
@@ -382,12 +466,13 @@ CountrySource: TypeAlias = Literal["as2org", "rir-prefix", "rir-asn", "asname"]
 organisation in CAIDA as2org; the RIR delegated block covering the address; the RIR
 delegation of the AS number; the country at the end of the AS name."""
 
+@final
 class Record:
     """What the database says about one address. Frozen, hashable, picklable;
     ``to_dict()`` gives the fields in order."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         address: Address,
         prefix: Network,
         asn: int,
@@ -398,7 +483,7 @@ class Record:
         country: str | None = None,
         country_source: str | None = None,
         registry: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def address(self) -> IPv4Address | IPv6Address: ...
     @property
@@ -426,11 +511,12 @@ class Record:
         """The RIR that delegated the address block, else the AS number, else the
         registry CAIDA as2org took the organisation from (``arin``, ``ripencc``, ...)."""
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
+@type_check_only
 class BatchColumns(TypedDict, total=False):
     found: npt.NDArray[np.bool_]
     asn: npt.NDArray[np.uint32]
@@ -443,6 +529,7 @@ class BatchColumns(TypedDict, total=False):
     org_name: list[str | None]
     registry: list[str | None]
 
+@type_check_only
 class AsInfo(TypedDict):
     asn: int
     name: str | None
@@ -453,6 +540,15 @@ class AsInfo(TypedDict):
     rir_country: str | None
     name_country: str | None
 
+@final
+class DbIter:
+    """Iterator over a database's ``(prefix, origin AS)`` pairs (see
+    ``Database.__iter__``)."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> tuple[AnyNetwork, int]: ...
+
+@disjoint_base
 class Database:
     """A GeoIP database file, memory-mapped and used in place: opening reads nothing
     but the headers (and, with ``verify``, the checksum over the file), and processes
@@ -460,7 +556,7 @@ class Database:
     manager or call ``close()``; any use after that raises ``ValueError``. Pickles as
     its path (the other process maps the same file)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, verify: bool = True) -> None:
+    def __new__(cls, path: str | os.PathLike[str], *, verify: bool = True) -> Self:
         """Open ``path``. ``verify`` checks the checksum (reads the file once, about
         1 ms for the 17 MB sample); without it opening takes microseconds whatever the
         size. The headers and section sizes are always checked, and every index a
@@ -483,11 +579,11 @@ class Database:
         """The record of the longest matching prefix; None if no prefix covers ``ip``."""
     def get(self, ip: Address) -> Record | None:
         """Same as ``lookup`` (maxminddb's name)."""
-    def __contains__(self, ip: Address) -> bool:
+    def __contains__(self, ip: Address, /) -> bool:
         """True if a routed prefix covers ``ip``."""
     def __len__(self) -> int:
         """Number of routed prefixes."""
-    def __iter__(self) -> Iterator[tuple[AnyNetwork, int]]:
+    def __iter__(self) -> DbIter:
         """``(prefix, origin AS)`` pairs, IPv4 then IPv6, in address order."""
     def lookup_batch(
         self,
@@ -524,7 +620,7 @@ class Database:
     def _export(self, format: str, start: int, count: int) -> tuple[str, int]: ...
     def close(self) -> None:
         """Unmap the file; a batch running in another thread finishes first."""
-    def __enter__(self) -> Database: ...
+    def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> None: ...
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
