@@ -29,6 +29,8 @@ __all__ = [
     "read_asnames",
     "_build_database",
     "DatabaseError",
+    "RECORD_FIELDS",
+    "EXPORT_FORMATS",
 ]
 
 Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address

@@ -18,6 +18,7 @@ mod values;
 #[pyo3::pymodule]
 mod _geoip_rs {
     use pyo3::prelude::*;
+    use pyo3::types::PyTuple;
 
     #[pymodule_export]
     use super::database::{DbIter, PyDatabase};
@@ -32,9 +33,9 @@ mod _geoip_rs {
         // The core's one schema of record fields, as (name, type, meaning) tuples,
         // and the export formats: the Python package derives its columns from these.
         let fields = crate::db::RECORD_FIELDS.map(|f| (f.name, f.kind.name(), f.doc));
-        m.add("RECORD_FIELDS", fields)?;
+        m.add("RECORD_FIELDS", PyTuple::new(m.py(), fields)?)?;
         let formats = crate::db::export::ExportFormat::ALL.map(|f| f.name());
-        m.add("EXPORT_FORMATS", formats)?;
+        m.add("EXPORT_FORMATS", PyTuple::new(m.py(), formats)?)?;
         m.add("FormatError", m.py().get_type::<super::load::FormatError>())?;
         super::load_prefixes::register(m)?;
         super::load_mrt::register(m)?;
