@@ -145,7 +145,7 @@ impl Rib {
 
     /// Read an MRT file (RIB dump or BGP4MP updates) into this RIB: RIB entries and
     /// announcements add or replace the peer's route, withdrawals remove it.
-    pub(crate) fn read(
+    pub(super) fn read(
         &mut self,
         mut records: Records,
         opts: &mut ReadOptions,
@@ -366,7 +366,7 @@ impl Rib {
 }
 
 /// A parsed prefix as ours (the parser has already masked host bits).
-fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
+pub(super) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
     let len = p.prefix.prefix_len();
     match p.prefix.network() {
         IpAddr::V4(a) => Prefix::new_masked(u32::from(a), len).map(IpPrefix::V4),
