@@ -11,15 +11,6 @@ use crate::loaders::rir::read_delegated;
 use crate::loaders::{Input, LoadError, ReadOptions, Summary};
 use std::path::Path;
 
-/// The name an origin policy is recorded under.
-pub fn policy_name(policy: OriginPolicy) -> &'static str {
-    match policy {
-        OriginPolicy::FirstPeer => "first_peer",
-        OriginPolicy::Majority => "majority",
-        OriginPolicy::All => "all",
-    }
-}
-
 impl DbBuilder {
     /// Read MRT files (RIB dumps, then any update files, in the order given) into one
     /// RIB and add each prefix's origins under `policy`.
@@ -49,7 +40,7 @@ impl DbBuilder {
             };
             self.add_prefix(&prefix, &origins);
         }
-        self.set_option("origin_policy", policy_name(policy));
+        self.set_option("origin_policy", policy.name());
         Ok(summaries)
     }
 

@@ -3,7 +3,6 @@
 
 use super::database::db_error;
 use super::load::{run, summary_dict};
-use super::load_mrt::policy;
 use crate::db::DbBuilder;
 use crate::loaders::mrt::OriginPolicy;
 use crate::loaders::{LoadError, Progress, ReadOptions, Summary};
@@ -119,7 +118,7 @@ fn _build_database<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let policy = policy(origin_policy)?;
+    let policy: OriginPolicy = origin_policy.parse()?;
     if mrt.is_empty() && ipasn.is_empty() && pfx2as.is_empty() {
         return Err(pyo3::exceptions::PyValueError::new_err(
             "a database needs a prefix source: give mrt, ipasn or pfx2as files",

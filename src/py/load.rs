@@ -2,7 +2,7 @@
 //! [`LoadError`] to Python exceptions, running a load with the GIL released while
 //! still reporting progress and noticing Ctrl-C, and the summary as a dict.
 
-use crate::loaders::{Input, LoadError, OnError, Progress, ReadOptions, Summary};
+use crate::loaders::{BadName, Input, LoadError, OnError, Progress, ReadOptions, Summary};
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -16,7 +16,8 @@ pyo3::create_exception!(
     "A data file's content does not follow its format (a bad line or record, or a truncated or corrupt compressed stream). The message names the file and the line, record or byte offset."
 );
 
-/// A load error as the Python exception the issue asks for.
+/// A load error as a Python exception: what Python's own file functions raise for a
+/// missing or unreadable file, `FormatError` for bad content.
 pub(crate) fn to_pyerr(e: LoadError) -> PyErr {
     match e {
         LoadError::NotFound(p) => {
@@ -28,14 +29,10 @@ pub(crate) fn to_pyerr(e: LoadError) -> PyErr {
     }
 }
 
-/// `"raise"` or `"skip"`.
-pub(crate) fn on_error(s: &str) -> PyResult<OnError> {
-    match s {
-        "raise" => Ok(OnError::Raise),
-        "skip" => Ok(OnError::Skip),
-        _ => Err(PyValueError::new_err(format!(
-            "on_error must be 'raise' or 'skip', not {s:?}"
-        ))),
+/// A bad option value (`on_error="x"`) is a `ValueError` with the core's message.
+impl From<BadName> for PyErr {
+    fn from(e: BadName) -> PyErr {
+        PyValueError::new_err(e.to_string())
     }
 }
 
@@ -136,7 +133,7 @@ pub(crate) fn run<T: Send>(
     progress: Option<Py<PyAny>>,
     load: impl FnOnce(&mut ReadOptions) -> Result<(T, u64), LoadError> + Send,
 ) -> PyResult<T> {
-    let on_error = on_error(on_error_name)?;
+    let on_error: OnError = on_error_name.parse()?;
     let mut reporter = PyProgress {
         callback: progress,
         last: Instant::now(),

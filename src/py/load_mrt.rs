@@ -8,22 +8,10 @@ use crate::ip::IpPrefix;
 use crate::loaders::mrt::{Chosen, OriginPolicy, Rib, Route, Routes};
 use crate::loaders::Input;
 use crate::origin::Origin;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyTuple};
 use std::path::PathBuf;
 use std::sync::Mutex;
-
-pub(crate) fn policy(name: &str) -> PyResult<OriginPolicy> {
-    match name {
-        "first_peer" => Ok(OriginPolicy::FirstPeer),
-        "majority" => Ok(OriginPolicy::Majority),
-        "all" => Ok(OriginPolicy::All),
-        _ => Err(PyValueError::new_err(format!(
-            "origin_policy must be 'first_peer', 'majority' or 'all', not {name:?}"
-        ))),
-    }
-}
 
 /// An origin as Python sees it: an int, or a frozenset for an AS_SET.
 fn origin_object<'py>(py: Python<'py>, o: &Origin) -> PyResult<Bound<'py, PyAny>> {
@@ -62,7 +50,7 @@ fn read_mrt<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
-    let policy = policy(origin_policy)?;
+    let policy: OriginPolicy = origin_policy.parse()?;
     let mut rib = Rib::new();
     let mut summaries = Vec::new();
     for file in std::iter::once(&path).chain(&updates) {

@@ -10,7 +10,7 @@ use super::path::{origin_of, NoOrigin};
 use super::records::{BadRecord, Records};
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
-use crate::loaders::{LoadError, ReadOptions, Summary};
+use crate::loaders::{by_name, BadName, LoadError, ReadOptions, Summary};
 use crate::origin::Origin;
 use bgpkit_parser::models::*;
 use rustc_hash::FxHashMap;
@@ -30,6 +30,31 @@ pub enum OriginPolicy {
     /// Every origin with the number of peers that saw it, most first (ties in the
     /// order first seen).
     All,
+}
+
+impl OriginPolicy {
+    pub const ALL: [OriginPolicy; 3] = [
+        OriginPolicy::FirstPeer,
+        OriginPolicy::Majority,
+        OriginPolicy::All,
+    ];
+
+    /// The name users pass and the database records (`origin_policy="majority"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            OriginPolicy::FirstPeer => "first_peer",
+            OriginPolicy::Majority => "majority",
+            OriginPolicy::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for OriginPolicy {
+    type Err = BadName;
+
+    fn from_str(s: &str) -> Result<Self, BadName> {
+        by_name("origin_policy", &OriginPolicy::ALL, OriginPolicy::name, s)
+    }
 }
 
 /// An origin in 4 bytes: an ASN, or `SET_BASE + i` for the i-th AS_SET.
