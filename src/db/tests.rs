@@ -331,3 +331,13 @@ fn crafted_files_never_panic() {
         "some damage is not detectable and must still be safe"
     );
 }
+
+#[test]
+fn sections_are_listed_once_in_index_order_with_short_tags() {
+    use layout::Section;
+    let mut names = std::collections::HashSet::new();
+    for (i, s) in Section::ALL.iter().enumerate() {
+        assert_eq!(s.index(), i, "{s:?}");
+        assert!(s.name().len() <= 8 && names.insert(s.name()), "{s:?}");
+    }
+}
