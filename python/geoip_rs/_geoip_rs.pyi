@@ -512,16 +512,22 @@ class Database:
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
+#: The kinds of source file a database is built from, as ``(name, description,
+#: is_prefix_source)``, in the order a build reads them: ``mrt`` first (all MRT files
+#: into one RIB), then the other prefix sources, then the registry sources.
+SOURCE_KINDS: tuple[tuple[str, str, bool], ...]
+
 def _build_database(
     path: str | os.PathLike[str],
+    sources: list[tuple[str, str | os.PathLike[str]]],
     *,
-    mrt: list[str] = ...,
-    ipasn: list[str] = ...,
-    pfx2as: list[str] = ...,
-    as2org: list[str] = ...,
-    delegated: list[str] = ...,
-    asnames: list[str] = ...,
     origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
     on_error: OnError = "raise",
     progress: Progress = None,
-) -> dict[str, Summary]: ...
+) -> dict[str, Summary]:
+    """Build a database file from ``(kind, path)`` pairs, ``kind`` a name of
+    ``SOURCE_KINDS``; returns each file's load summary by path.
+
+    Raises:
+        ValueError: an unknown kind or option value, or no prefix source.
+    """

@@ -8,10 +8,12 @@
 //! - [`query`]: what a view answers: records, batches, prefix and AS queries.
 //! - [`file`]: the container of sections (magic, version, checksum, atomic writes).
 //! - [`provenance`]: the metadata of sources and build.
-//! - [`sources`]: reading source files into a builder.
+//! - [`kinds`]: the kinds of source file, listed once ([`SourceKind`]).
+//! - [`sources`]: reading source files into a builder ([`DbBuilder::from_sources`]).
 
 pub mod build;
 pub mod file;
+pub mod kinds;
 pub mod layout;
 pub mod provenance;
 pub mod query;
@@ -21,6 +23,7 @@ mod strings;
 
 pub use build::DbBuilder;
 pub use file::DbError;
+pub use kinds::SourceKind;
 pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
 pub use query::{Answer, AsRecord, Hit, Record, Tally};

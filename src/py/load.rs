@@ -26,6 +26,7 @@ pub(crate) fn to_pyerr(e: LoadError) -> PyErr {
         LoadError::Io { .. } => PyOSError::new_err(e.to_string()),
         LoadError::Format { .. } => FormatError::new_err(e.to_string()),
         LoadError::Interrupted => PyKeyboardInterrupt::new_err("load interrupted"),
+        LoadError::Usage(message) => PyValueError::new_err(message),
     }
 }
 
