@@ -256,3 +256,26 @@ def test_values_are_separate_dicts():
     table, _, _ = geoip_rs.read_delegated(require_shared(name) / name)
     a, b = table.exact("164.146.0.0/15"), table.exact("164.148.0.0/14")
     assert a == b and a is not b
+
+
+def test_cut_gzip_with_skip_counts_the_prefixes_of_the_lines_read(tmp_path):
+    """The summary's prefix count on a cut file is that of the delegated records in
+    the lines that could be decompressed, counted here with zlib and ipaddress."""
+    import zlib
+
+    name = "rir/delegated-apnic-20140804.gz"
+    data = (require_shared(name) / name).read_bytes()
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    readable = zlib.decompressobj(wbits=31).decompress(cut.read_bytes())
+    lines = readable[: readable.rindex(b"\n")].decode().split("\n")
+    data = [line for line in lines if line.strip() and not line.startswith("#")]
+    # data[0] is the version line.
+    records = [line.split("|") for line in data[1:] if not line.endswith("|summary")]
+    delegated = [r for r in records if r[6] in DELEGATED]
+    expected = sum(len(v4_prefixes(r)) for r in delegated if r[2] == "ipv4")
+    expected += sum(1 for r in delegated if r[2] == "ipv6")
+    _, _, summary = geoip_rs.read_delegated(cut, on_error="skip")
+    assert summary["truncated"]
+    assert summary["entries"] == len(records)
+    assert summary["prefixes"] == expected != summary["entries"]

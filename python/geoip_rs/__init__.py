@@ -22,9 +22,10 @@ from ._geoip_rs import (
     write_ipasn,
     write_pfx2as,
 )
-from .database import Database, build_database, open, sample_path
+from .database import SOURCE_KINDS, Database, build_database, open, sample_path
 
 __all__ = [
+    "SOURCE_KINDS",
     "Database",
     "DatabaseError",
     "Record",

@@ -31,6 +31,7 @@ __all__ = [
     "DatabaseError",
     "RECORD_FIELDS",
     "EXPORT_FORMATS",
+    "ORIGIN_POLICIES",
 ]
 
 Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address
@@ -63,6 +64,9 @@ country code or source: few distinct values)."""
 
 EXPORT_FORMATS: tuple[str, ...]
 """The formats ``geoip-rs export`` writes."""
+
+ORIGIN_POLICIES: tuple[str, ...]
+"""The values of ``origin_policy``, the default first."""
 
 Summary: TypeAlias = dict[str, Any]
 """What a reader read: ``records`` (lines or MRT records), ``prefixes``, ``entries``,
@@ -627,16 +631,22 @@ class Database:
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
+#: The kinds of source file a database is built from, as ``(name, description,
+#: is_prefix_source)``, in the order a build reads them: ``mrt`` first (all MRT files
+#: into one RIB), then the other prefix sources, then the registry sources.
+SOURCE_KINDS: tuple[tuple[str, str, bool], ...]
+
 def _build_database(
     path: str | os.PathLike[str],
+    sources: list[tuple[str, str | os.PathLike[str]]],
     *,
-    mrt: list[str] = ...,
-    ipasn: list[str] = ...,
-    pfx2as: list[str] = ...,
-    as2org: list[str] = ...,
-    delegated: list[str] = ...,
-    asnames: list[str] = ...,
     origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
     on_error: OnError = "raise",
     progress: Progress = None,
-) -> dict[str, Summary]: ...
+) -> dict[str, Summary]:
+    """Build a database file from ``(kind, path)`` pairs, ``kind`` a name of
+    ``SOURCE_KINDS``; returns each file's load summary by path.
+
+    Raises:
+        ValueError: an unknown kind or option value, or no prefix source.
+    """

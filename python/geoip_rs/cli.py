@@ -16,8 +16,15 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from . import FormatError, __version__
-from ._geoip_rs import EXPORT_FORMATS
-from .database import BATCH_FIELDS, Database, build_database, open as open_db, sample_path
+from ._geoip_rs import EXPORT_FORMATS, ORIGIN_POLICIES
+from .database import (
+    BATCH_FIELDS,
+    SOURCE_KINDS,
+    Database,
+    build_database,
+    open as open_db,
+    sample_path,
+)
 
 #: The output columns of ``lookup``: the record fields a batch gives.
 COLUMNS = [name for name, _ in BATCH_FIELDS]
@@ -72,18 +79,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build a database from routing and registry files")
     b.add_argument("output", help="database file to write")
-    for name, what in [
-        ("mrt", "MRT RIB dump or update file"),
-        ("ipasn", "pyasn ipasn file"),
-        ("pfx2as", "CAIDA pfx2as file"),
-        ("as2org", "CAIDA as2org file"),
-        ("delegated", "RIR delegated file"),
-        ("asnames", "AS names file (pyasn JSON or cidr-report text)"),
-    ]:
+    for name, what, _ in SOURCE_KINDS:
         b.add_argument(f"--{name}", action="append", default=[], metavar="FILE",
                        help=f"{what} (repeatable)")
-    b.add_argument("--origin-policy", choices=["first_peer", "majority", "all"],
-                   default="first_peer")
+    b.add_argument("--origin-policy", choices=ORIGIN_POLICIES, default=ORIGIN_POLICIES[0])
     b.add_argument("--skip-errors", action="store_true",
                    help="skip malformed records instead of stopping")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -230,16 +229,11 @@ def table(rows: list[dict[str, Any]], header: bool) -> str:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    if not (args.mrt or args.ipasn or args.pfx2as):
-        raise UserError("a database needs a prefix source: --mrt, --ipasn or --pfx2as")
+    # Without a prefix source build_database raises a ValueError naming the kinds.
+    sources = {name: getattr(args, name) for name, _, _ in SOURCE_KINDS}
     db = build_database(
         args.output,
-        mrt=args.mrt,
-        ipasn=args.ipasn,
-        pfx2as=args.pfx2as,
-        as2org=args.as2org,
-        delegated=args.delegated,
-        asnames=args.asnames,
+        **sources,
         origin_policy=args.origin_policy,
         on_error="skip" if args.skip_errors else "raise",
         progress=not args.quiet and sys.stderr.isatty(),

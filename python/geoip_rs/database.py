@@ -38,6 +38,16 @@ def sample_path() -> str:
 class Database(_geoip_rs.Database):
     """A GeoIP database file, memory-mapped: ``Database(path)`` or ``geoip_rs.open()``."""
 
+    _load_summaries: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def load_summaries(self) -> dict[str, dict[str, Any]]:
+        """Each source file's load summary by path (``records``, ``entries``,
+        ``prefixes``, ``skipped``, ``errors``, ``truncated``), for a database
+        ``build_database`` just made; empty for one opened from a file (its
+        ``metadata["sources"]`` keeps the counts)."""
+        return dict(self._load_summaries or {})
+
     def to_pandas(self, addresses: Any) -> Any:
         """A DataFrame with one row per address: the address, its prefix, origin AS,
         AS name, organisation, country, country source and registry (None/NaN where
@@ -133,39 +143,57 @@ def open(path: PathLike | None = None, *, verify: bool = True) -> Database:  # n
     return Database(os.fspath(path) if path is not None else sample_path(), verify=verify)
 
 
+#: The kinds of source file a database is built from, as ``(name, description,
+#: is_prefix_source)``, in the order a build reads them. ``build_database`` takes each
+#: name as a keyword argument and ``geoip-rs build`` as an option ``--<name>``.
+SOURCE_KINDS: tuple[tuple[str, str, bool], ...] = _geoip_rs.SOURCE_KINDS
+
+
 def build_database(
     path: PathLike,
     *,
-    mrt: Sequence[PathLike] | PathLike = (),
-    ipasn: Sequence[PathLike] | PathLike = (),
-    pfx2as: Sequence[PathLike] | PathLike = (),
-    as2org: Sequence[PathLike] | PathLike = (),
-    delegated: Sequence[PathLike] | PathLike = (),
-    asnames: Sequence[PathLike] | PathLike = (),
     origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
     on_error: Literal["raise", "skip"] = "raise",
     progress: bool | Callable[[int, int], Any] | None = None,
+    **sources: Sequence[PathLike] | PathLike,
 ) -> Database:
     """Build a database from routing and registry files and open it.
 
-    At least one prefix source (``mrt``, ``ipasn`` or ``pfx2as``) is needed; each
-    argument takes one path or several. MRT files (RIB dumps, then update files) are
-    read into one RIB and each prefix's origin chosen by ``origin_policy``. The file
-    is written atomically."""
-    _geoip_rs._build_database(
+    The files are keyword arguments named by their kind (see ``SOURCE_KINDS`` and
+    the list below), each one path or several. At least one prefix source is needed.
+    MRT files (RIB dumps, then update files) are read into one RIB and each prefix's
+    origin chosen by ``origin_policy``; the other kinds follow in the order of
+    ``SOURCE_KINDS``, each kind's files in the order given. The file is written
+    atomically.
+
+    The returned database's ``load_summaries`` holds each file's load summary
+    (records read, entries, prefixes, what was skipped and why), by path.
+
+    Source kinds:
+    """
+    known = {name for name, _, _ in SOURCE_KINDS}
+    for kind in sources:
+        if kind not in known:
+            raise TypeError(f"build_database() got an unexpected keyword argument {kind!r}")
+    pairs = [(kind, p) for kind, paths in sources.items() for p in _paths(paths)]
+    summaries = _geoip_rs._build_database(
         os.fspath(path),
-        mrt=_paths(mrt),
-        ipasn=_paths(ipasn),
-        pfx2as=_paths(pfx2as),
-        as2org=_paths(as2org),
-        delegated=_paths(delegated),
-        asnames=_paths(asnames),
+        pairs,
         origin_policy=origin_policy,
         on_error=on_error,
         progress=progress,
     )
     # Written and synced just now: the checksum need not be read back.
-    return Database(os.fspath(path), verify=False)
+    db = Database(os.fspath(path), verify=False)
+    db._load_summaries = summaries
+    return db
+
+
+# The kinds' list in the docstring comes from the same list as the arguments.
+build_database.__doc__ = (build_database.__doc__ or "").rstrip() + "\n" + "".join(
+    f"\n    - ``{name}``: {what}{' (prefix source)' if prefix else ''}"
+    for name, what, prefix in SOURCE_KINDS
+)
 
 
 def _paths(p: Sequence[PathLike] | PathLike) -> list[str]:

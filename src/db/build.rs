@@ -7,7 +7,10 @@
 //! all out as the sections of [`super::layout`].
 
 use super::file::{DbError, Writer};
-use super::layout::{cc_bytes, find_range, AsInfo, OrgInfo, RirInfo, Stored, NONE};
+use super::layout::{
+    cc_bytes, find_range, AsInfo, FamilySections, OrgInfo, RirInfo, Section, Stored, NONE,
+    V4_SECTIONS, V6_SECTIONS,
+};
 use super::provenance::{build_time, Metadata, SourceInfo};
 use super::strings::StringsBuilder;
 use crate::ip::IpPrefix;
@@ -132,35 +135,33 @@ impl DbBuilder {
         if self.prefixes.is_empty() {
             return Err("no prefixes: a database needs at least one prefix source".into());
         }
-        let mut w = Writer::default();
+        let mut w = Sections::default();
         let mut strings = StringsBuilder::default();
         let rir = RirTables::build(&self.delegated, &mut strings)?;
         let (as_num, as_info, orgs) = self.ases(&rir, &mut strings);
         let route_as = self.route_as(&as_num);
         let meta = self.metadata(&as_num, &orgs, &rir);
-        w.add(
-            "meta",
-            serde_json::to_vec(&meta).map_err(|e| e.to_string())?,
-        );
-        family(&mut w, "v4", self.prefixes.v4())?;
-        family(&mut w, "v6", self.prefixes.v6())?;
+        let meta_json = serde_json::to_vec(&meta).map_err(|e| e.to_string())?;
+        w.add(Section::Meta, meta_json);
+        family(&mut w, &V4_SECTIONS, self.prefixes.v4())?;
+        family(&mut w, &V6_SECTIONS, self.prefixes.v6())?;
         let mut off = vec![0u32];
         let mut asns = Vec::new();
         for r in &self.routes {
             asns.extend_from_slice(r);
             off.push(asns.len() as u32);
         }
-        w.add("routeoff", cast_slice(&off).to_vec());
-        w.add("routeasn", cast_slice(&asns).to_vec());
-        w.add("routeas", cast_slice(&route_as).to_vec());
-        w.add("asnum", cast_slice(&as_num).to_vec());
-        w.add("asinfo", cast_slice(&as_info).to_vec());
-        w.add("orginfo", cast_slice(&orgs).to_vec());
+        w.add(Section::RouteOff, cast_slice(&off).to_vec());
+        w.add(Section::RouteAsn, cast_slice(&asns).to_vec());
+        w.add(Section::RouteAs, cast_slice(&route_as).to_vec());
+        w.add(Section::AsNum, cast_slice(&as_num).to_vec());
+        w.add(Section::AsInfo, cast_slice(&as_info).to_vec());
+        w.add(Section::OrgInfo, cast_slice(&orgs).to_vec());
         rir.add_to(&mut w)?;
         let (off, data) = strings.into_sections();
-        w.add("stroff", cast_slice(&off).to_vec());
-        w.add("strdata", data);
-        Ok((w, meta))
+        w.add(Section::StrOff, cast_slice(&off).to_vec());
+        w.add(Section::StrData, data);
+        Ok((w.into_writer()?, meta))
     }
 
     /// The AS table (every AS any source names, sorted) and the organisations.
@@ -262,18 +263,48 @@ fn name_text(n: &AsName) -> &str {
     cut.and_then(|t| t.strip_suffix(", ")).unwrap_or(&n.text)
 }
 
+/// The sections' contents as they are made, written in [`Section::ALL`] order
+/// whatever the order they were made in.
+#[derive(Default)]
+struct Sections {
+    made: Vec<(Section, Vec<u8>)>,
+}
+
+impl Sections {
+    fn add(&mut self, section: Section, bytes: Vec<u8>) {
+        self.made.push((section, bytes));
+    }
+
+    fn into_writer(mut self) -> Result<Writer, String> {
+        self.made.sort_by_key(|(s, _)| s.index());
+        let order: Vec<Section> = self.made.iter().map(|(s, _)| *s).collect();
+        if order != Section::ALL {
+            return Err(format!("sections made: {order:?}, not each of them once"));
+        }
+        let mut w = Writer::default();
+        for (s, bytes) in self.made {
+            w.add(s.name(), bytes);
+        }
+        Ok(w)
+    }
+}
+
 /// One family's compiled trie and sorted prefix arrays.
-fn family<K: Stored>(w: &mut Writer, fam: &str, tree: &TreeBitmap<K, u32>) -> Result<(), String> {
+fn family<K: Stored>(
+    w: &mut Sections,
+    sections: &FamilySections,
+    tree: &TreeBitmap<K, u32>,
+) -> Result<(), String> {
     let items: Vec<(Prefix<K>, u32)> = tree.iter().collect();
     let trie = Poptrie::build(&items, default_direct_bits::<K>())
         .map_err(|e| format!("too many distinct origin lists: {e}"))?;
-    w.add(&format!("{fam}trie"), trie.to_bytes());
+    w.add(sections.trie, trie.to_bytes());
     let addr: Vec<K::Raw> = items.iter().map(|(p, _)| p.addr().store()).collect();
     let len: Vec<u8> = items.iter().map(|(p, _)| p.prefix_len()).collect();
     let route: Vec<u32> = items.iter().map(|(_, r)| *r).collect();
-    w.add(&format!("{fam}addr"), cast_slice(&addr).to_vec());
-    w.add(&format!("{fam}len"), len);
-    w.add(&format!("{fam}route"), cast_slice(&route).to_vec());
+    w.add(sections.addr, cast_slice(&addr).to_vec());
+    w.add(sections.len, len);
+    w.add(sections.route, cast_slice(&route).to_vec());
     Ok(())
 }
 
@@ -340,18 +371,18 @@ impl RirTables {
         find_range(&self.asn_first, &self.asn_last, &self.asn_info, asn).unwrap_or(NONE)
     }
 
-    fn add_to(&self, w: &mut Writer) -> Result<(), String> {
+    fn add_to(&self, w: &mut Sections) -> Result<(), String> {
         let v4: Vec<_> = self.v4.iter().collect();
         let v6: Vec<_> = self.v6.iter().collect();
         let too_many = |e| format!("too many distinct RIR registries and countries: {e}");
         let t4 = Poptrie::build(&v4, default_direct_bits::<u32>()).map_err(too_many)?;
         let t6 = Poptrie::build(&v6, default_direct_bits::<u128>()).map_err(too_many)?;
-        w.add("rir4trie", t4.to_bytes());
-        w.add("rir6trie", t6.to_bytes());
-        w.add("ririnfo", cast_slice(&self.info).to_vec());
-        w.add("rirasnf", cast_slice(&self.asn_first).to_vec());
-        w.add("rirasnl", cast_slice(&self.asn_last).to_vec());
-        w.add("rirasni", cast_slice(&self.asn_info).to_vec());
+        w.add(Section::Rir4Trie, t4.to_bytes());
+        w.add(Section::Rir6Trie, t6.to_bytes());
+        w.add(Section::RirInfo, cast_slice(&self.info).to_vec());
+        w.add(Section::RirAsnFirst, cast_slice(&self.asn_first).to_vec());
+        w.add(Section::RirAsnLast, cast_slice(&self.asn_last).to_vec());
+        w.add(Section::RirAsnInfo, cast_slice(&self.asn_info).to_vec());
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! are stored as arrays and used in place after `mmap` (all little-endian, `Pod`, no
 //! padding, so `bytemuck` can view file bytes as them).
 //!
-//! Sections (see [`super::file`] for the container):
+//! Sections ([`Section`]; see [`super::file`] for the container):
 //! - `meta`: the provenance, as JSON ([`super::Metadata`]).
 //! - `v4trie`, `v6trie`: the compiled Poptrie of routed prefixes; a leaf's value is a
 //!   route id.
@@ -20,6 +20,119 @@
 //!   `strdata[stroff[i]..stroff[i+1]]`.
 
 use bytemuck::{Pod, Zeroable};
+
+/// A section of the file. The order of [`Section::ALL`] is the order they are
+/// written in, so changing it changes the bytes of every file built.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Section {
+    Meta,
+    V4Trie,
+    V4Addr,
+    V4Len,
+    V4Route,
+    V6Trie,
+    V6Addr,
+    V6Len,
+    V6Route,
+    RouteOff,
+    RouteAsn,
+    RouteAs,
+    AsNum,
+    AsInfo,
+    OrgInfo,
+    Rir4Trie,
+    Rir6Trie,
+    RirInfo,
+    RirAsnFirst,
+    RirAsnLast,
+    RirAsnInfo,
+    StrOff,
+    StrData,
+}
+
+impl Section {
+    pub const ALL: [Section; 23] = [
+        Section::Meta,
+        Section::V4Trie,
+        Section::V4Addr,
+        Section::V4Len,
+        Section::V4Route,
+        Section::V6Trie,
+        Section::V6Addr,
+        Section::V6Len,
+        Section::V6Route,
+        Section::RouteOff,
+        Section::RouteAsn,
+        Section::RouteAs,
+        Section::AsNum,
+        Section::AsInfo,
+        Section::OrgInfo,
+        Section::Rir4Trie,
+        Section::Rir6Trie,
+        Section::RirInfo,
+        Section::RirAsnFirst,
+        Section::RirAsnLast,
+        Section::RirAsnInfo,
+        Section::StrOff,
+        Section::StrData,
+    ];
+
+    /// The section's tag in the file (up to 8 bytes).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Section::Meta => "meta",
+            Section::V4Trie => "v4trie",
+            Section::V4Addr => "v4addr",
+            Section::V4Len => "v4len",
+            Section::V4Route => "v4route",
+            Section::V6Trie => "v6trie",
+            Section::V6Addr => "v6addr",
+            Section::V6Len => "v6len",
+            Section::V6Route => "v6route",
+            Section::RouteOff => "routeoff",
+            Section::RouteAsn => "routeasn",
+            Section::RouteAs => "routeas",
+            Section::AsNum => "asnum",
+            Section::AsInfo => "asinfo",
+            Section::OrgInfo => "orginfo",
+            Section::Rir4Trie => "rir4trie",
+            Section::Rir6Trie => "rir6trie",
+            Section::RirInfo => "ririnfo",
+            Section::RirAsnFirst => "rirasnf",
+            Section::RirAsnLast => "rirasnl",
+            Section::RirAsnInfo => "rirasni",
+            Section::StrOff => "stroff",
+            Section::StrData => "strdata",
+        }
+    }
+
+    /// The position in [`Section::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The sections of one address family's routed prefixes.
+pub struct FamilySections {
+    pub trie: Section,
+    pub addr: Section,
+    pub len: Section,
+    pub route: Section,
+}
+
+pub const V4_SECTIONS: FamilySections = FamilySections {
+    trie: Section::V4Trie,
+    addr: Section::V4Addr,
+    len: Section::V4Len,
+    route: Section::V4Route,
+};
+
+pub const V6_SECTIONS: FamilySections = FamilySections {
+    trie: Section::V6Trie,
+    addr: Section::V6Addr,
+    len: Section::V6Len,
+    route: Section::V6Route,
+};
 
 /// "No such entry" in an index field.
 pub const NONE: u32 = u32::MAX;

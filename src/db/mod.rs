@@ -13,12 +13,14 @@
 //! - [`export`]: the prefixes as ipasn or CSV text.
 //! - [`file`]: the container of sections (magic, version, checksum, atomic writes).
 //! - [`provenance`]: the metadata of sources and build.
-//! - [`sources`]: reading source files into a builder.
+//! - [`kinds`]: the kinds of source file, listed once ([`SourceKind`]).
+//! - [`sources`]: reading source files into a builder ([`DbBuilder::from_sources`]).
 
 pub mod build;
 pub mod columns;
 pub mod export;
 pub mod file;
+pub mod kinds;
 pub mod layout;
 pub mod provenance;
 pub mod query;
@@ -31,6 +33,7 @@ pub mod summary;
 pub use build::DbBuilder;
 pub use columns::{Columns, Detail};
 pub use file::DbError;
+pub use kinds::SourceKind;
 pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
 pub use query::{Answer, AsRecord, Hit, Record, Tally};

@@ -14,7 +14,7 @@
 //! query panic or read out of bounds; at worst it answers wrongly.
 
 use super::file::{DbError, DbFile};
-use super::layout::{AsInfo, OrgInfo, RirInfo, Stored};
+use super::layout::{AsInfo, OrgInfo, RirInfo, Section, Stored};
 use super::provenance::Metadata;
 use super::strings::Strings;
 use crate::poptrie::PoptrieRef;
@@ -22,16 +22,10 @@ use bytemuck::{cast_slice, try_cast_slice, Pod};
 use std::ops::Range;
 use std::path::Path;
 
-/// The sections, in the order of [`Database::ranges`].
-const SECTIONS: [&str; 23] = [
-    "meta", "v4trie", "v4addr", "v4len", "v4route", "v6trie", "v6addr", "v6len", "v6route",
-    "routeoff", "routeasn", "routeas", "asnum", "asinfo", "orginfo", "rir4trie", "rir6trie",
-    "ririnfo", "rirasnf", "rirasnl", "rirasni", "stroff", "strdata",
-];
-
 pub struct Database {
     file: DbFile,
     meta: Metadata,
+    /// Where each section lies in the file, indexed by [`Section::index`].
     ranges: Vec<Range<usize>>,
 }
 
@@ -69,13 +63,13 @@ impl Database {
     /// data pages are not all read on open; structure is still checked.
     pub fn open(path: impl AsRef<Path>, verify_checksum: bool) -> Result<Database, DbError> {
         let file = DbFile::open_with(path, verify_checksum)?;
-        let ranges = SECTIONS
+        let ranges = Section::ALL
             .iter()
-            .map(|s| file.section_range(s))
+            .map(|s| file.section_range(s.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let meta: Metadata = serde_json::from_slice(&file.bytes()[ranges[0].clone()])
+        let bytes = |s: Section| &file.bytes()[ranges[s.index()].clone()];
+        let meta: Metadata = serde_json::from_slice(bytes(Section::Meta))
             .map_err(|e| file.invalid(format!("bad metadata: {e}")))?;
-        let bytes = |i: usize| &file.bytes()[ranges[i].clone()];
         check(bytes).map_err(|m| file.invalid(m))?;
         Ok(Database { file, meta, ranges })
     }
@@ -95,15 +89,18 @@ impl Database {
 
     /// The arrays, read in place.
     pub fn view(&self) -> View<'_> {
-        make_view(|i| &self.file.bytes()[self.ranges[i].clone()], false)
-            .expect("unchecked views do not fail")
+        make_view(
+            |s| &self.file.bytes()[self.ranges[s.index()].clone()],
+            false,
+        )
+        .expect("unchecked views do not fail")
     }
 }
 
 /// The checks on open, all in constant time: the sections' sizes and alignments fit
 /// their records (in [`make_view`]), the tries' headers are sound, and arrays that go
 /// together have the same lengths. Everything else is checked where it is used.
-fn check<'a>(bytes: impl Fn(usize) -> &'a [u8]) -> Result<(), String> {
+fn check<'a>(bytes: impl Fn(Section) -> &'a [u8]) -> Result<(), String> {
     let v = make_view(&bytes, true)?;
     let same = |a: usize, b: usize, what: &str| match a == b {
         true => Ok(()),
@@ -122,14 +119,13 @@ fn check<'a>(bytes: impl Fn(usize) -> &'a [u8]) -> Result<(), String> {
 
 /// Cut the sections into typed slices; with `checked`, refuse sizes, alignments and
 /// headers that do not fit, else trust an earlier check.
-fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<View<'a>, String> {
+fn make_view<'a>(bytes: impl Fn(Section) -> &'a [u8], checked: bool) -> Result<View<'a>, String> {
     fn arr<'a, T: Pod>(b: &'a [u8], name: &str) -> Result<&'a [T], String> {
         try_cast_slice(b).map_err(|e| format!("section {name}: {e:?}"))
     }
-    let a = |i: usize| (bytes(i), SECTIONS[i]);
     macro_rules! arr {
-        ($i:expr) => {{
-            let (b, name) = a($i);
+        ($s:expr) => {{
+            let (b, name) = (bytes($s), $s.name());
             if checked {
                 arr(b, name)?
             } else {
@@ -138,8 +134,8 @@ fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<Vie
         }};
     }
     macro_rules! trie {
-        ($i:expr) => {{
-            let (b, name) = a($i);
+        ($s:expr) => {{
+            let (b, name) = (bytes($s), $s.name());
             let view = PoptrieRef::from_bytes_unwalked(b);
             if checked {
                 view.map_err(|e| format!("section {name}: {e}"))?
@@ -148,32 +144,33 @@ fn make_view<'a>(bytes: impl Fn(usize) -> &'a [u8], checked: bool) -> Result<Vie
             }
         }};
     }
-    let (stroff, strdata): (&[u32], &[u8]) = (arr!(21), bytes(22));
+    use Section as S;
+    let (stroff, strdata): (&[u32], &[u8]) = (arr!(S::StrOff), bytes(S::StrData));
     Ok(View {
         v4: Family {
-            trie: trie!(1),
-            addr: arr!(2),
-            len: bytes(3),
-            route: arr!(4),
+            trie: trie!(S::V4Trie),
+            addr: arr!(S::V4Addr),
+            len: bytes(S::V4Len),
+            route: arr!(S::V4Route),
         },
         v6: Family {
-            trie: trie!(5),
-            addr: arr!(6),
-            len: bytes(7),
-            route: arr!(8),
+            trie: trie!(S::V6Trie),
+            addr: arr!(S::V6Addr),
+            len: bytes(S::V6Len),
+            route: arr!(S::V6Route),
         },
-        route_off: arr!(9),
-        route_asn: arr!(10),
-        route_as: arr!(11),
-        as_num: arr!(12),
-        as_info: arr!(13),
-        org_info: arr!(14),
-        rir4: trie!(15),
-        rir6: trie!(16),
-        rir_info: arr!(17),
-        rir_asn_first: arr!(18),
-        rir_asn_last: arr!(19),
-        rir_asn_info: arr!(20),
+        route_off: arr!(S::RouteOff),
+        route_asn: arr!(S::RouteAsn),
+        route_as: arr!(S::RouteAs),
+        as_num: arr!(S::AsNum),
+        as_info: arr!(S::AsInfo),
+        org_info: arr!(S::OrgInfo),
+        rir4: trie!(S::Rir4Trie),
+        rir6: trie!(S::Rir6Trie),
+        rir_info: arr!(S::RirInfo),
+        rir_asn_first: arr!(S::RirAsnFirst),
+        rir_asn_last: arr!(S::RirAsnLast),
+        rir_asn_info: arr!(S::RirAsnInfo),
         strings: Strings::new(stroff, strdata),
     })
 }

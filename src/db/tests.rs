@@ -4,6 +4,7 @@
 use super::file::seal;
 use super::*;
 use crate::ip::{parse_prefix, IpPrefix};
+use crate::loaders::mrt::OriginPolicy;
 use crate::loaders::{NoProgress, OnError, ReadOptions};
 use crate::testutil::{shared, temp_file};
 use std::net::IpAddr;
@@ -389,4 +390,122 @@ fn columns_agree_with_records_and_answers() {
         let chain = info.org_country.or(info.rir_country).or(info.name_country);
         assert_eq!(info.country, chain, "AS{}", r.asn);
     }
+}
+
+#[test]
+fn sections_are_listed_once_in_index_order_with_short_tags() {
+    use layout::Section;
+    let mut names = std::collections::HashSet::new();
+    for (i, s) in Section::ALL.iter().enumerate() {
+        assert_eq!(s.index(), i, "{s:?}");
+        assert!(s.name().len() <= 8 && names.insert(s.name()), "{s:?}");
+    }
+}
+
+/// The small database's files as `(kind, path)`, in an order unlike the reading one.
+fn small_sources() -> Vec<(SourceKind, PathBuf)> {
+    let f = |n: &str, text: &str| temp_file("db", n, text);
+    vec![
+        (SourceKind::Asnames, f("s.asnames", ASNAMES)),
+        (SourceKind::Delegated, f("delegated-s", DELEGATED)),
+        (SourceKind::Pfx2as, f("s.pfx2as", PFX2AS)),
+        (SourceKind::As2org, f("s.as2org", AS2ORG)),
+        (SourceKind::Ipasn, f("s.ipasn", IPASN)),
+    ]
+}
+
+#[test]
+fn from_sources_reads_kind_by_kind_as_the_single_readers_do() {
+    let sources = small_sources();
+    let (b, summaries) =
+        DbBuilder::from_sources(&sources, OriginPolicy::FirstPeer, &mut opts()).unwrap();
+    let kinds: Vec<&str> = summaries
+        .iter()
+        .map(|(p, _)| sources.iter().find(|(_, q)| q == p).unwrap().0.name())
+        .collect();
+    assert_eq!(kinds, ["ipasn", "pfx2as", "as2org", "delegated", "asnames"]);
+    assert_eq!(summaries[0].1.entries, 6, "the ipasn file's lines");
+    let path = temp_file("db", "from_sources.db", "");
+    b.write(&path).unwrap();
+    let (ours, theirs) = (
+        Database::open(&path, true).unwrap(),
+        Database::open(small_db("single.db"), true).unwrap(),
+    );
+    let (a, b) = (ours.view(), theirs.view());
+    assert_eq!((a.v4.addr, a.v4.route), (b.v4.addr, b.v4.route));
+    assert_eq!(
+        (a.route_asn, a.as_num, a.as_info),
+        (b.route_asn, b.as_num, b.as_info)
+    );
+    let names = |db: &Database| {
+        db.metadata()
+            .sources
+            .iter()
+            .map(|s| s.kind.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&ours), names(&theirs));
+}
+
+#[test]
+fn from_sources_needs_a_prefix_source() {
+    let registries: Vec<_> = small_sources()
+        .into_iter()
+        .filter(|(k, _)| !k.is_prefix_source())
+        .collect();
+    let err = DbBuilder::from_sources(&registries, OriginPolicy::FirstPeer, &mut opts())
+        .err()
+        .expect("no prefix source")
+        .to_string();
+    assert_eq!(
+        err,
+        "a database needs a prefix source: give mrt, ipasn or pfx2as files"
+    );
+}
+
+/// Progress reports as `(done, total)`.
+struct Calls(Vec<(u64, u64)>);
+
+impl crate::loaders::Progress for Calls {
+    fn update(&mut self, done: u64, total: u64) -> bool {
+        self.0.push((done, total));
+        true
+    }
+}
+
+#[test]
+fn from_sources_reports_progress_over_all_files_from_each_ones_start() {
+    let files = [
+        "mrt/rib.20140523.0600_firstMB.bz2",
+        "mrt/rib6.20151101.0600_firstMB.bz2",
+    ];
+    let sources: Vec<_> = files.iter().map(|f| (SourceKind::Mrt, shared(f))).collect();
+    let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
+    let first = size(&sources[0].1);
+    let total = first + size(&sources[1].1);
+    let mut calls = Calls(Vec::new());
+    let mut o = ReadOptions {
+        on_error: OnError::Skip,
+        progress: &mut calls,
+    };
+    let (_, summaries) = DbBuilder::from_sources(&sources, OriginPolicy::Majority, &mut o).unwrap();
+    assert_eq!(summaries.len(), 2);
+    let done: Vec<u64> = calls.0.iter().map(|&(d, _)| d).collect();
+    assert!(calls.0.iter().all(|&(_, t)| t == total));
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "never back");
+    assert!(done.iter().any(|&d| d < first) && done.iter().any(|&d| d > first));
+    assert!(done.iter().all(|&d| d <= total));
+}
+
+#[test]
+fn source_kinds_parse_by_name() {
+    for k in SourceKind::ALL {
+        assert_eq!(k.name().parse::<SourceKind>(), Ok(k));
+        assert!(!k.description().is_empty());
+    }
+    let err = "rib".parse::<SourceKind>().unwrap_err().to_string();
+    assert!(
+        err.starts_with("source kind must be 'mrt', 'ipasn',") && err.ends_with(r#"not "rib""#),
+        "{err}"
+    );
 }

@@ -135,7 +135,6 @@ pub fn read_as2org(input: Input, opts: &mut ReadOptions) -> Result<(As2Org, Summ
             Ok(l) => l,
             Err(e) => {
                 truncated(opts, &mut summary, e)?;
-                summary.prefixes = summary.entries;
                 return Ok(finish(result, summary));
             }
         };

@@ -44,6 +44,9 @@ pub enum LoadError {
     },
     /// The progress callback cancelled the load.
     Interrupted,
+    /// The files or options given cannot work together (a database without a
+    /// prefix source); nothing was read.
+    Usage(String),
 }
 
 impl LoadError {
@@ -65,6 +68,7 @@ impl fmt::Display for LoadError {
                 write!(f, "{}: {at}: {message}", path.display())
             }
             LoadError::Interrupted => write!(f, "load interrupted"),
+            LoadError::Usage(message) => f.write_str(message),
         }
     }
 }

@@ -25,6 +25,9 @@ pub use error::{LoadError, Location};
 pub use input::{Compression, Input, Lines, Tracker};
 pub use summary::Summary;
 
+use std::fmt;
+use std::str::FromStr;
+
 /// What to do with a malformed item.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum OnError {
@@ -33,6 +36,58 @@ pub enum OnError {
     Raise,
     /// Keep what was read, count the item in the summary and go on.
     Skip,
+}
+
+impl OnError {
+    pub const ALL: [OnError; 2] = [OnError::Raise, OnError::Skip];
+
+    /// The name users pass (`on_error="skip"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            OnError::Raise => "raise",
+            OnError::Skip => "skip",
+        }
+    }
+}
+
+impl FromStr for OnError {
+    type Err = BadName;
+
+    fn from_str(s: &str) -> Result<Self, BadName> {
+        by_name("on_error", &OnError::ALL, OnError::name, s)
+    }
+}
+
+/// A name that is none of an option's values; the message lists the values, e.g.
+/// `on_error must be 'raise' or 'skip', not "x"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadName(String);
+
+impl fmt::Display for BadName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadName {}
+
+/// The value of `all` called `s`, or the error that lists their names.
+pub(crate) fn by_name<T: Copy>(
+    option: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    s: &str,
+) -> Result<T, BadName> {
+    if let Some(&v) = all.iter().find(|&&v| name(v) == s) {
+        return Ok(v);
+    }
+    let names: Vec<String> = all.iter().map(|&v| format!("'{}'", name(v))).collect();
+    let listed = match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(BadName(format!("{option} must be {listed}, not {s:?}")))
 }
 
 /// Told how far a load has got; returns false to cancel it (e.g. on Ctrl-C).
@@ -140,4 +195,27 @@ pub(crate) fn truncated(
     opts.bad_item(summary, "unreadable rest of file", e)?;
     summary.truncated = true;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mrt::OriginPolicy;
+    use super::OnError;
+
+    #[test]
+    fn option_names_round_trip_and_bad_ones_list_the_good_ones() {
+        for o in OnError::ALL {
+            assert_eq!(o.name().parse::<OnError>(), Ok(o));
+        }
+        for p in OriginPolicy::ALL {
+            assert_eq!(p.name().parse::<OriginPolicy>(), Ok(p));
+        }
+        let err = "Skip".parse::<OnError>().unwrap_err().to_string();
+        assert_eq!(err, r#"on_error must be 'raise' or 'skip', not "Skip""#);
+        let err = "x'y".parse::<OriginPolicy>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            r#"origin_policy must be 'first_peer', 'majority' or 'all', not "x'y""#
+        );
+    }
 }

@@ -1,43 +1,12 @@
-//! What every loader binding shares: the exception for bad content, the mapping of
-//! [`LoadError`] to Python exceptions, running a load with the GIL released while
+//! What every loader binding shares: running a load with the GIL released while
 //! still reporting progress and noticing Ctrl-C, and the summary as a dict.
 
+use super::errors::to_pyerr;
 use crate::loaders::{Input, LoadError, OnError, Progress, ReadOptions, Summary};
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-pyo3::create_exception!(
-    geoip_rs,
-    FormatError,
-    PyValueError,
-    "A data file's content does not follow its format (a bad line or record, or a truncated or corrupt compressed stream). The message names the file and the line, record or byte offset."
-);
-
-/// A load error as the Python exception the issue asks for.
-pub(crate) fn to_pyerr(e: LoadError) -> PyErr {
-    match e {
-        LoadError::NotFound(p) => {
-            PyFileNotFoundError::new_err((2, "No such file or directory", p.display().to_string()))
-        }
-        LoadError::Io { .. } => PyOSError::new_err(e.to_string()),
-        LoadError::Format { .. } => FormatError::new_err(e.to_string()),
-        LoadError::Interrupted => PyKeyboardInterrupt::new_err("load interrupted"),
-    }
-}
-
-/// `"raise"` or `"skip"`.
-pub(crate) fn on_error(s: &str) -> PyResult<OnError> {
-    match s {
-        "raise" => Ok(OnError::Raise),
-        "skip" => Ok(OnError::Skip),
-        _ => Err(PyValueError::new_err(format!(
-            "on_error must be 'raise' or 'skip', not {s:?}"
-        ))),
-    }
-}
 
 /// Progress from a detached load: every 100 ms it attaches to Python, checks for
 /// signals (Ctrl-C) and calls the callback with `(done, total)` bytes. The first
@@ -136,7 +105,7 @@ pub(crate) fn run<T: Send>(
     progress: Option<Py<PyAny>>,
     load: impl FnOnce(&mut ReadOptions) -> Result<(T, u64), LoadError> + Send,
 ) -> PyResult<T> {
-    let on_error = on_error(on_error_name)?;
+    let on_error: OnError = on_error_name.parse()?;
     let mut reporter = PyProgress {
         callback: progress,
         last: Instant::now(),

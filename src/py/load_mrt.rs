@@ -1,33 +1,18 @@
 //! Python bindings of the MRT reader: `read_mrt` (RIB plus updates -> a prefix table
 //! of origin ASes) and `mrt_routes` (every route of a file, for inspection).
 
-use super::load::{self, summary_dict, to_pyerr};
+use super::errors::to_pyerr;
+use super::load::{self, summary_dict};
 use super::table::PrefixTable;
 use super::values::Value;
 use crate::ip::IpPrefix;
-use crate::loaders::mrt::path::path_text;
-use crate::loaders::mrt::{BadRecord, Chosen, OriginPolicy, Records, Rib};
-use crate::loaders::{Input, LoadError};
+use crate::loaders::mrt::{Chosen, OriginPolicy, Rib, Route, Routes};
+use crate::loaders::Input;
 use crate::origin::Origin;
-use bgpkit_parser::models::{ElemType, MrtMessage, TableDumpV2Message};
-use bgpkit_parser::Elementor;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyTuple};
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
-
-pub(crate) fn policy(name: &str) -> PyResult<OriginPolicy> {
-    match name {
-        "first_peer" => Ok(OriginPolicy::FirstPeer),
-        "majority" => Ok(OriginPolicy::Majority),
-        "all" => Ok(OriginPolicy::All),
-        _ => Err(PyValueError::new_err(format!(
-            "origin_policy must be 'first_peer', 'majority' or 'all', not {name:?}"
-        ))),
-    }
-}
 
 /// An origin as Python sees it: an int, or a frozenset for an AS_SET.
 fn origin_object<'py>(py: Python<'py>, o: &Origin) -> PyResult<Bound<'py, PyAny>> {
@@ -66,12 +51,12 @@ fn read_mrt<'py>(
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
-    let policy = policy(origin_policy)?;
+    let policy: OriginPolicy = origin_policy.parse()?;
     let mut rib = Rib::new();
     let mut summaries = Vec::new();
     for file in std::iter::once(&path).chain(&updates) {
         let summary = load::read_file(py, file, on_error, progress, |input, opts| {
-            rib.read(Records::new(input), opts)
+            rib.read_input(input, opts)
         })?;
         summaries.push(summary);
     }
@@ -118,79 +103,22 @@ type Row = (
     Option<String>,
 );
 
-struct RoutesState {
-    records: Records,
-    elementor: Elementor,
-    rows: VecDeque<Row>,
-    done: bool,
-}
-
-impl RoutesState {
-    /// Parse records until there are rows to hand out or the file ends.
-    fn fill(&mut self) -> Result<(), LoadError> {
-        while self.rows.is_empty() && !self.done {
-            let Some(record) = self.records.next() else {
-                self.done = true;
-                break;
-            };
-            let record = match record {
-                Ok(r) => r,
-                Err(BadRecord::Unsupported) => continue,
-                Err(BadRecord::Malformed(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-            };
-            let rib = matches!(
-                record.message,
-                MrtMessage::TableDumpMessage(_)
-                    | MrtMessage::TableDumpMessageBatch(_)
-                    | MrtMessage::TableDumpV2Message(_)
-            );
-            // The elementor drops TABLE_DUMP_V2 ADD-PATH ids; they are per RIB entry,
-            // and it makes one element per entry, in order.
-            let entry_path_ids: Vec<Option<u32>> = match &record.message {
-                MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(r)) => {
-                    r.rib_entries.iter().map(|e| e.path_id).collect()
-                }
-                _ => Vec::new(),
-            };
-            for (i, e) in self
-                .elementor
-                .record_to_elems(record)
-                .into_iter()
-                .enumerate()
-            {
-                let path_id = entry_path_ids
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .or(e.prefix.path_id);
-                let kind = match (rib, e.elem_type) {
-                    (true, _) => "B",
-                    (false, ElemType::ANNOUNCE) => "A",
-                    (false, ElemType::WITHDRAW) => "W",
-                };
-                self.rows.push_back((
-                    kind,
-                    e.timestamp as u32,
-                    e.peer_ip.to_string(),
-                    u32::from(e.peer_asn),
-                    e.prefix.prefix.to_string(),
-                    path_id,
-                    // An announcement always has a path, if empty; a withdrawal none.
-                    (kind != "W").then(|| e.as_path.as_ref().map(path_text).unwrap_or_default()),
-                ));
-            }
-        }
-        Ok(())
-    }
+fn row(r: Route) -> Row {
+    (
+        r.kind.as_str(),
+        r.timestamp,
+        r.peer_ip.to_string(),
+        r.peer_asn,
+        r.prefix.to_string(),
+        r.path_id,
+        r.as_path,
+    )
 }
 
 /// Iterator over every route of an MRT file (see `mrt_routes`).
 #[pyclass(module = "geoip_rs", name = "MrtRoutes")]
 pub struct MrtRoutes {
-    state: Mutex<RoutesState>,
+    routes: Mutex<Routes>,
 }
 
 #[pymethods]
@@ -203,9 +131,8 @@ impl MrtRoutes {
         // The lock is taken without the GIL, so a second thread iterating the same
         // object waits here instead of deadlocking.
         py.detach(|| {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.fill()?;
-            Ok(state.rows.pop_front())
+            let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+            routes.next().transpose().map(|r| r.map(row))
         })
         .map_err(to_pyerr)
     }
@@ -215,14 +142,8 @@ impl MrtRoutes {
 #[pyfunction]
 fn mrt_routes(path: PathBuf) -> PyResult<MrtRoutes> {
     let input = Input::open(&path).map_err(to_pyerr)?;
-    let state = RoutesState {
-        records: Records::new(input),
-        elementor: Elementor::new(),
-        rows: VecDeque::new(),
-        done: false,
-    };
     Ok(MrtRoutes {
-        state: Mutex::new(state),
+        routes: Mutex::new(Routes::new(input)),
     })
 }
 

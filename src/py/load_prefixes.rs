@@ -3,16 +3,18 @@
 //! Values that are not plain integers are made into Python objects after the read,
 //! with the GIL: one object per row, shared by all prefixes of the row.
 
+use super::errors::io_error;
 use super::load::{self, summary_dict};
 use super::table::PrefixTable;
 use super::values::Value;
 use crate::ip::IpPrefix;
+use crate::loaders::ipasn::FILE_TAG;
 use crate::loaders::ipasn::{read_ipasn as read_ipasn_file, write_ipasn as write_ipasn_file};
 use crate::loaders::iptoasn::{read_iptoasn as read_iptoasn_file, IptoasnRow};
 use crate::loaders::pfx2as::{read_pfx2as as read_pfx2as_file, write_pfx2as as write_pfx2as_file};
 use crate::lpm::SlotValue;
 use crate::origin::Origin;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
 use std::path::PathBuf;
@@ -46,13 +48,12 @@ fn write_ipasn(
     header: Option<Vec<String>>,
 ) -> PyResult<()> {
     let items = asn_items(table)?;
-    let header =
-        header.unwrap_or_else(|| vec!["IP-ASN32-DAT file".into(), "written by geoip_rs".into()]);
+    let header = header.unwrap_or_else(|| vec![FILE_TAG.into(), "written by geoip_rs".into()]);
     py.detach(|| {
         let file = std::fs::File::create(&path)?;
         write_ipasn_file(std::io::BufWriter::new(file), &header, items)
     })
-    .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+    .map_err(|e| io_error(&path, e))
 }
 
 /// Every `(prefix, asn)` of a table, or a `ValueError` naming the first prefix whose
@@ -118,7 +119,7 @@ fn write_pfx2as(py: Python<'_>, table: &PrefixTable, path: PathBuf) -> PyResult<
         let file = std::fs::File::create(&path)?;
         write_pfx2as_file(std::io::BufWriter::new(file), items)
     })
-    .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+    .map_err(|e| io_error(&path, e))
 }
 
 /// Every `(prefix, origins)` of a table, or a `ValueError` naming the first prefix

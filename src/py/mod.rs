@@ -31,12 +31,17 @@ mod _geoip_rs {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         // The core's one schema of record fields, as (name, type, meaning) tuples,
-        // and the export formats: the Python package derives its columns from these.
+        // the export formats and the origin policies: the Python package derives its columns from these.
         let fields = crate::db::RECORD_FIELDS.map(|f| (f.name, f.kind.name(), f.doc));
         m.add("RECORD_FIELDS", PyTuple::new(m.py(), fields)?)?;
         let formats = crate::db::export::ExportFormat::ALL.map(|f| f.name());
         m.add("EXPORT_FORMATS", PyTuple::new(m.py(), formats)?)?;
-        m.add("FormatError", m.py().get_type::<super::load::FormatError>())?;
+        let policies = crate::loaders::mrt::OriginPolicy::ALL.map(|p| p.name());
+        m.add("ORIGIN_POLICIES", PyTuple::new(m.py(), policies)?)?;
+        m.add(
+            "FormatError",
+            m.py().get_type::<super::errors::FormatError>(),
+        )?;
         super::load_prefixes::register(m)?;
         super::load_mrt::register(m)?;
         super::load_registry::register(m)?;

@@ -6,18 +6,19 @@
 //! apply announcements and withdrawals in file order. [`Rib::origins`] then gives the
 //! origin AS of each prefix under an [`OriginPolicy`]. How an origin is read from an
 //! AS path (AS_SET, confederations, private ASNs, empty paths) is in [`path`]; the
-//! default route is left out and counted.
+//! default route is left out and counted. [`Routes`] lists a file's routes as they
+//! are, before any choice.
 
 pub mod path;
 mod records;
 mod rib;
+mod routes;
 
 pub use rib::{Chosen, OriginPolicy, Rib};
+pub use routes::{Route, RouteKind, Routes};
 
 use super::{Input, LoadError, ReadOptions, Summary};
-// BadRecord is used by the Python bindings only.
-#[cfg_attr(not(feature = "python"), allow(unused_imports))]
-pub(crate) use records::{BadRecord, Records};
+use records::Records;
 use std::path::Path;
 
 impl Rib {
@@ -27,7 +28,16 @@ impl Rib {
         path: impl AsRef<Path>,
         opts: &mut ReadOptions,
     ) -> Result<Summary, LoadError> {
-        self.read(Records::new(Input::open(path)?), opts)
+        self.read_input(Input::open(path)?, opts)
+    }
+
+    /// Read one opened MRT file into this RIB (see [`Rib::read`]).
+    pub fn read_input(
+        &mut self,
+        input: Input,
+        opts: &mut ReadOptions,
+    ) -> Result<Summary, LoadError> {
+        self.read(Records::new(input), opts)
     }
 }
 

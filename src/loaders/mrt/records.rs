@@ -8,7 +8,7 @@ use bgpkit_parser::{BgpkitParser, ParserError};
 use std::path::PathBuf;
 
 /// What can go wrong with one record.
-pub(crate) enum BadRecord {
+pub(super) enum BadRecord {
     /// A record type the parser does not read (e.g. the deprecated BGP4MP_ENTRY):
     /// not malformed, so it is counted and passed over even when raising on errors.
     Unsupported,
@@ -17,16 +17,16 @@ pub(crate) enum BadRecord {
     Malformed(LoadError),
 }
 
-pub(crate) struct Records {
+pub(super) struct Records {
     iter: FallibleRecordIterator<Input>,
     tracker: Tracker,
     path: PathBuf,
     /// Records read so far, the bad ones included.
-    pub(crate) count: u64,
+    pub(super) count: u64,
 }
 
 impl Records {
-    pub(crate) fn new(input: Input) -> Records {
+    pub(super) fn new(input: Input) -> Records {
         let tracker = input.tracker();
         let path = input.path().to_path_buf();
         let iter = BgpkitParser::from_reader(input)
@@ -40,7 +40,7 @@ impl Records {
         }
     }
 
-    pub(crate) fn tracker(&self) -> &Tracker {
+    pub(super) fn tracker(&self) -> &Tracker {
         &self.tracker
     }
 }

@@ -10,7 +10,7 @@ use super::path::{origin_of, NoOrigin};
 use super::records::{BadRecord, Records};
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
-use crate::loaders::{LoadError, ReadOptions, Summary};
+use crate::loaders::{by_name, BadName, LoadError, ReadOptions, Summary};
 use crate::origin::Origin;
 use bgpkit_parser::models::*;
 use rustc_hash::FxHashMap;
@@ -30,6 +30,31 @@ pub enum OriginPolicy {
     /// Every origin with the number of peers that saw it, most first (ties in the
     /// order first seen).
     All,
+}
+
+impl OriginPolicy {
+    pub const ALL: [OriginPolicy; 3] = [
+        OriginPolicy::FirstPeer,
+        OriginPolicy::Majority,
+        OriginPolicy::All,
+    ];
+
+    /// The name users pass and the database records (`origin_policy="majority"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            OriginPolicy::FirstPeer => "first_peer",
+            OriginPolicy::Majority => "majority",
+            OriginPolicy::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for OriginPolicy {
+    type Err = BadName;
+
+    fn from_str(s: &str) -> Result<Self, BadName> {
+        by_name("origin_policy", &OriginPolicy::ALL, OriginPolicy::name, s)
+    }
 }
 
 /// An origin in 4 bytes: an ASN, or `SET_BASE + i` for the i-th AS_SET.
@@ -145,7 +170,7 @@ impl Rib {
 
     /// Read an MRT file (RIB dump or BGP4MP updates) into this RIB: RIB entries and
     /// announcements add or replace the peer's route, withdrawals remove it.
-    pub(crate) fn read(
+    pub(super) fn read(
         &mut self,
         mut records: Records,
         opts: &mut ReadOptions,
@@ -366,7 +391,7 @@ impl Rib {
 }
 
 /// A parsed prefix as ours (the parser has already masked host bits).
-fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
+pub(super) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
     let len = p.prefix.prefix_len();
     match p.prefix.network() {
         IpAddr::V4(a) => Prefix::new_masked(u32::from(a), len).map(IpPrefix::V4),

@@ -152,3 +152,108 @@ fn policies_differ_where_peers_disagree() {
         "some prefixes have a first peer that disagrees with the majority"
     );
 }
+
+/// A route as text, in the fields `bgpdump -m` prints (RIB lines print the dump
+/// time, not when the route was learned, so their timestamp is left out).
+type Row = (
+    String,
+    Option<u32>,
+    String,
+    u32,
+    String,
+    Option<u32>,
+    Option<String>,
+);
+
+/// The routes of `bgpdump -m` output (`ripe-ris-bgpdump/expect`), sorted.
+fn bgpdump_rows(name: &str) -> Vec<Row> {
+    let path = mrt(&format!("ripe-ris-bgpdump/expect/{name}.bgp.gz"));
+    let mut lines = Input::open(path).unwrap().lines();
+    let mut rows = Vec::new();
+    while let Some(line) = lines.next_line() {
+        let line = line.unwrap();
+        let f: Vec<&str> = line.split('|').collect();
+        let addpath = f[0].ends_with("_AP");
+        let (kind, rest) = (f[2], if addpath { 7 } else { 6 });
+        if !matches!(kind, "A" | "B" | "W") {
+            continue; // state changes
+        }
+        rows.push((
+            kind.to_string(),
+            (kind != "B").then(|| f[1].split('.').next().unwrap().parse().unwrap()),
+            f[3].parse::<std::net::IpAddr>().unwrap().to_string(),
+            f[4].parse().unwrap(),
+            f[5].to_string(),
+            addpath.then(|| f[6].parse().unwrap()),
+            (kind != "W").then(|| f[rest].to_string()),
+        ));
+    }
+    rows.sort();
+    rows
+}
+
+/// Equal rows, told briefly where not (the lists are long).
+fn same_rows(ours: &[Row], theirs: &[Row], name: &str) {
+    let first_diff = ours.iter().zip(theirs).find(|(a, b)| a != b);
+    assert_eq!(first_diff, None, "{name}");
+    assert_eq!(ours.len(), theirs.len(), "{name}");
+}
+
+/// The routes [`Routes`] gives, in the same form, sorted.
+fn our_rows(name: &str) -> Vec<Row> {
+    let input = Input::open(mrt(&format!("ripe-ris-bgpdump/{name}"))).unwrap();
+    let mut rows: Vec<Row> = Routes::new(input)
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r.kind.as_str().to_string(),
+                (r.kind != RouteKind::Rib).then_some(r.timestamp),
+                r.peer_ip.to_string(),
+                r.peer_asn,
+                r.prefix.to_string(),
+                r.path_id,
+                r.as_path,
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn routes_agree_with_bgpdump_with_add_path_ids_kept() {
+    for name in [
+        "bview.ipv4_unicast_add_path.gz",
+        "bview.ipv6_unicast_add_path.gz",
+    ] {
+        let ours = our_rows(name);
+        assert!(ours.iter().all(|r| r.0 == "B" && r.5.is_some()), "{name}");
+        same_rows(&ours, &bgpdump_rows(name), name);
+    }
+}
+
+#[test]
+fn routes_of_updates_are_announcements_and_withdrawals() {
+    let name = "updates.20020722.2238.gz";
+    let ours = our_rows(name);
+    for kind in ["A", "W"] {
+        assert!(ours.iter().any(|r| r.0 == kind), "{kind}");
+    }
+    assert!(ours.iter().all(|r| (r.0 == "W") == r.6.is_none()));
+    same_rows(&ours, &bgpdump_rows(name), name);
+}
+
+#[test]
+fn routes_end_with_the_error_of_a_cut_file() {
+    let name = "rib.20140523.0600_firstMB.bz2";
+    let mut routes = Routes::new(Input::open(mrt(name)).unwrap());
+    let ok = routes.by_ref().take_while(Result::is_ok).count();
+    assert!(ok > 200_000, "{ok}");
+    assert!(routes.next().is_none(), "nothing after the error");
+    let last = Routes::new(Input::open(mrt(name)).unwrap()).last().unwrap();
+    let err = last.expect_err("the file is cut").to_string();
+    assert!(
+        err.contains("record 9074") && err.contains("truncated"),
+        "{err}"
+    );
+}

@@ -178,7 +178,6 @@ pub fn read_delegated(
             Ok(l) => l,
             Err(e) => {
                 truncated(opts, &mut summary, e)?;
-                summary.prefixes = summary.entries;
                 return Ok((result, summary));
             }
         };

@@ -163,6 +163,18 @@ fn the_truncated_arin_file_names_its_cut_line() {
     assert!(s.errors[0].contains("192.219.208.0"), "{:?}", s.errors);
 }
 
+#[test]
+fn a_cut_gzip_keeps_the_prefix_count_of_what_was_read() {
+    let whole = std::fs::read(shared("delegated-apnic-20140804.gz")).unwrap();
+    let path = crate::testutil::temp_file("rir", "cut.gz", &whole[..whole.len() / 2]);
+    let (d, s) = read(&path, OnError::Skip).unwrap();
+    assert!(s.truncated && s.skipped["unreadable rest of file"] == 1);
+    // Entries are records, prefixes their delegated blocks' prefixes: not the same.
+    assert_eq!(s.prefixes, d.prefixes().count() as u64);
+    assert_eq!(s.entries, d.records.len() as u64);
+    assert!(s.prefixes > 0 && s.prefixes != s.entries, "{s:?}");
+}
+
 const HEAD: &str = "# c\n2|test|1|3|19700101|20200101|+0000\ntest|*|ipv4|*|3|summary\n";
 
 #[test]

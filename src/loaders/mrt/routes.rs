@@ -1,0 +1,136 @@
+//! Every route of an MRT file, one [`Route`] per RIB entry, announced prefix or
+//! withdrawn prefix, in file order: what the file says, before any origin is chosen
+//! (for inspection and for comparing with other MRT tools such as `bgpdump -m`).
+
+use super::path::path_text;
+use super::records::{BadRecord, Records};
+use super::rib::ip_prefix;
+use crate::ip::IpPrefix;
+use crate::loaders::{Input, LoadError};
+use bgpkit_parser::models::{BgpElem, ElemType, MrtMessage, MrtRecord, TableDumpV2Message};
+use bgpkit_parser::Elementor;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+/// Where a route comes from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RouteKind {
+    /// An entry of a RIB dump (TABLE_DUMP or TABLE_DUMP_V2).
+    Rib,
+    /// A prefix announced in a BGP4MP update.
+    Announce,
+    /// A prefix withdrawn in a BGP4MP update.
+    Withdraw,
+}
+
+impl RouteKind {
+    /// `B`, `A` or `W`, as `bgpdump -m` prints the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteKind::Rib => "B",
+            RouteKind::Announce => "A",
+            RouteKind::Withdraw => "W",
+        }
+    }
+}
+
+/// One route as the file holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub kind: RouteKind,
+    /// Seconds since the epoch: when the route was learned (RIB entries) or the
+    /// update's time.
+    pub timestamp: u32,
+    pub peer_ip: IpAddr,
+    pub peer_asn: u32,
+    pub prefix: IpPrefix,
+    /// The ADD-PATH path id (RFC 7911), if the record has one.
+    pub path_id: Option<u32>,
+    /// The AS path as [`path_text`] writes it: empty for an announcement without a
+    /// path, `None` for a withdrawal.
+    pub as_path: Option<String>,
+}
+
+/// Iterator over the routes of an MRT file. Unsupported record types are passed
+/// over; a malformed record or a cut stream is an error that ends the iteration.
+pub struct Routes {
+    records: Records,
+    elementor: Elementor,
+    pending: VecDeque<Route>,
+    done: bool,
+}
+
+impl Routes {
+    pub fn new(input: Input) -> Routes {
+        Routes {
+            records: Records::new(input),
+            elementor: Elementor::new(),
+            pending: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The routes of one record, queued.
+    fn queue(&mut self, record: MrtRecord) {
+        let rib = matches!(
+            record.message,
+            MrtMessage::TableDumpMessage(_)
+                | MrtMessage::TableDumpMessageBatch(_)
+                | MrtMessage::TableDumpV2Message(_)
+        );
+        // The elementor drops TABLE_DUMP_V2 ADD-PATH ids; they are per RIB entry, and
+        // it makes one element per entry, in order, so they can be put back by index.
+        let entry_path_ids: Vec<Option<u32>> = match &record.message {
+            MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(r)) => {
+                r.rib_entries.iter().map(|e| e.path_id).collect()
+            }
+            _ => Vec::new(),
+        };
+        let elems = self.elementor.record_to_elems(record);
+        for (i, e) in elems.into_iter().enumerate() {
+            let entry_id = entry_path_ids.get(i).copied().flatten();
+            if let Some(route) = route(e, rib, entry_id) {
+                self.pending.push_back(route);
+            }
+        }
+    }
+}
+
+/// An element as a route; `None` only for a prefix length the parser cannot give.
+fn route(e: BgpElem, rib: bool, entry_path_id: Option<u32>) -> Option<Route> {
+    let kind = match (rib, e.elem_type) {
+        (true, _) => RouteKind::Rib,
+        (false, ElemType::ANNOUNCE) => RouteKind::Announce,
+        (false, ElemType::WITHDRAW) => RouteKind::Withdraw,
+    };
+    Some(Route {
+        kind,
+        timestamp: e.timestamp as u32,
+        peer_ip: e.peer_ip,
+        peer_asn: u32::from(e.peer_asn),
+        prefix: ip_prefix(&e.prefix)?,
+        path_id: entry_path_id.or(e.prefix.path_id),
+        // An announcement always has a path, if empty; a withdrawal none.
+        as_path: (kind != RouteKind::Withdraw)
+            .then(|| e.as_path.as_ref().map(path_text).unwrap_or_default()),
+    })
+}
+
+impl Iterator for Routes {
+    type Item = Result<Route, LoadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.pending.is_empty() && !self.done {
+            match self.records.next() {
+                None => self.done = true,
+                Some(Ok(record)) => self.queue(record),
+                Some(Err(BadRecord::Unsupported)) => {}
+                Some(Err(BadRecord::Malformed(e))) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.pending.pop_front().map(Ok)
+    }
+}
