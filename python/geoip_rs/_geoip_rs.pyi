@@ -32,6 +32,7 @@ __all__ = [
     "RECORD_FIELDS",
     "EXPORT_FORMATS",
     "ORIGIN_POLICIES",
+    "SOURCE_KINDS",
 ]
 
 Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address
