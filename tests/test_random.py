@@ -311,8 +311,9 @@ def test_ipv4_batch_matches_single_lookups(pair, nets, seed):
 @given(nets=st.lists(networks(), min_size=1, max_size=60), more=st.lists(networks(), min_size=1, max_size=10),
        seed=st.integers(0, 2**32 - 1))
 def test_compiled_lookups_agree_and_follow_writes(nets, more, seed):
-    """Batches of 4096+ addresses (and many single lookups) go through the compiled
-    form of the Rust table; after each write it must answer for the new table."""
+    """Lookups through the tree, then large batches that compile the Rust table, then
+    lookups through its compiled form; after each write (which must drop the compiled
+    form) all of them must answer for the new table."""
     rust, ref = load_impl("rust"), load_impl("reference")
     rng = np.random.default_rng(seed)
     a = rust((n, i) for i, n in enumerate(nets))

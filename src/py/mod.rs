@@ -1,5 +1,15 @@
-//! The pyo3 binding layer: converts arguments, calls the core, converts results.
-//! Nothing here knows how a tree bitmap works or how a file format is read.
+//! The pyo3 binding layer: each function extracts its arguments, calls one core
+//! function and converts the result. Nothing here knows how a Poptrie, a batch
+//! split, a country chain or a file format works; that is all in the core.
+//!
+//! - [`table`] (`PrefixTable`, over [`crate::lpm::LpmTable`]), [`values`] (its
+//!   Python values), [`batch`] (numpy and iterable arguments as [`crate::batch::Keys`]).
+//! - [`database`] (`Database`), [`record`] (`Record`), [`columns`] (batch text
+//!   columns and summaries as Python lists).
+//! - [`load`], [`load_prefixes`], [`load_registry`], [`load_mrt`], [`db_build`]:
+//!   the readers, writers and the database build, run with the GIL released.
+//! - [`convert`]: the one converter of Python addresses and networks;
+//!   [`errors`]: the one mapping of core errors to Python exceptions.
 
 mod batch;
 mod columns;
