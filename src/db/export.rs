@@ -5,6 +5,7 @@
 use super::read::Database;
 use super::schema::{FieldValue, RECORD_FIELDS};
 use crate::loaders::ipasn::{write_ipasn, FILE_TAG};
+use crate::loaders::{by_name, BadName};
 use std::io::{self, Write};
 use std::ops::Range;
 use std::str::FromStr;
@@ -27,14 +28,10 @@ impl ExportFormat {
 }
 
 impl FromStr for ExportFormat {
-    type Err = String;
+    type Err = BadName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "ipasn" => Ok(ExportFormat::Ipasn),
-            "csv" => Ok(ExportFormat::Csv),
-            _ => Err(format!("format must be 'ipasn' or 'csv', not {s:?}")),
-        }
+    fn from_str(s: &str) -> Result<Self, BadName> {
+        by_name("format", &ExportFormat::ALL, ExportFormat::name, s)
     }
 }
 

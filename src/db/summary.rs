@@ -3,6 +3,7 @@
 
 use super::query::{country_text, AsRecord, Tally};
 use super::read::View;
+use crate::loaders::{by_name, BadName};
 use std::str::FromStr;
 
 /// What a summary groups by.
@@ -13,6 +14,8 @@ pub enum SummaryBy {
 }
 
 impl SummaryBy {
+    pub const ALL: [SummaryBy; 2] = [SummaryBy::Asn, SummaryBy::Country];
+
     pub const fn name(self) -> &'static str {
         match self {
             SummaryBy::Asn => "asn",
@@ -22,14 +25,10 @@ impl SummaryBy {
 }
 
 impl FromStr for SummaryBy {
-    type Err = String;
+    type Err = BadName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "asn" => Ok(SummaryBy::Asn),
-            "country" => Ok(SummaryBy::Country),
-            _ => Err(format!("by must be 'asn' or 'country', not {s:?}")),
-        }
+    fn from_str(s: &str) -> Result<Self, BadName> {
+        by_name("by", &SummaryBy::ALL, SummaryBy::name, s)
     }
 }
 

@@ -216,7 +216,7 @@ impl PyDatabase {
     /// Columns of the per-AS (`by="asn"`) or per-country summary, as lists.
     #[pyo3(signature = (by = "asn"))]
     fn _summary<'py>(&self, py: Python<'py>, by: &str) -> PyResult<Bound<'py, PyDict>> {
-        let by: SummaryBy = by.parse().map_err(value_error)?;
+        let by: SummaryBy = by.parse()?;
         let db = self.db()?;
         super::columns::summary(py, &db.view(), by)
     }
@@ -257,7 +257,7 @@ impl PyDatabase {
         start: usize,
         count: usize,
     ) -> PyResult<(String, usize)> {
-        let format: ExportFormat = format.parse().map_err(value_error)?;
+        let format: ExportFormat = format.parse()?;
         let db = self.db()?;
         let mut out = Vec::new();
         let range = start..start.saturating_add(count);
