@@ -86,3 +86,20 @@ def test_summary_by_is_checked():
     with pytest.raises(ValueError, match="by must be 'asn' or 'country', not .org."):
         db.summary("org")
     assert np.sum(db.summary("country", frame=False)["ipv4_prefixes"]) == db.metadata["counts"]["ipv4_prefixes"]
+
+
+def test_the_stub_documents_every_field():
+    """The stub's ``Record`` has a property for each field of the schema, and its
+    ``RECORD_FIELDS`` docstring names every field type."""
+    import ast
+    from pathlib import Path
+
+    stub = Path(__file__).resolve().parents[1] / "python" / "geoip_rs" / "_geoip_rs.pyi"
+    tree = ast.parse(stub.read_text())
+    record = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Record")
+    properties = {n.name for n in record.body if isinstance(n, ast.FunctionDef)
+                  and any(getattr(d, "id", None) == "property" for d in n.decorator_list)}
+    assert set(NAMES) <= properties, sorted(set(NAMES) - properties)
+    text = stub.read_text()
+    doc = text[text.index("RECORD_FIELDS:"):]
+    assert all(f"``{kind}``" in doc[:600] for _, kind, _ in _geoip_rs.RECORD_FIELDS)

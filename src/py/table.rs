@@ -1,4 +1,6 @@
-//! `geoip_rs.PrefixTable`: the dict-like Python face of [`IpTable`].
+//! `geoip_rs.PrefixTable`: the dict-like Python face of [`LpmTable`] (which owns the
+//! lookups, the compiled form and when to build it); this file holds its Python
+//! values, its lock and the GIL handling.
 //!
 //! Locking: the table sits behind a readers-writer lock ([`lock`]). Lookups take it
 //! shared (single lookups from Python skip it where the GIL stands in for it); writes
