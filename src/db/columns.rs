@@ -90,7 +90,7 @@ impl<'a> View<'a> {
         );
         for_chunks(parts, |start, (found, asn, len, cc, source, route)| {
             let keys = keys.slice(start..start + found.len());
-            self.answers(keys, |i, a: Answer| {
+            self.answers(keys, |i, a: &Answer| {
                 found[i] = a.route != NONE;
                 asn[i] = a.asn;
                 len[i] = a.prefix_len;

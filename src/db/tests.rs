@@ -340,17 +340,17 @@ fn country_chain_takes_the_first_known_in_order() {
     let zero = || Some([0, 0]);
     let us = || Some(*b"US");
     let nl = || Some(*b"NL");
-    assert_eq!(country_chain([&none, &none, &none, &none]), None);
+    assert_eq!(country_chain(none, none, none, none), None);
     assert_eq!(
-        country_chain([&zero, &nl, &us, &us]),
+        country_chain(zero, nl, us, us),
         Some((*b"NL", CountrySource::RirPrefix))
     );
     assert_eq!(
-        country_chain([&us, &nl, &nl, &nl]),
+        country_chain(us, nl, nl, nl),
         Some((*b"US", CountrySource::As2Org))
     );
     assert_eq!(
-        country_chain([&none, &zero, &none, &nl]),
+        country_chain(none, zero, none, nl),
         Some((*b"NL", CountrySource::AsName))
     );
 }

@@ -239,6 +239,17 @@ pub(crate) fn key(obj: &Bound<'_, PyAny>, strict: bool) -> PyResult<Key> {
     }
 }
 
+/// An origin as Python sees it: an int, or a frozenset for an AS_SET.
+pub(crate) fn origin_object<'py>(
+    py: Python<'py>,
+    o: &crate::origin::Origin,
+) -> PyResult<Bound<'py, PyAny>> {
+    match o {
+        crate::origin::Origin::Asn(a) => Ok(a.into_pyobject(py)?.into_any()),
+        crate::origin::Origin::Set(s) => Ok(pyo3::types::PyFrozenSet::new(py, s)?.into_any()),
+    }
+}
+
 /// An `ipaddress` address object.
 pub(crate) fn address_object(py: Python<'_>, addr: IpAddr) -> PyResult<Bound<'_, PyAny>> {
     match addr {

@@ -1,6 +1,7 @@
 //! Python bindings of the MRT reader: `read_mrt` (RIB plus updates -> a prefix table
 //! of origin ASes) and `mrt_routes` (every route of a file, for inspection).
 
+use super::convert;
 use super::errors::to_pyerr;
 use super::load::{self, summary_dict};
 use super::table::PrefixTable;
@@ -8,19 +9,10 @@ use super::values::Value;
 use crate::ip::IpPrefix;
 use crate::loaders::mrt::{Chosen, OriginPolicy, Rib, Route, Routes};
 use crate::loaders::Input;
-use crate::origin::Origin;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFrozenSet, PyTuple};
+use pyo3::types::{PyDict, PyTuple};
 use std::path::PathBuf;
 use std::sync::Mutex;
-
-/// An origin as Python sees it: an int, or a frozenset for an AS_SET.
-fn origin_object<'py>(py: Python<'py>, o: &Origin) -> PyResult<Bound<'py, PyAny>> {
-    match o {
-        Origin::Asn(a) => Ok(a.into_pyobject(py)?.into_any()),
-        Origin::Set(s) => Ok(PyFrozenSet::new(py, s)?.into_any()),
-    }
-}
 
 /// The table value of a prefix under policy `all`: a tuple of `(origin, peers)`
 /// pairs. (Under the other policies it is an int: a set's lowest member, so that
@@ -32,7 +24,13 @@ fn value(py: Python<'_>, chosen: Chosen) -> PyResult<Value> {
             let pairs = list
                 .iter()
                 .map(|(o, n)| {
-                    PyTuple::new(py, [origin_object(py, o)?, n.into_pyobject(py)?.into_any()])
+                    PyTuple::new(
+                        py,
+                        [
+                            convert::origin_object(py, o)?,
+                            n.into_pyobject(py)?.into_any(),
+                        ],
+                    )
                 })
                 .collect::<PyResult<Vec<_>>>()?;
             Value::Obj(PyTuple::new(py, pairs)?.into_any().unbind())

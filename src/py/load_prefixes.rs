@@ -3,6 +3,7 @@
 //! Values that are not plain integers are made into Python objects after the read,
 //! with the GIL: one object per row, shared by all prefixes of the row.
 
+use super::convert;
 use super::errors::io_error;
 use super::load::{self, summary_dict};
 use super::table::PrefixTable;
@@ -101,14 +102,8 @@ fn read_pfx2as<'py>(
 
 /// Several origins as a tuple of `int` and `frozenset[int]`.
 fn origins_tuple<'py>(py: Python<'py>, origins: &[Origin]) -> PyResult<Bound<'py, PyAny>> {
-    let items = origins
-        .iter()
-        .map(|o| match o {
-            Origin::Asn(a) => Ok(a.into_pyobject(py)?.into_any()),
-            Origin::Set(members) => Ok(PyFrozenSet::new(py, members)?.into_any()),
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(PyTuple::new(py, items)?.into_any())
+    let items = origins.iter().map(|o| convert::origin_object(py, o));
+    Ok(PyTuple::new(py, items.collect::<PyResult<Vec<_>>>()?)?.into_any())
 }
 
 /// Write a table with the values `read_pfx2as` gives as a CAIDA pfx2as file.
