@@ -38,7 +38,7 @@ pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
 pub use query::{Answer, AsRecord, Hit, Record, Tally};
 pub use read::{Database, View};
-pub use schema::{Field, FieldType, FieldValue, RECORD_FIELDS};
+pub use schema::{Field, FieldType, FieldValue, OwnedRecord, RECORD_FIELDS};
 pub use summary::{AsRow, CountryRow, SummaryBy};
 
 #[cfg(test)]

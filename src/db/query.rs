@@ -32,7 +32,8 @@ pub struct Record<'a> {
     pub as_name: Option<&'a str>,
     pub org_id: Option<&'a str>,
     pub org_name: Option<&'a str>,
-    pub country: Option<&'a str>,
+    /// Codes are made once for all records (see [`country_text`]).
+    pub country: Option<&'static str>,
     pub country_source: Option<CountrySource>,
     /// The RIR that delegated the address block, else the AS number, else the
     /// registry as2org took the organisation from.

@@ -89,18 +89,6 @@ pub enum FieldValue<'a> {
     Text(Option<Cow<'a, str>>),
 }
 
-impl FieldValue<'_> {
-    pub fn into_owned(self) -> FieldValue<'static> {
-        match self {
-            FieldValue::Address(a) => FieldValue::Address(a),
-            FieldValue::Network(p) => FieldValue::Network(p),
-            FieldValue::Asn(a) => FieldValue::Asn(a),
-            FieldValue::Origins(o) => FieldValue::Origins(Cow::Owned(o.into_owned())),
-            FieldValue::Text(t) => FieldValue::Text(t.map(|t| Cow::Owned(t.into_owned()))),
-        }
-    }
-}
-
 impl<'a> Record<'a> {
     /// The values, in the order of [`RECORD_FIELDS`].
     pub fn fields(&self) -> [FieldValue<'a>; 10] {
@@ -120,7 +108,58 @@ impl<'a> Record<'a> {
     }
 }
 
-/// The index of a field in [`RECORD_FIELDS`].
-pub fn field_index(name: &str) -> Option<usize> {
-    RECORD_FIELDS.iter().position(|f| f.name == name)
+/// A record that owns its values, to keep after the database is closed (the Python
+/// `Record`). Text from the file is copied; country codes and sources, which are
+/// static, are not.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OwnedRecord {
+    pub address: IpAddr,
+    pub prefix: IpPrefix,
+    pub asn: u32,
+    pub origins: Box<[u32]>,
+    pub as_name: Option<Cow<'static, str>>,
+    pub org_id: Option<Cow<'static, str>>,
+    pub org_name: Option<Cow<'static, str>>,
+    pub country: Option<Cow<'static, str>>,
+    pub country_source: Option<Cow<'static, str>>,
+    pub registry: Option<Cow<'static, str>>,
+}
+
+impl OwnedRecord {
+    /// The values, in the order of [`RECORD_FIELDS`].
+    pub fn fields(&self) -> [FieldValue<'_>; 10] {
+        fn text<'a>(t: &'a Option<Cow<'static, str>>) -> FieldValue<'a> {
+            FieldValue::Text(t.as_deref().map(Cow::Borrowed))
+        }
+        [
+            FieldValue::Address(self.address),
+            FieldValue::Network(self.prefix),
+            FieldValue::Asn(self.asn),
+            FieldValue::Origins(Cow::Borrowed(&self.origins)),
+            text(&self.as_name),
+            text(&self.org_id),
+            text(&self.org_name),
+            text(&self.country),
+            text(&self.country_source),
+            text(&self.registry),
+        ]
+    }
+}
+
+impl Record<'_> {
+    pub fn to_owned_record(&self) -> OwnedRecord {
+        let own = |t: Option<&str>| t.map(|t| Cow::Owned(t.to_owned()));
+        OwnedRecord {
+            address: self.address,
+            prefix: self.prefix,
+            asn: self.asn,
+            origins: self.origins.into(),
+            as_name: own(self.as_name),
+            org_id: own(self.org_id),
+            org_name: own(self.org_name),
+            country: self.country.map(Cow::Borrowed),
+            country_source: self.country_source.map(|s| Cow::Borrowed(s.name())),
+            registry: own(self.registry),
+        }
+    }
 }

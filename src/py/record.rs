@@ -3,7 +3,7 @@
 //! into Python objects when asked for.
 
 use super::convert;
-use crate::db::schema::{field_index, FieldValue, RECORD_FIELDS};
+use crate::db::schema::{FieldValue, OwnedRecord, RECORD_FIELDS};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use pyo3::PyTypeInfo;
@@ -11,24 +11,19 @@ use std::borrow::Cow;
 
 #[pyclass(frozen, eq, hash, module = "geoip_rs", name = "Record")]
 #[derive(PartialEq, Eq, Hash, Clone)]
-pub struct Record {
-    fields: [FieldValue<'static>; RECORD_FIELDS.len()],
-}
+pub struct Record(OwnedRecord);
 
 impl Record {
     pub(crate) fn from_core(r: crate::db::Record<'_>) -> Self {
-        Record {
-            fields: r.fields().map(FieldValue::into_owned),
-        }
-    }
-
-    fn field<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        let i = field_index(name).expect("a field of the schema");
-        value_object(py, &self.fields[i])
+        Record(r.to_owned_record())
     }
 
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        self.fields.iter().map(|v| value_object(py, v)).collect()
+        self.0
+            .fields()
+            .iter()
+            .map(|v| value_object(py, v))
+            .collect()
     }
 }
 
@@ -63,71 +58,68 @@ impl Record {
         country_source: Option<String>,
         registry: Option<String>,
     ) -> PyResult<Self> {
-        let text = |t: Option<String>| FieldValue::Text(t.map(Cow::Owned));
-        Ok(Record {
-            fields: [
-                FieldValue::Address(convert::address(address)?),
-                FieldValue::Network(convert::network(prefix, true)?),
-                FieldValue::Asn(asn),
-                FieldValue::Origins(Cow::Owned(origins)),
-                text(as_name),
-                text(org_id),
-                text(org_name),
-                text(country),
-                text(country_source),
-                text(registry),
-            ],
-        })
+        Ok(Record(OwnedRecord {
+            address: convert::address(address)?,
+            prefix: convert::network(prefix, true)?,
+            asn,
+            origins: origins.into(),
+            as_name: as_name.map(Cow::Owned),
+            org_id: org_id.map(Cow::Owned),
+            org_name: org_name.map(Cow::Owned),
+            country: country.map(Cow::Owned),
+            country_source: country_source.map(Cow::Owned),
+            registry: registry.map(Cow::Owned),
+        }))
     }
 
     #[getter]
     fn address<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "address")
+        convert::address_object(py, self.0.address)
     }
 
     #[getter]
     fn prefix<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "prefix")
+        convert::network_object(py, &self.0.prefix)
     }
 
     #[getter]
-    fn asn<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "asn")
+    fn asn(&self) -> u32 {
+        self.0.asn
     }
 
     #[getter]
-    fn origins<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "origins")
+    fn origins<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.origins.iter())
     }
 
     #[getter]
-    fn as_name<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "as_name")
+    fn as_name(&self) -> Option<&str> {
+        self.0.as_name.as_deref()
     }
 
     #[getter]
-    fn org_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "org_id")
+    fn org_id(&self) -> Option<&str> {
+        self.0.org_id.as_deref()
     }
 
     #[getter]
-    fn org_name<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "org_name")
+    fn org_name(&self) -> Option<&str> {
+        self.0.org_name.as_deref()
     }
 
     #[getter]
-    fn country<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "country")
+    fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
     }
 
     #[getter]
-    fn country_source<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "country_source")
+    fn country_source(&self) -> Option<&str> {
+        self.0.country_source.as_deref()
     }
 
     #[getter]
-    fn registry<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.field(py, "registry")
+    fn registry(&self) -> Option<&str> {
+        self.0.registry.as_deref()
     }
 
     /// The fields as a dict, in their order.
@@ -140,12 +132,12 @@ impl Record {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let parts = RECORD_FIELDS.iter().zip(&self.fields).map(|(f, v)| {
+        let parts = RECORD_FIELDS.iter().zip(self.0.fields()).map(|(f, v)| {
             let shown = match v {
                 // As text, not as `IPv4Address('...')`: shorter, and what users type.
                 FieldValue::Address(a) => format!("'{a}'"),
                 FieldValue::Network(p) => format!("'{p}'"),
-                v => value_object(py, v)?.repr()?.to_string(),
+                v => value_object(py, &v)?.repr()?.to_string(),
             };
             Ok(format!("{}={shown}", f.name))
         });
