@@ -28,6 +28,8 @@ impl Dir248 {
             tbl8: Vec::new(),
         };
         for (p, hop) in items {
+            // Hops share the entries' bits with the group flag and the miss.
+            assert!(*hop < NONE, "next hop {hop} too large for DIR-24-8");
             let len = p.prefix_len();
             let a = p.addr();
             if len <= 24 {

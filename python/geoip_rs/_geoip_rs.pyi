@@ -392,8 +392,8 @@ class PrefixTable:
     def compiled(self) -> bool:
         """Whether lookups go to the compiled read-only form (a Poptrie) now. A
         table compiles itself for a batch of 4096 or more addresses, and after as
-        many single lookups since the last write as it has prefixes; every write
-        drops the compiled form."""
+        many single lookups since the last write as it has prefixes (at least
+        4096); every write drops the compiled form."""
     def compile(self) -> bool:
         """Compile now, so that the next lookups are fast (releases the GIL); False
         if the table cannot be compiled (over 2**23 distinct values)."""

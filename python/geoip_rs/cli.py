@@ -160,19 +160,24 @@ def lookup_rows(db: Database, chunk: list[tuple[str, str]]) -> Iterator[dict[str
         # The batch names the index; the user wants the line or argument.
         raise UserError(locate(str(e), chunk)) from None
     found = cols["found"].tolist()
-    lists = {name: _values(kind, list(cols[name]), found)
+    lists = {name: _values(kind, _as_list(cols[name]), found)
              for name, kind in BATCH_FIELDS if kind != "address"}
     for i, (_, address) in enumerate(chunk):
-        row = {name: lists[name][i] if name in lists else address for name, _ in BATCH_FIELDS}
-        yield row
+        yield {name: lists[name][i] if name in lists else address for name, _ in BATCH_FIELDS}
+
+
+def _as_list(column: Any) -> list[Any]:
+    """A batch column as a list: numpy arrays through ``tolist`` (plain ints and
+    bytes, made in one call), text columns as they are."""
+    return column.tolist() if hasattr(column, "tolist") else column
 
 
 def _values(kind: str, values: list[Any], found: list[bool]) -> list[Any]:
     """A batch column as output values: codes decoded, misses as None."""
     if kind == "asn":
-        return [int(v) if f else None for v, f in zip(values, found)]
+        return [v if f else None for v, f in zip(values, found)]
     if kind == "code":
-        return [bytes(v).decode() or None for v in values]
+        return [v.decode() or None for v in values]
     return values
 
 
@@ -212,12 +217,11 @@ class Output:
 
 
 def table(rows: list[dict[str, Any]], header: bool) -> str:
-    shown = SHOWN
-    cells = [[c.upper() for c in shown]]
+    cells = [[c.upper() for c in SHOWN]]
     for r in rows:
-        cells.append(["-" if r[c] is None else str(r[c]) for c in shown])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(shown))]
-    widths[shown.index("as_name")] = min(widths[shown.index("as_name")], 40)
+        cells.append(["-" if r[c] is None else str(r[c]) for c in SHOWN])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(SHOWN))]
+    widths[SHOWN.index("as_name")] = min(widths[SHOWN.index("as_name")], 40)
     lines = []
     for row in cells if header else cells[1:]:
         parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(row, widths)]

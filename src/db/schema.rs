@@ -16,7 +16,8 @@ pub enum FieldType {
     /// AS numbers, the primary origin first.
     Origins,
     Text,
-    /// A two-letter country code: few distinct values (categorical).
+    /// A code of few distinct values (categorical): a country code or the
+    /// country's source.
     Code,
 }
 

@@ -107,7 +107,7 @@ fn row(r: Route) -> Row {
         r.timestamp,
         r.peer_ip.to_string(),
         r.peer_asn,
-        r.prefix.to_string(),
+        format!("{}/{}", r.prefix.0, r.prefix.1),
         r.path_id,
         r.as_path,
     )

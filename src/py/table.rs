@@ -8,8 +8,9 @@
 //! holding it (replaced values are dropped after it is released, since dropping can
 //! run `__del__`). Lookups copy values out and make Python objects after releasing
 //! it, since making one can run the garbage collector and with it any Python code.
-//! Batch lookups take it inside `py.detach`, so a writer waiting with the GIL held
-//! cannot deadlock with them.
+//! Batch lookups on an integer table take it inside `py.detach`, so a writer waiting
+//! with the GIL held cannot deadlock with them; on a table of objects they hold the
+//! GIL throughout (the values are Python objects), so no writer can be waiting.
 
 mod lock;
 

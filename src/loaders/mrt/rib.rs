@@ -390,7 +390,8 @@ impl Rib {
     }
 }
 
-/// A parsed prefix as ours (the parser has already masked host bits).
+/// A parsed prefix as ours, host bits masked (the parser keeps them as the file has
+/// them; a table holds each prefix once).
 pub(super) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
     let len = p.prefix.prefix_len();
     match p.prefix.network() {

@@ -4,8 +4,6 @@
 
 use super::path::path_text;
 use super::records::{BadRecord, Records};
-use super::rib::ip_prefix;
-use crate::ip::IpPrefix;
 use crate::loaders::{Input, LoadError};
 use bgpkit_parser::models::{BgpElem, ElemType, MrtMessage, MrtRecord, TableDumpV2Message};
 use bgpkit_parser::Elementor;
@@ -43,7 +41,9 @@ pub struct Route {
     pub timestamp: u32,
     pub peer_ip: IpAddr,
     pub peer_asn: u32,
-    pub prefix: IpPrefix,
+    /// The prefix as the file holds it: its address (host bits are not masked, as
+    /// `bgpdump -m` prints them too) and length.
+    pub prefix: (IpAddr, u8),
     /// The ADD-PATH path id (RFC 7911), if the record has one.
     pub path_id: Option<u32>,
     /// The AS path as [`path_text`] writes it: empty for an announcement without a
@@ -89,31 +89,29 @@ impl Routes {
         let elems = self.elementor.record_to_elems(record);
         for (i, e) in elems.into_iter().enumerate() {
             let entry_id = entry_path_ids.get(i).copied().flatten();
-            if let Some(route) = route(e, rib, entry_id) {
-                self.pending.push_back(route);
-            }
+            self.pending.push_back(route(e, rib, entry_id));
         }
     }
 }
 
-/// An element as a route; `None` only for a prefix length the parser cannot give.
-fn route(e: BgpElem, rib: bool, entry_path_id: Option<u32>) -> Option<Route> {
+/// An element as a route.
+fn route(e: BgpElem, rib: bool, entry_path_id: Option<u32>) -> Route {
     let kind = match (rib, e.elem_type) {
         (true, _) => RouteKind::Rib,
         (false, ElemType::ANNOUNCE) => RouteKind::Announce,
         (false, ElemType::WITHDRAW) => RouteKind::Withdraw,
     };
-    Some(Route {
+    Route {
         kind,
         timestamp: e.timestamp as u32,
         peer_ip: e.peer_ip,
         peer_asn: u32::from(e.peer_asn),
-        prefix: ip_prefix(&e.prefix)?,
+        prefix: (e.prefix.prefix.addr(), e.prefix.prefix.prefix_len()),
         path_id: entry_path_id.or(e.prefix.path_id),
         // An announcement always has a path, if empty; a withdrawal none.
         as_path: (kind != RouteKind::Withdraw)
             .then(|| e.as_path.as_ref().map(path_text).unwrap_or_default()),
-    })
+    }
 }
 
 impl Iterator for Routes {

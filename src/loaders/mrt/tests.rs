@@ -210,7 +210,7 @@ fn our_rows(name: &str) -> Vec<Row> {
                 (r.kind != RouteKind::Rib).then_some(r.timestamp),
                 r.peer_ip.to_string(),
                 r.peer_asn,
-                r.prefix.to_string(),
+                format!("{}/{}", r.prefix.0, r.prefix.1),
                 r.path_id,
                 r.as_path,
             )
