@@ -65,3 +65,16 @@ def test_the_cli_has_an_option_per_kind():
     for name, what, _ in geoip_rs.SOURCE_KINDS:
         assert f"--{name} FILE" in help_text
         assert what.split(" (")[0] in " ".join(help_text.split())
+
+
+def test_a_build_without_prefix_source_fails_before_any_progress(tmp_path, capfd):
+    """The mistake is reported alone: no progress bar is drawn (tqdm writes to stderr)
+    and no callback is called, however large the registry files."""
+    calls = []
+    with pytest.raises(ValueError, match="prefix source"):
+        geoip_rs.build_database(tmp_path / "x.geoipdb", delegated=[shared(RIPE)],
+                                progress=lambda done, total: calls.append(done))
+    with pytest.raises(ValueError, match="prefix source"):
+        geoip_rs.build_database(tmp_path / "x.geoipdb", delegated=[shared(RIPE)], progress=True)
+    assert calls == [] and capfd.readouterr().err == ""
+    assert not (tmp_path / "x.geoipdb").exists()

@@ -151,6 +151,19 @@ pub(crate) fn parse_asn(s: &str) -> Result<u32, String> {
     .ok_or_else(|| format!("bad AS number '{s}'"))
 }
 
+/// An AS number as users write it: `"15169"`, `"AS15169"` or `"as15169"`.
+///
+/// ```
+/// use geoip_rs::loaders::parse_as_number;
+/// assert_eq!(parse_as_number("AS15169"), Ok(15169));
+/// assert_eq!(parse_as_number("4294967295"), Ok(u32::MAX));
+/// assert!(parse_as_number("AS-1").is_err() && parse_as_number("4294967296").is_err());
+/// ```
+pub fn parse_as_number(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("AS").or_else(|| s.strip_prefix("as"));
+    parse_asn(digits.unwrap_or(s)).map_err(|_| format!("{s:?} is not an AS number"))
+}
+
 /// How often (in lines) a text reader reports progress.
 pub(crate) const TICK_LINES: u64 = 1 << 14;
 

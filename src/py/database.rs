@@ -38,10 +38,7 @@ fn asn_arg(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
         return Err(type_error());
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        let s = s.to_str()?;
-        let digits = s.strip_prefix("AS").or_else(|| s.strip_prefix("as"));
-        return crate::loaders::parse_asn(digits.unwrap_or(s))
-            .map_err(|_| PyValueError::new_err(format!("{s:?} is not an AS number")));
+        return crate::loaders::parse_as_number(s.to_str()?).map_err(value_error);
     }
     obj.extract::<u32>()
         .map_err(|_| match obj.extract::<i128>() {
