@@ -10,6 +10,10 @@ Environment:
                               and the thorough hypothesis profile.
   GEOIP_RS_SHARED_DATA=dir    where the public datasets live (default ../shared/data
                               next to the repository).
+  GEOIP_RS_CACHE              always set here to an empty folder of the session's, so
+                              that geoip_rs.open() and the CLI (child processes
+                              inherit it) open the bundled sample, whatever
+                              `geoip-rs update` has put in the user's cache.
   GEOIP_RS_REFERENCE_ONLY=1   developer aid, never set in CI: skip the Rust params (for
                               working on tests/reference before the extension is
                               built). The reference is then loaded from its file,
@@ -58,6 +62,12 @@ pytest_plugins = ["dbfixtures"] if not REFERENCE_ONLY or _extension_importable()
 
 
 def pytest_configure(config):
+    import tempfile
+
+    os.environ["GEOIP_RS_CACHE"] = tempfile.mkdtemp(prefix="geoip_rs_cache_")
+    for name in list(os.environ):
+        if name.startswith("GEOIP_RS_URL_") or name == "GEOIP_RS_ACCEPT_CAIDA_AUA":
+            del os.environ[name]
     if IN_CI and REFERENCE_ONLY:
         raise pytest.UsageError("GEOIP_RS_REFERENCE_ONLY must not be set in CI")
 

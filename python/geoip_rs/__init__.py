@@ -22,7 +22,8 @@ from ._geoip_rs import (
     write_ipasn,
     write_pfx2as,
 )
-from .database import SOURCE_KINDS, Database, build_database, open, sample_path
+from .database import SOURCE_KINDS, Database, build_database, default_path, open, sample_path
+from ._update import UpdateError, UpdateResult, update
 
 __all__ = [
     "SOURCE_KINDS",
@@ -30,7 +31,11 @@ __all__ = [
     "DatabaseError",
     "Record",
     "build_database",
+    "default_path",
     "open",
+    "update",
+    "UpdateError",
+    "UpdateResult",
     "sample_path",
     "FormatError",
     "MrtRoutes",

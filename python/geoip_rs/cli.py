@@ -1,5 +1,6 @@
-"""The ``geoip-rs`` command: look addresses up, build a database, show its metadata,
-export it.
+"""The ``geoip-rs`` command: look addresses up, fetch today's data into a database
+(``update``), build one from files, list the cached ones, show a database's
+metadata, export it.
 
 User mistakes (a bad address, a missing or broken file) print one line on stderr,
 ``geoip-rs: error: ...``, and exit with status 1 (2 for bad usage); no tracebacks.
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from . import FormatError, __version__
+from . import _archives, cache
+from . import _update as updating
 from ._geoip_rs import EXPORT_FORMATS, ORIGIN_POLICIES
 from .database import (
     BATCH_FIELDS,
@@ -50,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except UserError as e:
         return fail(str(e))
+    except updating.UpdateError as e:
+        for line in e.problems:
+            print(f"geoip-rs: error: {line}", file=sys.stderr)
+        kept = cache.newest(getattr(args, "cache_dir", None))
+        print("geoip-rs: no new database; " + (f"{kept} stays in use" if kept else
+              "geoip_rs.open() still opens the bundled sample"), file=sys.stderr)
+        return 1
     except (OSError, ValueError, FormatError) as e:
         return fail(str(e))
     except KeyboardInterrupt:
@@ -68,7 +78,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"geoip-rs {__version__}")
     sub = p.add_subparsers(required=True, metavar="command")
-    db_help = "database file (default: the bundled 2014 sample)"
+    db_help = "database file (default: the newest in the cache, else the bundled sample)"
 
     lk = sub.add_parser("lookup", help="look addresses up")
     lk.add_argument("addresses", nargs="*", metavar="IP", help="addresses to look up")
@@ -88,6 +98,12 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(run=run_build)
 
+    add_update(sub)
+    ls = sub.add_parser("list", help="list the databases in the cache directory")
+    ls.add_argument("--cache-dir", help="cache directory (default: $GEOIP_RS_CACHE or the "
+                    "platform's user cache directory)")
+    ls.set_defaults(run=run_list)
+
     i = sub.add_parser("info", help="show a database's provenance and counts")
     i.add_argument("db", nargs="?", help=db_help)
     i.add_argument("--json", action="store_true", help="print the metadata as JSON")
@@ -99,6 +115,35 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(run=run_export)
     return p
+
+
+def add_update(sub: Any) -> None:
+    u = sub.add_parser("update", help="download today's public data and build a database "
+                       "in the cache directory")
+    u.add_argument("--cache-dir", help="cache directory (default: $GEOIP_RS_CACHE or the "
+                   "platform's user cache directory)")
+    u.add_argument("--collector", action="append", metavar="NAME",
+                   help="route collector (repeatable): RouteViews 'route-views2', "
+                   "'route-views6', ... or RIPE RIS 'rrc00'... (default: "
+                   f"{' and '.join(_archives.DEFAULT_COLLECTORS)})")
+    u.add_argument("--rir", action="append", choices=_archives.RIRS,
+                   help="registries whose delegated files to use (default: all five)")
+    u.add_argument("--no-asnames", action="store_true", help="leave out RIPE's AS name list")
+    u.add_argument("--accept-caida-aua", action="store_true",
+                   help="use CAIDA's AS-to-organisation data, accepting its Acceptable Use "
+                   f"Agreement (or set {updating.ACCEPT_CAIDA_ENV}=1)")
+    u.add_argument("--date", help="build for a past moment: YYYY-MM-DD or YYYY-MM-DDTHH:MM UTC")
+    u.add_argument("--url", action="append", default=[], metavar="NAME=URL",
+                   help=f"base URL of a source (repeatable; or {updating.URL_ENV_PREFIX}<NAME>): "
+                   f"{', '.join(updating.SOURCES)}")
+    u.add_argument("--offline", action="store_true", help="rebuild from the cache; no network")
+    u.add_argument("--keep", type=int, metavar="N", help="then delete all but the N newest "
+                   "databases")
+    u.add_argument("--origin-policy", choices=ORIGIN_POLICIES, default="majority")
+    u.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    u.add_argument("--retries", type=int, default=3)
+    u.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    u.set_defaults(run=run_update)
 
 
 def open_arg(path: str | None) -> Database:
@@ -229,6 +274,47 @@ def table(rows: list[dict[str, Any]], header: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- update, list ---------------------------------------------------------------
+
+
+def run_update(args: argparse.Namespace) -> int:
+    urls = {}
+    for item in args.url:
+        name, sep, url = item.partition("=")
+        if not sep or not url:
+            raise UserError(f"--url {item!r}: expected NAME=URL")
+        urls[name] = url
+    result = updating.update(
+        cache_dir=args.cache_dir,
+        collectors=args.collector or _archives.DEFAULT_COLLECTORS,
+        rirs=args.rir or _archives.RIRS,
+        asnames=not args.no_asnames,
+        accept_caida_aua=True if args.accept_caida_aua else None,
+        date=args.date, urls=urls, offline=args.offline, keep=args.keep,
+        origin_policy=args.origin_policy, timeout=args.timeout, retries=args.retries,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    for w in result.warnings:
+        print(f"geoip-rs: note: {w}", file=sys.stderr)
+    print(updating.describe(result))
+    for p in result.pruned:
+        print(f"removed {p}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    dbs = cache.databases(args.cache_dir)
+    if not dbs:
+        print(f"no databases in {cache.cache_dir(args.cache_dir)}; "
+              f"geoip_rs.open() opens the bundled sample")
+        return 0
+    for i, d in enumerate(dbs):
+        mark = "*" if i == 0 else " "
+        print(f"{mark} {d.data_time:%Y-%m-%d %H:%M} UTC  {d.age_days:7.1f} days old  "
+              f"{d.path.stat().st_size / 1e6:8.1f} MB  {d.path}")
+    return 0
+
+
 # --- build, info, export -----------------------------------------------------
 
 
@@ -266,9 +352,11 @@ def run_info(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(meta, indent=2))
             return 0
-        print(f"database:  {args.db or sample_path()}")
+        print(f"database:  {db.path}{'  (bundled sample)' if db.path == sample_path() else ''}")
         print(f"format:    {meta['format_version']} (geoip_rs {meta['geoip_rs_version']})")
         print(f"built:     {meta['built']}")
+        if db.age is not None:
+            print(f"data of:   {meta['data_time']}  ({db.age.total_seconds() / 86400:.1f} days old)")
         print(f"contents:  {describe(meta)}")
         for k, v in meta["options"].items():
             print(f"option:    {k} = {v}")

@@ -12,6 +12,7 @@ import numbers
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Literal, Union
 
@@ -39,6 +40,24 @@ class Database(_geoip_rs.Database):
     """A GeoIP database file, memory-mapped: ``Database(path)`` or ``geoip_rs.open()``."""
 
     _load_summaries: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The file's provenance (``sources``, ``built``, ``options``, ``counts``...),
+        plus ``path``, the file opened, and ``data_time``, the time of its newest
+        routing data (ISO 8601, UTC), from which ``age`` counts."""
+        meta: dict[str, Any] = super().metadata
+        meta["path"] = self.path
+        meta["data_time"] = _data_time(meta)
+        return meta
+
+    @property
+    def age(self) -> timedelta | None:
+        """How old the routing data is: now minus ``metadata["data_time"]``."""
+        t = self.metadata["data_time"]
+        if t is None:
+            return None
+        return datetime.now(timezone.utc) - _parse_time(t)
 
     @property
     def load_summaries(self) -> dict[str, dict[str, Any]]:
@@ -77,6 +96,18 @@ class Database(_geoip_rs.Database):
         if not frame:
             return cols
         return _pandas().DataFrame(cols)
+
+
+def _data_time(meta: dict[str, Any]) -> str | None:
+    """The newest date of the prefix sources (the routing data), as the file has it."""
+    prefix_kinds = {name for name, _, is_prefix in _geoip_rs.SOURCE_KINDS if is_prefix}
+    dates = [s["date"] for s in meta["sources"] if s["kind"] in prefix_kinds and s["date"]]
+    return max(dates, key=_parse_time) if dates else None
+
+
+def _parse_time(text: str) -> datetime:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _pandas() -> Any:
@@ -136,11 +167,22 @@ def _codes(pd: Any, arr: Any) -> Any:
 
 
 def open(path: PathLike | None = None, *, verify: bool = True) -> Database:  # noqa: A001
-    """Open a database file, or with no argument the bundled sample database.
+    """Open a database file; with no argument, the newest database that
+    ``geoip_rs.update()`` left in the cache directory, or the bundled sample when
+    there is none (``default_path()`` says which).
 
     ``verify`` checks the file's checksum (reading it once); without it only the
     structure is checked and the pages are read as queries need them."""
-    return Database(os.fspath(path) if path is not None else sample_path(), verify=verify)
+    return Database(os.fspath(path) if path is not None else default_path(), verify=verify)
+
+
+def default_path() -> str:
+    """The database ``open()`` opens without a path: the cache's newest (by the time
+    of its data; see ``geoip_rs.cache``), else the bundled sample."""
+    from . import cache
+
+    newest = cache.newest()
+    return str(newest) if newest is not None else sample_path()
 
 
 #: The kinds of source file a database is built from, as ``(name, description,

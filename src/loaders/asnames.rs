@@ -4,7 +4,8 @@
 //!   `"15169": "GOOGLE - Google Inc., US"`.
 //! - **cidr-report text** (`autnums`, pyasn's `asnames.txt`): lines `AS<n> <text>`,
 //!   32-bit ASNs written ASDOT as `AS<hi>.<lo>` (= hi * 65536 + lo) or as plain
-//!   numbers; `#` lines are comments.
+//!   numbers; `#` lines are comments. RIPE's `asn.txt` (all registries' AS names,
+//!   updated daily) is the same with the `AS` left out: `15169 GOOGLE - Google LLC, US`.
 //!
 //! The text is kept whole ([`AsName::text`]) and split by [`AsName::parse`]:
 //! 1. A trailing `, CC` (two ASCII capitals) is the **country**, cut off the rest;
@@ -144,10 +145,10 @@ fn read_text(
     Ok(summary)
 }
 
-/// `AS<n> <text>` or `AS<hi>.<lo> <text>`.
+/// `AS<n> <text>` or `AS<hi>.<lo> <text>`, the `AS` optional (RIPE's `asn.txt`).
 fn parse_text_line(line: &str) -> Result<(u32, &str), String> {
-    let bad = || format!("expected 'AS<number> <name>', got {line:?}");
-    let rest = line.strip_prefix("AS").ok_or_else(bad)?;
+    let bad = || format!("expected 'AS<number> <name>' or '<number> <name>', got {line:?}");
+    let rest = line.strip_prefix("AS").unwrap_or(line);
     let (number, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let asn = match number.split_once('.') {
@@ -160,8 +161,9 @@ fn parse_text_line(line: &str) -> Result<(u32, &str), String> {
         }
         _ => return Err(bad()),
     };
+    let written = &line[..line.len() - rest.len() + number.len()];
     asn.map(|a| (a, text))
-        .ok_or_else(|| format!("bad AS number 'AS{number}'"))
+        .ok_or_else(|| format!("bad AS number '{written}'"))
 }
 
 /// The decompressed stream as serde_json reads it (a byte at a time): counts line
@@ -400,6 +402,22 @@ mod tests {
         // AS6.5 ISC-32AS - Internet Systems Consortium, Inc.
         assert_eq!(names[&(6 * 65536 + 5)].handle.as_deref(), Some("ISC-32AS"));
         assert_eq!(names[&u32::MAX].text, "-Reserved AS-");
+    }
+
+    #[test]
+    fn reads_ripe_asn_txt_without_the_as() {
+        let p = crate::testutil::temp_file(
+            "asnames",
+            "asn.txt",
+            "15169 GOOGLE - Google LLC, US\n4294967295 X\n",
+        );
+        let (names, _) = read(&p, OnError::Raise).unwrap();
+        assert_eq!(names[&15169].handle.as_deref(), Some("GOOGLE"));
+        assert_eq!(names[&15169].country.as_deref(), Some("US"));
+        assert_eq!(names[&u32::MAX].text, "X");
+        std::fs::write(&p, "4294967296 X\n").unwrap();
+        let err = read(&p, OnError::Raise).unwrap_err().to_string();
+        assert!(err.contains("line 1: bad AS number '4294967296'"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,85 @@
+"""The cache directory: the databases ``update`` built and the files it downloaded.
+
+It is the platform's user cache directory (``$XDG_CACHE_HOME/geoip_rs``, usually
+``~/.cache/geoip_rs``, on Linux; ``~/Library/Caches/geoip_rs`` on macOS), through
+``platformdirs``; ``GEOIP_RS_CACHE`` or an explicit ``cache_dir`` overrides it.
+Layout::
+
+    databases/geoip-20241201T0000-3f9c2a1b.geoipdb   # data time, inputs' digest
+    downloads/<source>/<the archive's own path>      # + .http.json validators
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+ENV = "GEOIP_RS_CACHE"
+_NAME = re.compile(r"^geoip-(\d{8}T\d{4})-([0-9a-f]{8})\.geoipdb$")
+
+
+def cache_dir(path: PathLike | None = None) -> Path:
+    """The cache directory: ``path``, else ``$GEOIP_RS_CACHE``, else the platform's
+    user cache directory for geoip_rs."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("geoip_rs", appauthor=False))
+
+
+@dataclass(frozen=True, order=True)
+class CachedDatabase:
+    """A database in the cache: the time its routing data is from, and its file."""
+
+    data_time: datetime
+    path: Path
+
+    @property
+    def age_days(self) -> float:
+        return (datetime.now(timezone.utc) - self.data_time).total_seconds() / 86400
+
+
+def database_name(data_time: datetime, digest: str) -> str:
+    return f"geoip-{data_time.strftime('%Y%m%dT%H%M')}-{digest[:8]}.geoipdb"
+
+
+def databases(path: PathLike | None = None) -> list[CachedDatabase]:
+    """The cached databases, newest data first (ties: the newest build first)."""
+    folder = cache_dir(path) / "databases"
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for e in entries:
+        m = _NAME.match(e.name)
+        if m and e.is_file():
+            t = datetime.strptime(m[1], "%Y%m%dT%H%M").replace(tzinfo=timezone.utc)
+            found.append((t, e.stat().st_mtime, Path(e.path)))
+    found.sort(reverse=True)
+    return [CachedDatabase(t, p) for t, _, p in found]
+
+
+def newest(path: PathLike | None = None) -> Path | None:
+    """The cached database with the newest data, or None when there is none."""
+    dbs = databases(path)
+    return dbs[0].path if dbs else None
+
+
+def prune(keep: int, path: PathLike | None = None) -> list[Path]:
+    """Delete all but the ``keep`` newest databases; the deleted paths."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, not {keep}")
+    gone = [d.path for d in databases(path)[keep:]]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return gone
