@@ -374,6 +374,29 @@ def test_cli_failure_says_which_database_stays(server, old):
     assert "Traceback" not in out.stderr
 
 
+def test_ctrl_c_stops_at_once_and_keeps_the_part_to_resume(server, old):
+    """Interrupted mid-body on a server gone silent, the command ends now (not at its
+    30 s read timeout) with status 130; the old database stays, the part is kept."""
+    import signal
+    import time
+
+    server.fault(RV6_DUMP, stall=60, stall_at=200_000)
+    urls = [f"--url={k}={v}" for k, v in archive_mirror.urls(server.url).items()]
+    proc = subprocess.Popen([sys.executable, "-m", "geoip_rs", "update", "-q", "--cache-dir",
+                             str(old[0]), "--collector", "route-views6", "--rir", "afrinic",
+                             "--no-asnames", *urls], stderr=subprocess.PIPE, text=True)
+    part = old[0] / "downloads" / (RV6_DUMP.lstrip("/") + ".part")
+    deadline = time.monotonic() + 60
+    while not any(r.path == RV6_DUMP and r.sent >= 200_000 for r in server.requests):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130 and "geoip-rs: error: interrupted" in err, err
+    assert cache.newest(old[0]) == old[1]
+    assert 0 < part.stat().st_size <= 200_000
+
+
 def test_url_environment_variables(server, tmp_path, monkeypatch):
     for name, url in archive_mirror.urls(server.url).items():
         monkeypatch.setenv(f"GEOIP_RS_URL_{name.upper()}", url)

@@ -66,6 +66,16 @@ class Fetcher:
         )
         self.requests = 0
         self._lock = threading.Lock()
+        self.cancelled = threading.Event()
+        self._active: set[Any] = set()
+
+    def cancel(self) -> None:
+        """Stop every download now (Ctrl-C), even one waiting on a silent server:
+        a response's socket is shut down from this thread, which ends its read."""
+        self.cancelled.set()
+        with self._lock:
+            for resp in list(self._active):
+                resp.shutdown()
 
     def text(self, url: str, key: str) -> str:
         """A small document that changes (a listing, an ``.md5``), asked for again
@@ -113,6 +123,8 @@ class Fetcher:
             # Resume: only if the file is still the one the part came from.
             req.update({"Range": f"bytes={have}-", "If-Range": validators["etag"]})
         resp = self._request(url, path, req)
+        with self._lock:
+            self._active.add(resp)
         try:
             if resp.status == 304:
                 return path
@@ -125,6 +137,8 @@ class Fetcher:
             _write_meta(part, _validators(resp, url))
             self._body(resp, part, have)
         finally:
+            with self._lock:
+                self._active.discard(resp)
             resp.release_conn()
         if verify is not None:
             try:
@@ -137,6 +151,9 @@ class Fetcher:
         _write_meta(path, meta)
         _meta_path(part).unlink(missing_ok=True)
         return path
+
+    def _failed(self, e: Exception, part: Path, got: int, total: int) -> Exception:
+        return _failed_body(e, part, got, total, self.opts.timeout, self.cancelled.is_set())
 
     def _request(self, url: str, path: Path, headers: dict[str, str]) -> Any:
         with self._lock:
@@ -160,19 +177,8 @@ class Fetcher:
                     f.write(chunk)
                     got += len(chunk)
                     self.progress(len(chunk), 0)
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                _discard(part)
-                raise FetchError(f"{part.name[:-5]}: disk full while writing {part.parent} "
-                                 f"({e.strerror})") from None
-            raise
-        except ReadTimeoutError:
-            raise _Broken(f"no data for {self.opts.timeout:g} s, {got:,} bytes in") from None
-        except (ProtocolError, HTTPError) as e:
-            if "IncompleteRead" in repr(e):
-                raise _Broken(f"truncated body: {got:,} of {total:,} bytes") from None
-            raise _Broken(f"connection broken after {got:,} of {total:,} bytes "
-                          f"({_why(e)})") from None
+        except (OSError, HTTPError) as e:
+            raise self._failed(e, part, got, total) from None
         if total and got != total:
             raise _Broken(f"truncated body: {got:,} of {total:,} bytes")
 
@@ -184,6 +190,25 @@ def _discard(part: Path) -> None:
 
 class _Broken(Exception):
     """A body cut short: worth resuming."""
+
+
+def _failed_body(e: Exception, part: Path, got: int, total: int, timeout: float,
+                 cancelled: bool) -> Exception:
+    """What a failure while reading a body means: the user stopped it, the disk is
+    full (nothing to resume), or the connection broke (resume)."""
+    name = part.name.removesuffix(".part")
+    if cancelled:
+        return FetchError(f"{name}: interrupted")
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        _discard(part)
+        return FetchError(f"{name}: disk full while writing {part.parent} ({e.strerror})")
+    if isinstance(e, ReadTimeoutError):
+        return _Broken(f"no data for {timeout:g} s, {got:,} bytes in")
+    if "IncompleteRead" in repr(e):
+        return _Broken(f"truncated body: {got:,} of {total:,} bytes")
+    if isinstance(e, (ProtocolError, HTTPError)):
+        return _Broken(f"connection broken after {got:,} of {total:,} bytes ({_why(e)})")
+    return e
 
 
 def _why(e: BaseException | None) -> str:

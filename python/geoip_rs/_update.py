@@ -151,8 +151,8 @@ def _env_urls() -> dict[str, str]:
             if k.startswith(URL_ENV_PREFIX) and v}
 
 
-def _fetch_all(f: Fetcher, plan: _Plan, workers: int) -> tuple[dict[str, list[Path]], list[str]]:
-    """Every source's file, fetched in parallel; all problems reported together."""
+def _jobs(f: Fetcher, plan: _Plan) -> list[tuple[str, Callable[[], Path]]]:
+    """One job per file: its kind (a ``build_database`` keyword) and how to get it."""
     jobs: list[tuple[str, Callable[[], Path]]] = []
     for c in plan.collectors:
         jobs.append(("mrt", lambda c=c: _dump(f, plan, c)))
@@ -162,12 +162,18 @@ def _fetch_all(f: Fetcher, plan: _Plan, workers: int) -> tuple[dict[str, list[Pa
         jobs.append(("as2org", lambda: _caida(f, plan)))
     if plan.asnames:
         jobs.append(("asnames", lambda: _asnames(f, plan)))
+    return jobs
+
+
+def _fetch_all(f: Fetcher, plan: _Plan, workers: int) -> tuple[dict[str, list[Path]], list[str]]:
+    """Every source's file, fetched in parallel; all problems reported together."""
     files: dict[str, list[Path]] = {}
     problems: list[str] = []
     warnings = [] if plan.at is None or not plan.asnames else [
         "AS names are today's: RIPE keeps no archive of asn.txt"]
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        futures = [(kind, pool.submit(job)) for kind, job in jobs]
+    pool = ThreadPoolExecutor(max(1, workers))
+    futures = [(kind, pool.submit(job)) for kind, job in _jobs(f, plan)]
+    try:
         for kind, fut in futures:
             try:
                 path = fut.result()
@@ -176,6 +182,12 @@ def _fetch_all(f: Fetcher, plan: _Plan, workers: int) -> tuple[dict[str, list[Pa
                 warnings.append(str(e))
             except (FetchError, OSError) as e:
                 problems.append(str(e))
+    except BaseException:
+        # Ctrl-C: stop the downloads rather than wait for them.
+        f.cancel()
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
     if problems:
         raise UpdateError(problems)
     return files, warnings

@@ -63,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, FormatError) as e:
         return fail(str(e))
     except KeyboardInterrupt:
-        return fail("interrupted", 130)
+        fail("interrupted", 130)
+        # Leave now: download threads may be waiting on a silent server, and the
+        # interpreter would wait for them; what they leave is .part files to resume.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def fail(message: str, status: int = 1) -> int:

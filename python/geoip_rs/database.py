@@ -101,8 +101,18 @@ class Database(_geoip_rs.Database):
 def _data_time(meta: dict[str, Any]) -> str | None:
     """The newest date of the prefix sources (the routing data), as the file has it."""
     prefix_kinds = {name for name, _, is_prefix in _geoip_rs.SOURCE_KINDS if is_prefix}
-    dates = [s["date"] for s in meta["sources"] if s["kind"] in prefix_kinds and s["date"]]
-    return max(dates, key=_parse_time) if dates else None
+    dates = [(t, s["date"]) for s in meta["sources"]
+             if s["kind"] in prefix_kinds and (t := _try_time(s["date"])) is not None]
+    return max(dates)[1] if dates else None
+
+
+def _try_time(text: str | None) -> datetime | None:
+    """A source's date as a time; None where it has none (or, in a file opened
+    without its checksum checked, one that does not read as a date)."""
+    try:
+        return _parse_time(text) if text else None
+    except ValueError:
+        return None
 
 
 def _parse_time(text: str) -> datetime:
