@@ -9,6 +9,7 @@ the previous database in use with a message naming the file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,8 +51,8 @@ def server(archive):
 def run(server, cache_dir, **kw):
     kw.setdefault("retries", 1)
     kw.setdefault("timeout", 5.0)
-    return geoip_rs.update(cache_dir=cache_dir, urls=archive_mirror.urls(server.url),
-                           progress=False, **kw)
+    kw.setdefault("progress", False)
+    return geoip_rs.update(cache_dir=cache_dir, urls=archive_mirror.urls(server.url), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +178,20 @@ def test_ris_collectors_and_keep(server, tmp_path):
     kept = run(server, tmp_path, keep=1, **SMALL)
     assert [d.path for d in cache.databases(tmp_path)] == [kept.path]
     assert kept.pruned == [result.path]
+
+
+def test_one_progress_bar_over_every_download(server, tmp_path, capsys):
+    run(server, tmp_path, progress=True, collectors=["route-views6"], rirs=["afrinic"],
+        asnames=False)
+    err = capsys.readouterr().err
+    assert err.count("downloading") >= 1
+    # The bar's total is every file's bytes: the dump, the RIR file, its .md5 and
+    # the listings, all the server sent.
+    lines = [ln for ln in err.replace("\r", "\n").splitlines() if "downloading" in ln]
+    m = re.search(r"100%\|.*\| ([\d.]+)M/([\d.]+)M", lines[-1])
+    assert m and m[1] == m[2], lines[-1]
+    sent = sum(r.sent for r in server.requests)
+    assert abs(float(m[2]) * 1e6 - sent) < 0.01 * sent and sent > 5_000_000
 
 
 def test_bad_arguments_fail_before_any_request(server, tmp_path):
