@@ -98,7 +98,8 @@ def update(
     RIRs' extended delegated files (``rirs``, checked against their ``.md5``); AS
     names from RIPE's ``asn.txt``; and CAIDA's AS-to-organisation file only when
     ``accept_caida_aua`` is true (or ``$GEOIP_RS_ACCEPT_CAIDA_AUA`` is ``1``): its
-    Acceptable Use Agreement allows research and non-commercial use (see the README).
+    Acceptable Use Agreement licenses use and asks for citation, but not
+    redistribution (see the README).
 
     ``date`` (``"YYYY-MM-DD"``, ``"YYYY-MM-DDTHH:MM"`` UTC, or a datetime) builds the
     database for that moment: the dumps at or before it, the RIR files of its day, the
@@ -108,16 +109,19 @@ def update(
     Raises :class:`UpdateError` (one line per problem) and leaves the cache's
     databases as they were when anything fails."""
     plan = _plan(collectors, rirs, asnames, accept_caida_aua, date, urls)
+    if keep is not None and keep < 1:
+        raise ValueError(f"keep must be at least 1, not {keep}")
     root = cache.cache_dir(cache_dir)
     opts = Options(timeout=timeout, retries=retries, offline=offline)
     show = sys.stderr.isatty() if progress is None else progress
-    with _locked(root), _Bar(show) as bar:
-        fetcher = Fetcher(root / "downloads", opts, bar.update)
-        files, warnings = _fetch_all(fetcher, plan, workers)
-    result = _build(root, files, plan, origin_policy, show)
-    result.requests, result.warnings = fetcher.requests, warnings
-    if keep is not None:
-        result.pruned = cache.prune(keep, root)
+    with _locked(root):
+        with _Bar(show) as bar:
+            fetcher = Fetcher(root / "downloads", opts, bar.update)
+            files, warnings = _fetch_all(fetcher, plan, workers)
+        result = _build(root, files, origin_policy, show)
+        result.requests, result.warnings = fetcher.requests, warnings
+        if keep is not None:
+            result.pruned = cache.prune(keep, root)
     return result
 
 
@@ -334,8 +338,7 @@ def _digest(files: dict[str, list[Path]], origin_policy: str) -> str:
     return h.hexdigest()
 
 
-def _build(root: Path, files: dict[str, list[Path]], plan: _Plan, policy: str,
-           show: bool) -> UpdateResult:
+def _build(root: Path, files: dict[str, list[Path]], policy: str, show: bool) -> UpdateResult:
     times = [t for p in files["mrt"] if (t := arch.dump_time(p.name)) is not None]
     data_time = max(times)
     out = root / "databases" / cache.database_name(data_time, _digest(files, policy))
