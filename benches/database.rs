@@ -34,7 +34,10 @@ fn build(tag: &str, v4: Rows<u32>, v6: Rows<u128>) -> PathBuf {
         };
         b.read_delegated(&rir.join(f), &mut opts).unwrap();
     }
-    let path = std::env::temp_dir().join(format!("geoip_rs_bench{tag}_{}.geoipdb", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "geoip_rs_bench{tag}_{}.geoipdb",
+        std::process::id()
+    ));
     b.write(&path).unwrap();
     path
 }

@@ -145,7 +145,9 @@ fn bench_v4(c: &mut Criterion, tag: &str, items: &Rows<u32>) {
     let mut g = c.benchmark_group(format!("ipv4_build{tag}"));
     g.sample_size(10);
     // The whole table from its prefixes, as `PrefixTable.update` and the first batch.
-    g.bench_function("table_build_and_compile", |b| b.iter(|| lpm(items, IpPrefix::V4)));
+    g.bench_function("table_build_and_compile", |b| {
+        b.iter(|| lpm(items, IpPrefix::V4))
+    });
     // What a write costs the next lookup: the table compiles itself again.
     let mut table = table;
     let (p, asn) = items[0];
@@ -187,7 +189,9 @@ fn bench_v6(c: &mut Criterion, tag: &str, items: &Rows<u128>) {
             last
         })
     });
-    g.bench_function("table_build_and_compile", |b| b.iter(|| lpm(items, IpPrefix::V6)));
+    g.bench_function("table_build_and_compile", |b| {
+        b.iter(|| lpm(items, IpPrefix::V6))
+    });
     g.bench_function("treebitmap_announced", |b| {
         b.iter(|| {
             announced

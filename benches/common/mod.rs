@@ -47,7 +47,11 @@ pub fn synth_table() -> PathBuf {
         .output()
         .unwrap_or_else(|e| panic!("{python} {}: {e}", script.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     PathBuf::from(stdout.trim())
 }
 
