@@ -2,14 +2,17 @@
 peer library that happens to be importable: pytricia, py-radix, pyasn), on the full
 2014 IPv4 table and the 2015 IPv4+IPv6 table from ../shared/data; then whole GeoIP
 records: geoip_rs's bundled database against maxminddb (``pip install
-geoip_rs[compare]``) reading the GeoLite2-Country file in ../shared/data.
+geoip_rs[compare]``) reading the GeoLite2-Country file in ../shared/data. Then the
+same on a synthetic table of today's size (about 1.05M IPv4 and 230k IPv6 prefixes,
+made by scripts/synth_table.py on first use and cached), databases built alike from
+both, and a last table of how each cost grew from the 2014/2015 size to today's.
 
 Prints one table: build time, memory, single lookups from a Python loop (ns per call,
 str and int input), batch lookups (lookups/s) on every core and on one, with the ratio
 of each to geoip_rs.
 Every figure is the median of several runs; nothing is asserted. It installs nothing.
 
-    python benches/compare.py [--data DIR] [--batch N] [--single N] [--repeat R]
+    python benches/compare.py [--data DIR] [--batch N] [--single N] [--repeat R] [--no-today]
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import argparse
 import contextlib
 import gc
 import gzip
+import importlib.util
 import ipaddress
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -209,11 +214,12 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat, addrs_in
             row["1-core M/s"] = len(batch_arr) / median_time(lambda: impl.batch(table, batch_arr), repeat) / 1e6
     if hasattr(table, "nbytes"):
         row["nbytes MB"] = table.nbytes / 1e6
+        row["B/prefix"] = table.nbytes / len(items)
     return row, table
 
 
-COLUMNS = ["build s", "memory MB", "nbytes MB", "str ns", "str in ns", "int ns", "p50 ns", "p99 ns", "p99.9 ns",
-           "batch M/s", "1-core M/s"]
+COLUMNS = ["build s", "memory MB", "nbytes MB", "B/prefix", "str ns", "str in ns", "int ns", "p50 ns", "p99 ns",
+           "p99.9 ns", "batch M/s", "1-core M/s"]
 HIGHER_IS_BETTER = {"batch M/s", "1-core M/s", "updates/s"}
 
 
@@ -293,35 +299,175 @@ UPDATE_COLUMNS = ["updates/s", "get after write ns", "batch after write ms", "ba
 DB_COLUMNS = ["open ms", "memory MB", "str ns", "p50 ns", "p99 ns", "p99.9 ns", "batch M/s"]
 
 
+def db_row(open_db, get, batch, addrs_str, batch_arr, repeat) -> dict:
+    """A database reader: memory, open time, a record per address (mean and
+    percentiles), batches when it has them."""
+    gc.collect()
+    before = rss_bytes()
+    db = open_db()
+    row = {"memory MB": (rss_bytes() - before) / 1e6}
+    row["open ms"] = median_time(open_db, repeat) * 1e3
+    if batch:
+        batch(db, batch_arr)  # the pages in memory, as in steady use
+    g = get(db)
+    row["str ns"] = median_time(lambda: [g(a) for a in addrs_str], repeat) / len(addrs_str) * 1e9
+    row.update(latency_percentiles(g, addrs_str[:50_000]))
+    if batch:
+        row["batch M/s"] = len(batch_arr) / median_time(lambda: batch(db, batch_arr), repeat) / 1e6
+    return row
+
+
 def database_rows(data: Path, addrs_str, batch_arr, repeat) -> dict[str, dict]:
     """geoip_rs.Database (the bundled sample) and, if importable, maxminddb's reader
     on GeoLite2-Country: open time, memory, a full record per address, batches.
     The data differ (routing 2014 against GeoLite2 2019), so answers are not compared;
     both return a whole record per lookup."""
-    def row_for(open_db, get, batch=None):
-        gc.collect()
-        before = rss_bytes()
-        db = open_db()
-        row = {"memory MB": (rss_bytes() - before) / 1e6}
-        row["open ms"] = median_time(open_db, repeat) * 1e3
-        if batch:
-            batch(db, batch_arr)  # the pages in memory, as in steady use
-        g = get(db)
-        row["str ns"] = median_time(lambda: [g(a) for a in addrs_str], repeat) / len(addrs_str) * 1e9
-        row.update(latency_percentiles(g, addrs_str[:50_000]))
-        if batch:
-            row["batch M/s"] = len(batch_arr) / median_time(lambda: batch(db, batch_arr), repeat) / 1e6
-        return row
-
-    rows = {"geoip_rs Database": row_for(geoip_rs.open, lambda db: db.lookup, lambda db, a: db.lookup_batch(a))}
+    args = (addrs_str, batch_arr, repeat)
+    rows = {"geoip_rs Database": db_row(geoip_rs.open, lambda db: db.lookup, lambda db, a: db.lookup_batch(a), *args)}
     mmdb = data / "mmdb" / "geolite2-cc-by-sa" / "GeoLite2-Country_20190219.mmdb"
     try:
         import maxminddb
     except ImportError:
         print("(maxminddb not installed: pip install geoip_rs[compare])")
         return rows
-    rows[f"maxminddb {maxminddb.__version__}"] = row_for(lambda: maxminddb.open_database(str(mmdb)), lambda db: db.get)
+    rows[f"maxminddb {maxminddb.__version__}"] = db_row(lambda: maxminddb.open_database(str(mmdb)),
+                                                        lambda db: db.get, None, *args)
     return rows
+
+
+def all_impls(items) -> list[Impl]:
+    return [geoip_impl(geoip_rs.PrefixTable, "geoip_rs (Rust)"),
+            geoip_impl(geoip_rs.reference.PrefixTable, "reference (Python)")] + peer_impls(items)
+
+
+def ipv4_section(title: str, items, impls, args, rng):
+    """Every implementation on an IPv4 table: one printed table; returns its rows, the
+    built tables, the batch and the single addresses (the same for later sections)."""
+    batch = rng.integers(0, 2**32, size=args.batch, dtype=np.uint64).astype(np.uint32)
+    addrs_int = [int(x) for x in batch[: args.single]]
+    addrs_str = [str(ipaddress.IPv4Address(x)) for x in addrs_int]
+    nets4 = [ipaddress.IPv4Network(p) for p, _ in items]
+    addrs_in = [str(ipaddress.IPv4Address(bytes(r))) for r in inside_prefixes(rng, nets4, args.single, 4)]
+    results = [measure(i, items, addrs_str, addrs_int, batch, args.repeat, addrs_in) for i in impls]
+    tables = [t for _, t in results]
+    check_agreement(impls, tables, addrs_str[:20_000])
+    rows = {i.name: row for i, (row, _) in zip(impls, results)}
+    print_table(f"{title}IPv4: {len(items):,} prefixes, {args.single:,} single / {args.batch:,} batch "
+                f"uniform random addresses ('str in': inside announced prefixes), median of {args.repeat}",
+                rows, "geoip_rs (Rust)")
+    return rows, tables, batch, addrs_str
+
+
+def ipv6_section(title: str, items6, impls, args, rng) -> dict[str, dict]:
+    batch6 = inside_prefixes(rng, [ipaddress.IPv6Network(p) for p, _ in items6], args.batch, 16)
+    addrs6 = [str(ipaddress.IPv6Address(bytes(row))) for row in batch6[: args.single]]
+    impls6 = [i for i in impls if i.name.startswith(("geoip_rs", "reference"))]
+    for i in impls6:
+        i.single_int = None
+    rows6 = {i.name: measure(i, items6, addrs6, [], batch6, args.repeat)[0] for i in impls6}
+    print_table(f"{title}IPv6: {len(items6):,} prefixes, addresses inside announced prefixes", rows6,
+                "geoip_rs (Rust)")
+    return rows6
+
+
+def real_tables(args) -> dict[str, dict]:
+    """The 2014 IPv4 and 2015 IPv6 tables, the updates and the bundled database; the
+    rows measured, by section."""
+    rng = np.random.default_rng(20140513)
+    items = read_ipasn(args.data / "ipasn" / "ipasn_20140513.dat.gz")
+    impls = all_impls(items)
+    rows, tables, batch, addrs_str = ipv4_section("", items, impls, args, rng)
+    print_table("Updates on the live IPv4 table (delete and re-insert 1,000 prefixes)",
+                update_rows(impls, tables, items, batch, args.repeat),
+                "geoip_rs (Rust)", UPDATE_COLUMNS)
+    del tables
+    items6 = [(p, a) for p, a in read_ipasn(args.data / "ipasn" / "ipasn6_20151101.dat.gz") if ":" in p]
+    rows6 = ipv6_section("", items6, impls, args, rng)
+    db_rows = database_rows(args.data, addrs_str, batch, args.repeat)
+    print_table("Whole records (AS, country, ...): geoip_rs's bundled database vs maxminddb on GeoLite2-Country",
+                db_rows, "geoip_rs Database", DB_COLUMNS)
+    return {"IPv4": rows, "IPv6": rows6, "prefixes": {"IPv4": len(items), "IPv6": len(items6)}}
+
+
+# ---- today's size: the synthetic table, and how each cost grew ------------------------
+
+
+def load_script(name: str):
+    """A script of scripts/ as a module."""
+    spec = importlib.util.spec_from_file_location(name, HERE.parent / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def database_growth_rows(data: Path, today: Path, addrs_str, batch_arr, repeat) -> dict[str, dict]:
+    """geoip_rs databases built alike (the RIR files and AS names of the bundled
+    sample) from the 2014 IPv4 + 2015 IPv6 tables and from today's synthetic one:
+    build time (one run), file size, then as ``db_row``."""
+    sources = load_script("build_sample_db").sources(data)
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="geoip_rs_compare_") as out:
+        v6 = Path(out) / "ipasn6_20151101_v6.dat"
+        with open(v6, "w") as f:
+            f.writelines(f"{p}\t{a}\n" for p, a in read_ipasn(data / "ipasn" / "ipasn6_20151101.dat.gz") if ":" in p)
+        for label, ipasn in (("then", [data / "ipasn" / "ipasn_20140513.dat.gz", v6]), ("today", [today])):
+            path = Path(out) / f"{label}.geoipdb"
+            t0 = time.perf_counter()
+            geoip_rs.build_database(path, ipasn=[str(p) for p in ipasn], delegated=sources["delegated"],
+                                    asnames=sources["asnames"], on_error="skip").close()
+            built = time.perf_counter() - t0
+            row = db_row(lambda: geoip_rs.open(path), lambda db: db.lookup, lambda db, a: db.lookup_batch(a),
+                         addrs_str, batch_arr, repeat)
+            rows[label] = {"build s": built, "file MB": path.stat().st_size / 1e6, **row}
+            gc.collect()  # the mapped files, before the directory goes
+    return rows
+
+
+#: What the growth table shows: every figure of geoip_rs, the main ones of the rest.
+GROWTH = {"IPv4": ["build s", "memory MB", "nbytes MB", "B/prefix", "str ns", "str in ns", "int ns", "p50 ns",
+                   "p99 ns", "batch M/s", "1-core M/s"],
+          "IPv6": ["build s", "memory MB", "nbytes MB", "B/prefix", "str ns", "p99 ns", "batch M/s", "1-core M/s"],
+          "database": ["build s", "file MB", "memory MB", "open ms", "str ns", "p99 ns", "batch M/s"]}
+PEER_GROWTH = ["build s", "memory MB", "str ns", "str in ns"]
+
+
+def print_growth(then: dict, now: dict) -> None:
+    print("\nCost at the 2014/2015 size and at today's (synthetic table); growth = today / then "
+          "(for M/s, below 1 is slower)")
+    print(f"{'figure':<44}{'2014/2015':>12}{'today':>12}{'growth':>9}")
+    print("-" * 77)
+    for family in ("IPv4", "IPv6"):
+        a, b = then["prefixes"][family], now["prefixes"][family]
+        print(f"{family + ' prefixes':<44}{a:>12,}{b:>12,}{f'x{b / a:.2f}':>9}")
+    for section, columns in GROWTH.items():
+        for impl, row in now[section].items():
+            old = then[section].get(impl, {})
+            for c in columns if impl.startswith("geoip_rs") else PEER_GROWTH:
+                a, b = old.get(c), row.get(c)
+                if a and b:
+                    print(f"{f'{section} {impl}: {c}':<44}{a:>12.4g}{b:>12.4g}{f'x{b / a:.2f}':>9}")
+
+
+def today_tables(args, then: dict) -> None:
+    """Every implementation on the synthetic table of today's size (made and cached
+    by scripts/synth_table.py on first use), databases built alike from both, and the
+    growth table."""
+    path = load_script("synth_table").cached_table(data=args.data)
+    rows = read_ipasn(path)
+    items = [r for r in rows if ":" not in r[0]]
+    items6 = [r for r in rows if ":" in r[0]]
+    rng = np.random.default_rng(20140513)  # the same uniform addresses as for 2014
+    impls = all_impls(items)
+    title = f"Today's size ({path.name}): "
+    rows4, tables, batch, addrs_str = ipv4_section(title, items, impls, args, rng)
+    del tables
+    rows6 = ipv6_section(title, items6, impls, args, rng)
+    dbs = database_growth_rows(args.data, path, addrs_str, batch, args.repeat)
+    then = {**then, "database": {"geoip_rs Database": dbs["then"]}}
+    now = {"IPv4": rows4, "IPv6": rows6, "database": {"geoip_rs Database": dbs["today"]},
+           "prefixes": {"IPv4": len(items), "IPv6": len(items6)}}
+    print_growth(then, now)
 
 
 def main() -> None:
@@ -330,41 +476,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1_000_000)
     ap.add_argument("--single", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-today", dest="today", action="store_false",
+                    help="leave out the synthetic table of today's size and the growth table")
     args = ap.parse_args()
-    rng = np.random.default_rng(20140513)
-
-    items = read_ipasn(args.data / "ipasn" / "ipasn_20140513.dat.gz")
-    batch = rng.integers(0, 2**32, size=args.batch, dtype=np.uint64).astype(np.uint32)
-    addrs_int = [int(x) for x in batch[: args.single]]
-    addrs_str = [str(ipaddress.IPv4Address(x)) for x in addrs_int]
-    impls = [geoip_impl(geoip_rs.PrefixTable, "geoip_rs (Rust)"),
-             geoip_impl(geoip_rs.reference.PrefixTable, "reference (Python)")]
-    impls += peer_impls(items)
-    nets4 = [ipaddress.IPv4Network(p) for p, _ in items]
-    addrs_in = [str(ipaddress.IPv4Address(bytes(r))) for r in inside_prefixes(rng, nets4, args.single, 4)]
-    results = [measure(i, items, addrs_str, addrs_int, batch, args.repeat, addrs_in) for i in impls]
-    check_agreement(impls, [t for _, t in results], addrs_str[:20_000])
-    rows = {i.name: row for i, (row, _) in zip(impls, results)}
-    print_table(f"IPv4: {len(items):,} prefixes, {args.single:,} single / {args.batch:,} batch "
-                f"uniform random addresses ('str in': inside announced prefixes), median of {args.repeat}",
-                rows, "geoip_rs (Rust)")
-
-    print_table("Updates on the live IPv4 table (delete and re-insert 1,000 prefixes)",
-                update_rows(impls, [t for _, t in results], items, batch, args.repeat),
-                "geoip_rs (Rust)", UPDATE_COLUMNS)
-
-    items6 = [(p, a) for p, a in read_ipasn(args.data / "ipasn" / "ipasn6_20151101.dat.gz") if ":" in p]
-    batch6 = inside_prefixes(rng, [ipaddress.IPv6Network(p) for p, _ in items6], args.batch, 16)
-    addrs6 = [str(ipaddress.IPv6Address(bytes(row))) for row in batch6[: args.single]]
-    impls6 = [i for i in impls if i.name.startswith(("geoip_rs", "reference"))]
-    for i in impls6:
-        i.single_int = None
-    rows6 = {i.name: measure(i, items6, addrs6, [], batch6, args.repeat)[0] for i in impls6}
-    print_table(f"IPv6: {len(items6):,} prefixes, addresses inside announced prefixes", rows6, "geoip_rs (Rust)")
-
-    db_rows = database_rows(args.data, addrs_str, batch, args.repeat)
-    print_table("Whole records (AS, country, ...): geoip_rs's bundled database vs maxminddb on GeoLite2-Country",
-                db_rows, "geoip_rs Database", DB_COLUMNS)
+    then = real_tables(args)
+    if args.today:
+        today_tables(args, then)
 
 
 if __name__ == "__main__":

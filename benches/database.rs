@@ -1,11 +1,13 @@
 //! The database file: opening (with and without the checksum), single records and
-//! batches, on the full 2014 IPv4 table plus the 2015 IPv6 one, and the 2014 RIR files.
+//! batches, on the full 2014 IPv4 table plus the 2015 IPv6 one, and the 2014 RIR files;
+//! then the same with the synthetic table of today's size (`scripts/synth_table.py`,
+//! made and cached on first use) in place of the 2014/2015 prefixes.
 
 // Each bench uses only part of the shared helpers.
 #[allow(dead_code)]
 mod common;
 
-use common::{ipasn, Rng};
+use common::{ipasn, ipasn_file, synth_table, Rng, Rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use geoip_rs::batch::Keys;
 use geoip_rs::db::{Answer, Database, DbBuilder};
@@ -15,10 +17,8 @@ use std::hint::black_box;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-fn build() -> PathBuf {
+fn build(tag: &str, v4: Rows<u32>, v6: Rows<u128>) -> PathBuf {
     let mut b = DbBuilder::new();
-    let (v4, _) = ipasn("ipasn_20140513.dat.gz");
-    let (_, v6) = ipasn("ipasn6_20151101.dat.gz");
     v4.iter()
         .for_each(|(p, a)| b.add_prefix(&IpPrefix::V4(*p), &[*a]));
     v6.iter()
@@ -34,15 +34,29 @@ fn build() -> PathBuf {
         };
         b.read_delegated(&rir.join(f), &mut opts).unwrap();
     }
-    let path = std::env::temp_dir().join(format!("geoip_rs_bench_{}.geoipdb", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "geoip_rs_bench{tag}_{}.geoipdb",
+        std::process::id()
+    ));
     b.write(&path).unwrap();
     path
 }
 
-fn bench(c: &mut Criterion) {
-    let path = build();
+fn bench_2014(c: &mut Criterion) {
+    let (v4, _) = ipasn("ipasn_20140513.dat.gz");
+    let (_, v6) = ipasn("ipasn6_20151101.dat.gz");
+    bench(c, "", build("", v4, v6));
+}
+
+fn bench_today(c: &mut Criterion) {
+    let (v4, v6) = ipasn_file(&synth_table());
+    bench(c, " today", build("_today", v4, v6));
+}
+
+fn bench(c: &mut Criterion, tag: &str, path: PathBuf) {
     let size = std::fs::metadata(&path).unwrap().len();
-    let mut g = c.benchmark_group(format!("database ({} MB)", size >> 20));
+    eprintln!("database{tag}: {size} bytes");
+    let mut g = c.benchmark_group(format!("database{tag} ({} MB)", size >> 20));
     g.bench_function("open, checksum verified", |b| {
         b.iter(|| Database::open(black_box(&path), true).unwrap())
     });
@@ -75,6 +89,6 @@ fn bench(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = bench
+    targets = bench_2014, bench_today
 }
 criterion_main!(benches);

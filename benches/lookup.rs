@@ -1,11 +1,13 @@
 //! Batch longest-match lookups on the full 2014 IPv4 table (512,621 prefixes) and the
-//! 2015 IPv6 table: the compiled Poptrie against the mutable tree bitmap and against a
-//! plain DIR-24-8 (DPDK rte_lpm's layout, written here for the comparison), all built
-//! from the same prefixes. Run with `cargo bench --bench lookup`.
+//! 2015 IPv6 table, then on the synthetic table of today's size (about 1.05M IPv4 and
+//! 230k IPv6 prefixes, `scripts/synth_table.py`, made and cached on first use; its
+//! groups end in `_today`): the compiled Poptrie against the mutable tree bitmap and
+//! against a plain DIR-24-8 (DPDK rte_lpm's layout, written here for the comparison),
+//! all built from the same prefixes. Run with `cargo bench --bench lookup`.
 
 mod common;
 
-use common::{build_tree, inside, ipasn, Rng};
+use common::{build_tree, inside, ipasn, ipasn_file, synth_table, Rng, Rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use geoip_rs::batch::Keys;
 use geoip_rs::{IpPrefix, Key, LpmTable, Prefix};
@@ -71,16 +73,18 @@ fn lpm<K: Key>(items: &[(Prefix<K>, u32)], family: fn(Prefix<K>) -> IpPrefix) ->
     t
 }
 
-fn bench_v4(c: &mut Criterion) {
-    let (items, _) = ipasn("ipasn_20140513.dat.gz");
-    let tree = build_tree(&items);
-    let table = lpm(&items, IpPrefix::V4);
+/// The IPv4 benches on `items`; `tag` ends the group names ("" for 2014, so that
+/// the names of earlier runs still match).
+fn bench_v4(c: &mut Criterion, tag: &str, items: &Rows<u32>) {
+    let items = items.as_slice();
+    let tree = build_tree(items);
+    let table = lpm(items, IpPrefix::V4);
     let pop = table.compiled_table().unwrap().v4();
     let sorted: Vec<_> = tree.iter().collect();
     let dir = Dir248::build(&sorted);
     let (nodes, leaves) = pop.counts();
     eprintln!(
-        "IPv4 {} prefixes: poptrie {} bytes ({:.2} B/prefix, {nodes} nodes, {leaves} leaves); tree bitmap {} bytes; DIR-24-8 {} bytes",
+        "IPv4{tag} {} prefixes: poptrie {} bytes ({:.2} B/prefix, {nodes} nodes, {leaves} leaves); tree bitmap {} bytes; DIR-24-8 {} bytes",
         items.len(),
         pop.nbytes(),
         pop.nbytes() as f64 / items.len() as f64,
@@ -89,11 +93,11 @@ fn bench_v4(c: &mut Criterion) {
     );
     let mut rng = Rng(0x5EED);
     let uniform: Vec<u32> = (0..1 << 20).map(|_| rng.next() as u32).collect();
-    let announced = inside(&items, 1 << 20, &mut rng);
+    let announced = inside(items, 1 << 20, &mut rng);
     // 256 of the announced addresses over and over: every line a lookup reads stays
     // in the L1 cache, so this measures the instructions alone.
     let cached: Vec<u32> = (0..announced.len()).map(|i| announced[i % 256]).collect();
-    let mut g = c.benchmark_group("ipv4_batch");
+    let mut g = c.benchmark_group(format!("ipv4_batch{tag}"));
     g.sample_size(20);
     let mut out = vec![0u32; uniform.len()];
     let cases = [
@@ -138,8 +142,12 @@ fn bench_v4(c: &mut Criterion) {
         });
     }
     g.finish();
-    let mut g = c.benchmark_group("ipv4_build");
+    let mut g = c.benchmark_group(format!("ipv4_build{tag}"));
     g.sample_size(10);
+    // The whole table from its prefixes, as `PrefixTable.update` and the first batch.
+    g.bench_function("table_build_and_compile", |b| {
+        b.iter(|| lpm(items, IpPrefix::V4))
+    });
     // What a write costs the next lookup: the table compiles itself again.
     let mut table = table;
     let (p, asn) = items[0];
@@ -152,25 +160,34 @@ fn bench_v4(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_v6(c: &mut Criterion) {
-    let (_, items) = ipasn("ipasn6_20151101.dat.gz");
-    let tree = build_tree(&items);
-    let table = lpm(&items, IpPrefix::V6);
+fn bench_v6(c: &mut Criterion, tag: &str, items: &Rows<u128>) {
+    let items = items.as_slice();
+    let tree = build_tree(items);
+    let table = lpm(items, IpPrefix::V6);
     let pop = table.compiled_table().unwrap().v6();
     eprintln!(
-        "IPv6 {} prefixes: poptrie {} bytes ({:.1} B/prefix); tree bitmap {} bytes",
+        "IPv6{tag} {} prefixes: poptrie {} bytes ({:.1} B/prefix); tree bitmap {} bytes",
         items.len(),
         pop.nbytes(),
         pop.nbytes() as f64 / items.len() as f64,
         tree.nbytes()
     );
-    let announced = inside(&items, 1 << 20, &mut Rng(0x5EED));
+    let announced = inside(items, 1 << 20, &mut Rng(0x5EED));
     let mut out = vec![0u32; announced.len()];
-    let mut g = c.benchmark_group("ipv6_batch");
+    let mut g = c.benchmark_group(format!("ipv6_batch{tag}"));
     g.sample_size(20);
     g.throughput(Throughput::Elements(announced.len() as u64));
     g.bench_function("poptrie_announced", |b| {
         b.iter(|| pop.lookup_many(&announced, &mut out))
+    });
+    g.bench_function("poptrie_dependent_announced", |b| {
+        b.iter(|| {
+            let mut last = 0u32;
+            for k in announced.iter() {
+                last = pop.lookup(k ^ (last >> 31) as u128);
+            }
+            last
+        })
     });
     g.bench_function("treebitmap_announced", |b| {
         b.iter(|| {
@@ -180,8 +197,24 @@ fn bench_v6(c: &mut Criterion) {
                 .for_each(|(k, o)| *o = tree.longest_match(*k).map_or(0, |x| x.1))
         })
     });
+    // Prefixes per second, not lookups.
+    g.throughput(Throughput::Elements(items.len() as u64));
+    g.bench_function("table_build_and_compile", |b| {
+        b.iter(|| lpm(items, IpPrefix::V6))
+    });
     g.finish();
 }
 
-criterion_group!(benches, bench_v4, bench_v6);
+fn bench_2014(c: &mut Criterion) {
+    bench_v4(c, "", &ipasn("ipasn_20140513.dat.gz").0);
+    bench_v6(c, "", &ipasn("ipasn6_20151101.dat.gz").1);
+}
+
+fn bench_today(c: &mut Criterion) {
+    let (v4, v6) = ipasn_file(&synth_table());
+    bench_v4(c, "_today", &v4);
+    bench_v6(c, "_today", &v6);
+}
+
+criterion_group!(benches, bench_2014, bench_today);
 criterion_main!(benches);

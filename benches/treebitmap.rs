@@ -2,6 +2,8 @@
 //! prefixes, pyasn's `ipasn_20140513.dat.gz`) and the 2015 IPv6 table (27,693
 //! prefixes), read from `../shared/data`. Run with `make bench`.
 
+// Each bench uses only part of the shared helpers.
+#[allow(dead_code)]
 mod common;
 
 use common::{build_tree as build, inside, ipasn, Rng};

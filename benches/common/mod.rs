@@ -1,19 +1,27 @@
-//! What the criterion benches share: the real tables from ../shared/data, read with
-//! the crate's own ipasn reader, and seeded addresses.
+//! What the criterion benches share: the real tables from ../shared/data and the
+//! synthetic one of today's size, read with the crate's own ipasn reader, and seeded
+//! addresses.
 
 use geoip_rs::loaders::ipasn::read_ipasn;
 use geoip_rs::loaders::{Input, NoProgress, OnError, ReadOptions};
 use geoip_rs::{IpPrefix, Key, Prefix, TreeBitmap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub type Rows<K> = Vec<(Prefix<K>, u32)>;
 
 /// The IPv4 and IPv6 `(prefix, asn)` rows of a pyasn ipasn file in shared/data.
 pub fn ipasn(name: &str) -> (Rows<u32>, Rows<u128>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/ipasn")
-        .join(name);
-    let input = Input::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    ipasn_file(&shared_data().join("ipasn").join(name))
+}
+
+pub fn shared_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// The IPv4 and IPv6 `(prefix, asn)` rows of any pyasn ipasn file.
+pub fn ipasn_file(path: &Path) -> (Rows<u32>, Rows<u128>) {
+    let input = Input::open(path).unwrap_or_else(|e| panic!("{e}"));
     let mut opts = ReadOptions {
         on_error: OnError::Raise,
         progress: &mut NoProgress,
@@ -25,6 +33,26 @@ pub fn ipasn(name: &str) -> (Rows<u32>, Rows<u128>) {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (v4, v6)
+}
+
+/// The synthetic table of today's size (about 1.05M IPv4 and 230k IPv6 prefixes),
+/// from `scripts/synth_table.py`, which makes it once and keeps it in its cache, so
+/// the benches need no manual step. `$PYTHON` names an interpreter with numpy.
+pub fn synth_table() -> PathBuf {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/synth_table.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg("--cached")
+        .output()
+        .unwrap_or_else(|e| panic!("{python} {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(stdout.trim())
 }
 
 pub fn build_tree<K: Key>(items: &[(Prefix<K>, u32)]) -> TreeBitmap<K, u32> {
