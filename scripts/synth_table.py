@@ -35,8 +35,9 @@ scale.
     python scripts/synth_table.py [-o OUT.dat.gz] [--seed N] [--scale F] [--data DIR]
     python scripts/synth_table.py --cached    # print the cached file's path, made if missing
 
-``--cached`` (and ``cached_table()`` from Python) keep the file under
-``$GEOIP_RS_CACHE`` (default: ``geoip_rs_cache`` in the temp directory), named by
+``--cached`` (and ``cached_table()`` from Python) keep the file in the ``bench``
+folder of geoip_rs's cache directory (``geoip_rs.cache.cache_dir()``: ``$GEOIP_RS_CACHE``
+or the platform's user cache directory), named by
 generator version, seed and scale, so that benchmarks make it once and need no
 manual step.
 """
@@ -50,7 +51,6 @@ import ipaddress
 import os
 import socket
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -413,7 +413,9 @@ def write_ipasn(path: Path, tables: dict[str, tuple], seed: int, scale: float) -
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("GEOIP_RS_CACHE", Path(tempfile.gettempdir()) / "geoip_rs_cache"))
+    from geoip_rs.cache import cache_dir as geoip_rs_cache
+
+    return geoip_rs_cache() / "bench"
 
 
 def cached_table(seed: int = DEFAULT_SEED, scale: float = 1.0, data: Path | None = None) -> Path:
