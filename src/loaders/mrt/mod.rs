@@ -12,6 +12,7 @@
 //! default route is left out and counted. [`Routes`] lists a file's routes as they
 //! are, before any choice.
 
+mod fast;
 pub mod path;
 mod plan;
 mod records;

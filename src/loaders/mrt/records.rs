@@ -1,10 +1,12 @@
 //! MRT records from a file through `bgpkit-parser`, numbered, with the byte offset
 //! where each starts, and parser errors turned into [`LoadError`]s that say where.
+//! [`Records::next_item`] reads RIB records the fast way (see [`fast`](super::fast)).
 
+use super::fast::{rib_record, RibRecord};
 use crate::loaders::{Input, LoadError, Location, Tracker};
 use bgpkit_parser::models::MrtRecord;
-use bgpkit_parser::parser::iters::FallibleRecordIterator;
-use bgpkit_parser::{BgpkitParser, ParserError};
+use bgpkit_parser::parser::mrt::mrt_record::{chunk_mrt_record, RawMrtRecord};
+use bgpkit_parser::ParserError;
 use std::path::PathBuf;
 
 /// What can go wrong with one record.
@@ -17,25 +19,33 @@ pub(super) enum BadRecord {
     Malformed(LoadError),
 }
 
+/// A record as [`Records::next_item`] gives it.
+pub(super) enum Item {
+    /// A RIB record, read the fast way.
+    Rib(RibRecord),
+    /// Any other record, parsed in full.
+    Record(MrtRecord),
+}
+
 pub(super) struct Records {
-    iter: FallibleRecordIterator<Input>,
+    input: Input,
     tracker: Tracker,
     path: PathBuf,
+    finished: bool,
+    /// Where the record last read starts in the decompressed stream.
+    start: u64,
     /// Records read so far, the bad ones included.
     pub(super) count: u64,
 }
 
 impl Records {
     pub(super) fn new(input: Input) -> Records {
-        let tracker = input.tracker();
-        let path = input.path().to_path_buf();
-        let iter = BgpkitParser::from_reader(input)
-            .disable_warnings()
-            .into_fallible_record_iter();
         Records {
-            iter,
-            tracker,
-            path,
+            tracker: input.tracker(),
+            path: input.path().to_path_buf(),
+            input,
+            finished: false,
+            start: 0,
             count: 0,
         }
     }
@@ -43,20 +53,56 @@ impl Records {
     pub(super) fn tracker(&self) -> &Tracker {
         &self.tracker
     }
-}
 
-impl Iterator for Records {
-    type Item = Result<MrtRecord, BadRecord>;
+    /// The next record, RIB records read the fast way.
+    pub(super) fn next_item(&mut self) -> Option<Result<Item, BadRecord>> {
+        let raw = self.next_raw()?;
+        Some(raw.and_then(|raw| match rib_record(&raw) {
+            Some(rib) => Ok(Item::Rib(rib)),
+            None => self.parse(raw).map(Item::Record),
+        }))
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next record's bytes, as `bgpkit-parser`'s record iterator frames them:
+    /// a clean end of input ends the records, a cut or oversized one ends them after
+    /// its error, other framing errors leave the stream at the next record.
+    fn next_raw(&mut self) -> Option<Result<RawMrtRecord, BadRecord>> {
+        if self.finished {
+            return None;
+        }
         let start = self.tracker.offset();
-        let item = self.iter.next()?;
+        let raw = match chunk_mrt_record(&mut self.input) {
+            Ok(raw) => raw,
+            Err(e) if matches!(e.error, ParserError::EofExpected) => {
+                self.finished = true;
+                return None;
+            }
+            Err(e) => {
+                self.finished = matches!(
+                    e.error,
+                    ParserError::IoError(_)
+                        | ParserError::EofError(_)
+                        | ParserError::OversizedRecord { .. }
+                );
+                self.count += 1;
+                return Some(Err(self.bad(e.error, start)));
+            }
+        };
         self.count += 1;
+        self.start = start;
+        Some(Ok(raw))
+    }
+
+    fn parse(&self, raw: RawMrtRecord) -> Result<MrtRecord, BadRecord> {
+        raw.parse().map_err(|e| self.bad(e, self.start))
+    }
+
+    fn bad(&self, error: ParserError, start: u64) -> BadRecord {
         let at = Location::Record {
             record: self.count,
             offset: start,
         };
-        Some(item.map_err(|e| match e.error {
+        match error {
             ParserError::Unsupported(_) => BadRecord::Unsupported,
             // Deprecated BGP4MP subtypes (BGP4MP_ENTRY, RFC 6396 4.4.3) come back as a
             // parse error; they are well-formed records of a kind we do not read.
@@ -71,6 +117,15 @@ impl Iterator for Records {
                 at,
                 format!("malformed record: {other}"),
             )),
-        }))
+        }
+    }
+}
+
+impl Iterator for Records {
+    type Item = Result<MrtRecord, BadRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = self.next_raw()?;
+        Some(raw.and_then(|raw| self.parse(raw)))
     }
 }

@@ -15,9 +15,10 @@
 //! because origins are never reserved ASNs (see `path`), so the reserved range from
 //! 4,200,000,000 up is free to number the sets.
 
+use super::fast::Entry;
 use super::path::{origin_of, NoOrigin};
 use super::plan::FoldPlan;
-use super::records::{BadRecord, Records};
+use super::records::{BadRecord, Item, Records};
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
 use crate::loaders::{by_name, BadName, LoadError, ReadOptions, Summary};
@@ -220,12 +221,13 @@ impl Rib {
         opts: &mut ReadOptions,
     ) -> Result<Summary, LoadError> {
         let mut summary = Summary::default();
-        while let Some(record) = records.next() {
+        while let Some(record) = records.next_item() {
             if records.count.is_multiple_of(TICK_RECORDS) {
                 opts.tick_at(records.tracker())?;
             }
             match record {
-                Ok(r) => self.record(r, &mut summary),
+                Ok(Item::Record(r)) => self.record(r, &mut summary),
+                Ok(Item::Rib(r)) => self.rib_entries(Some(r.prefix), r.entries, &mut summary),
                 Err(BadRecord::Unsupported) => summary.count("unsupported record type"),
                 Err(BadRecord::Malformed(e)) => {
                     let fatal = e.to_string().contains("truncated or corrupt input");
@@ -263,7 +265,11 @@ impl Rib {
                 }
             }
             MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) => {
-                self.rib_entries(&rib, s)
+                let entries = rib.rib_entries.iter().map(|e| {
+                    let origin = origin_of(e.attributes.as_path());
+                    (e.peer_index, e.path_id, origin)
+                });
+                self.rib_entries(ip_prefix(&rib.prefix), entries, s)
             }
             MrtMessage::TableDumpMessage(m) => self.table_dump(m, s),
             MrtMessage::TableDumpMessageBatch(ms) => {
@@ -283,27 +289,29 @@ impl Rib {
     /// The entries of one TABLE_DUMP_V2 record: every peer's route for one prefix.
     /// They are read as routes first, so that a peer's repeated or unusable entries
     /// act as they would on routes; then the folded peers' routes become tallies.
-    fn rib_entries(&mut self, rib: &RibAfiEntries, s: &mut Summary) {
+    fn rib_entries(
+        &mut self,
+        prefix: Option<IpPrefix>,
+        entries: impl IntoIterator<Item = Entry>,
+        s: &mut Summary,
+    ) {
         let mut any_folded = false;
-        for entry in &rib.rib_entries {
+        for (index, path_id, origin) in entries {
             s.entries += 1;
-            let peer = match self.peer_index.get(entry.peer_index as usize) {
+            let peer = match self.peer_index.get(index as usize) {
                 Some(&p) if p != u32::MAX => p,
                 // Only a file without a peer table (a cut sample) may do this.
                 _ if !self.peer_index.is_empty() => {
                     s.count("peer index not in the peer table");
                     continue;
                 }
-                _ => self.peer(PeerKey::Index(entry.peer_index)),
+                _ => self.peer(PeerKey::Index(index)),
             };
             any_folded |= self.folded[peer as usize];
-            let origin = origin_of(entry.attributes.as_path());
-            self.announce(&rib.prefix, peer, entry.path_id, origin, s);
+            self.announce(prefix, peer, path_id, origin, s);
         }
-        if any_folded {
-            if let Some(prefix) = ip_prefix(&rib.prefix) {
-                self.fold(&prefix);
-            }
+        if let (true, Some(prefix)) = (any_folded, prefix) {
+            self.fold(&prefix);
         }
     }
 
@@ -342,7 +350,7 @@ impl Rib {
         s.entries += 1;
         let peer = self.peer(PeerKey::Ip(m.peer_ip));
         let origin = origin_of(m.attributes.effective_as_path().as_ref());
-        self.announce(&m.prefix, peer, None, origin, s);
+        self.announce(ip_prefix(&m.prefix), peer, None, origin, s);
     }
 
     fn update(&mut self, peer_ip: IpAddr, u: BgpUpdateMessage, s: &mut Summary) {
@@ -365,7 +373,7 @@ impl Rib {
         let origin = origin_of(attrs.effective_as_path().as_ref());
         for p in u.announced_prefixes.iter().chain(reach) {
             s.entries += 1;
-            self.announce(p, peer, p.path_id, origin.clone(), s);
+            self.announce(ip_prefix(p), peer, p.path_id, origin.clone(), s);
         }
     }
 
@@ -373,13 +381,13 @@ impl Rib {
     /// origin replaces (so withdraws) the peer's earlier one.
     fn announce(
         &mut self,
-        p: &NetworkPrefix,
+        prefix: Option<IpPrefix>,
         peer: u32,
         path_id: Option<u32>,
         origin: Result<Origin, NoOrigin>,
         s: &mut Summary,
     ) {
-        let Some(prefix) = ip_prefix(p) else {
+        let Some(prefix) = prefix else {
             return s.count("invalid prefix");
         };
         if prefix.prefix_len() == 0 {
@@ -494,7 +502,7 @@ impl Rib {
 
 /// A parsed prefix as ours, host bits masked (the parser keeps them as the file has
 /// them; a table holds each prefix once).
-pub(super) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
+pub(crate) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
     let len = p.prefix.prefix_len();
     match p.prefix.network() {
         IpAddr::V4(a) => Prefix::new_masked(u32::from(a), len).map(IpPrefix::V4),
