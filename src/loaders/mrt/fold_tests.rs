@@ -425,5 +425,13 @@ fn real_dumps_and_updates_answer_as_every_route_kept() {
             folds,
             "{paths:?}: {slots} slots, {routes} routes"
         );
+        if folds && paths.len() == 1 {
+            // A dump alone: about one slot per prefix and origin (two are inline).
+            let prefixes = kept[0].len();
+            assert!(
+                slots < 3 * prefixes,
+                "{paths:?}: {slots} slots, {prefixes} prefixes"
+            );
+        }
     }
 }

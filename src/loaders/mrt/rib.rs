@@ -325,7 +325,7 @@ impl Rib {
             return;
         };
         let mut seen: SmallVec<[(u32, OriginKey); 4]> = SmallVec::new();
-        let mut out = Routes::with_capacity(routes.len());
+        let mut out = Routes::new();
         for r in routes.drain(..) {
             if r.is_tally() || !folded[r.peer as usize] {
                 out.push(r);
@@ -343,6 +343,9 @@ impl Rib {
                 None => out.push(Route::tally(r.origin, 1)),
             }
         }
+        // The record's routes grew the list to one slot per peer; what is left
+        // needs far fewer (often none on the heap): give that memory back.
+        out.shrink_to_fit();
         *routes = out;
     }
 
@@ -512,9 +515,9 @@ pub(crate) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
 
 #[cfg(test)]
 impl Rib {
-    /// Slots held over all prefixes (routes and tallies), for tests.
+    /// Slots held over all prefixes (routes, tallies and room for more), for tests.
     pub(crate) fn slots(&self) -> usize {
-        self.routes.iter().map(|(_, r)| r.len()).sum()
+        self.routes.iter().map(|(_, r)| r.capacity()).sum()
     }
 
     /// The origin of one prefix, for tests.
