@@ -199,6 +199,12 @@ impl Input {
         })
     }
 
+    /// Mark `n` bytes of what [`Input::peek`] showed as read.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.reader.consume(n);
+        self.tracker.advance(n);
+    }
+
     /// Lines of a text file; see [`Lines`].
     pub fn lines(self) -> Lines {
         Lines {
@@ -233,6 +239,9 @@ struct Pipelined {
     empty: SyncSender<Vec<u8>>,
     buf: Vec<u8>,
     pos: usize,
+    /// The error that ended the data, given again to every later read (a reader
+    /// that failed stays failed, as the decompressor itself would).
+    failed: Option<(io::ErrorKind, String)>,
 }
 
 impl Pipelined {
@@ -263,6 +272,7 @@ impl Pipelined {
             empty,
             buf: Vec::new(),
             pos: 0,
+            failed: None,
         }
     }
 }
@@ -304,6 +314,9 @@ impl Read for Pipelined {
 
 impl BufRead for Pipelined {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
         if self.pos == self.buf.len() {
             match self.full.recv() {
                 Ok(Ok(next)) => {
@@ -311,7 +324,10 @@ impl BufRead for Pipelined {
                     let _ = self.empty.try_send(used);
                     self.pos = 0;
                 }
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
                 // The thread has finished: the end of the data.
                 Err(_) => return Ok(&[]),
             }

@@ -15,8 +15,7 @@ use super::path::{is_reserved, NoOrigin};
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
 use crate::origin::Origin;
-use bgpkit_parser::models::{EntryType, TableDumpV2Type};
-use bgpkit_parser::parser::mrt::mrt_record::RawMrtRecord;
+use bgpkit_parser::models::TableDumpV2Type;
 
 /// One RIB entry: peer index, ADD-PATH id, the origin of its AS path.
 pub(super) type Entry = (u16, Option<u32>, Result<Origin, NoOrigin>);
@@ -32,24 +31,32 @@ const AS_PATH: u8 = 2;
 /// The attribute flag of a two-byte length.
 const EXTENDED_LENGTH: u8 = 0x10;
 
-/// The record read the fast way, or `None` if it is of another kind or unusual.
-pub(super) fn rib_record(raw: &RawMrtRecord) -> Option<RibRecord> {
-    let h = &raw.common_header;
-    if h.entry_type != EntryType::TABLE_DUMP_V2 {
+/// The MRT type of TABLE_DUMP_V2.
+pub(super) const TABLE_DUMP_V2: u16 = 13;
+
+/// The record of MRT type `kind` and `subtype` with message `body`, read the fast
+/// way into `entries` (emptied first: a vector reused from record to record);
+/// `None` if it is of another kind or unusual.
+pub(super) fn rib_record(
+    kind: u16,
+    subtype: u16,
+    body: &[u8],
+    mut entries: Vec<Entry>,
+) -> Option<RibRecord> {
+    if kind != TABLE_DUMP_V2 {
         return None;
     }
-    let (v6, add_path) = match TableDumpV2Type::try_from(h.entry_subtype).ok()? {
+    let (v6, add_path) = match TableDumpV2Type::try_from(subtype).ok()? {
         TableDumpV2Type::RibIpv4Unicast => (false, false),
         TableDumpV2Type::RibIpv4UnicastAddPath => (false, true),
         TableDumpV2Type::RibIpv6Unicast => (true, false),
         TableDumpV2Type::RibIpv6UnicastAddPath => (true, true),
         _ => return None,
     };
-    let body = &raw.message_bytes;
     let mut r = Reader { data: body, pos: 4 }; // past the sequence number
     let prefix = r.prefix(v6)?;
     let count = r.u16()?;
-    let mut entries = Vec::with_capacity(usize::from(count));
+    entries.clear();
     for _ in 0..count {
         let peer = r.u16()?;
         r.take(4)?; // originated time
@@ -196,7 +203,13 @@ mod tests {
         let mut input = Input::open(path).unwrap();
         let mut fast = 0;
         while let Ok(raw) = chunk_mrt_record(&mut input) {
-            let ours = rib_record(&raw);
+            let h = &raw.common_header;
+            let ours = rib_record(
+                h.entry_type as u16,
+                h.entry_subtype,
+                &raw.message_bytes,
+                vec![],
+            );
             let Ok(record) = raw.parse() else { continue };
             let MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) = record.message
             else {

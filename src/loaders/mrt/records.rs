@@ -2,7 +2,7 @@
 //! where each starts, and parser errors turned into [`LoadError`]s that say where.
 //! [`Records::next_item`] reads RIB records the fast way (see [`fast`](super::fast)).
 
-use super::fast::{rib_record, RibRecord};
+use super::fast::{rib_record, Entry, RibRecord, TABLE_DUMP_V2};
 use crate::loaders::{Input, LoadError, Location, Tracker};
 use bgpkit_parser::models::MrtRecord;
 use bgpkit_parser::parser::mrt::mrt_record::{chunk_mrt_record, RawMrtRecord};
@@ -36,6 +36,8 @@ pub(super) struct Records {
     start: u64,
     /// Records read so far, the bad ones included.
     pub(super) count: u64,
+    /// A vector for the entries of the next RIB record (see [`Records::recycle`]).
+    spare: Vec<Entry>,
 }
 
 impl Records {
@@ -47,6 +49,7 @@ impl Records {
             finished: false,
             start: 0,
             count: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -54,13 +57,52 @@ impl Records {
         &self.tracker
     }
 
+    /// Give back a RIB record's vector of entries, to read the next one into.
+    pub(super) fn recycle(&mut self, entries: Vec<Entry>) {
+        self.spare = entries;
+    }
+
     /// The next record, RIB records read the fast way.
     pub(super) fn next_item(&mut self) -> Option<Result<Item, BadRecord>> {
+        if let Some(rib) = self.buffered_rib() {
+            return Some(Ok(Item::Rib(rib)));
+        }
         let raw = self.next_raw()?;
-        Some(raw.and_then(|raw| match rib_record(&raw) {
-            Some(rib) => Ok(Item::Rib(rib)),
-            None => self.parse(raw).map(Item::Record),
+        Some(raw.and_then(|raw| {
+            let h = &raw.common_header;
+            let spare = std::mem::take(&mut self.spare);
+            match rib_record(
+                h.entry_type as u16,
+                h.entry_subtype,
+                &raw.message_bytes,
+                spare,
+            ) {
+                Some(rib) => Ok(Item::Rib(rib)),
+                None => self.parse(raw).map(Item::Record),
+            }
         }))
+    }
+
+    /// The next record read in place from the input's buffer, without copying it
+    /// out: if it is a RIB record, whole in the buffer, and read the fast way. Any
+    /// other case (including a read error) is left to [`Records::next_raw`].
+    fn buffered_rib(&mut self) -> Option<RibRecord> {
+        if self.finished {
+            return None;
+        }
+        let buf = self.input.peek().ok()?;
+        let header = buf.get(..12)?;
+        let field = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
+        if field(4) != TABLE_DUMP_V2 {
+            return None;
+        }
+        let len = u32::from_be_bytes(header[8..12].try_into().ok()?) as usize;
+        let body = buf.get(12..12 + len)?;
+        let rib = rib_record(field(4), field(6), body, std::mem::take(&mut self.spare))?;
+        self.start = self.tracker.offset();
+        self.count += 1;
+        self.input.consume(12 + len);
+        Some(rib)
     }
 
     /// The next record's bytes, as `bgpkit-parser`'s record iterator frames them:

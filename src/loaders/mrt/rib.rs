@@ -227,7 +227,10 @@ impl Rib {
             }
             match record {
                 Ok(Item::Record(r)) => self.record(r, &mut summary),
-                Ok(Item::Rib(r)) => self.rib_entries(Some(r.prefix), r.entries, &mut summary),
+                Ok(Item::Rib(mut r)) => {
+                    self.rib_entries(Some(r.prefix), r.entries.drain(..), &mut summary);
+                    records.recycle(r.entries);
+                }
                 Err(BadRecord::Unsupported) => summary.count("unsupported record type"),
                 Err(BadRecord::Malformed(e)) => {
                     let fatal = e.to_string().contains("truncated or corrupt input");
@@ -319,11 +322,18 @@ impl Rib {
     /// most one tally, at the place of its first folded route (earlier tallies come
     /// from earlier records, so they are in front); a peer counts once per origin
     /// (ADD-PATH gives a peer several routes), as [`Rib::choose`] counts routes.
+    ///
+    /// Folding only saves memory: a folded peer's route left as a route counts the
+    /// same. So a prefix whose slots all fit inline (most, with one or two peers)
+    /// is left as it is.
     fn fold(&mut self, prefix: &IpPrefix) {
         let folded = &self.folded;
         let Some(routes) = self.routes.get_mut(prefix) else {
             return;
         };
+        if !routes.spilled() {
+            return;
+        }
         let mut seen: SmallVec<[(u32, OriginKey); 4]> = SmallVec::new();
         let mut out = Routes::new();
         for r in routes.drain(..) {
