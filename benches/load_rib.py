@@ -120,7 +120,10 @@ def available(name: str) -> bool:
 
 def raw_mb(rib: Path) -> float:
     """The decompressed size, in MB (read through once)."""
-    tool = "bzcat" if rib.read_bytes()[:3] == b"BZh" else "zcat"
+    # Only the magic: the children inherit this process's peak memory (ru_maxrss
+    # survives fork and exec), so it must not read the file.
+    with open(rib, "rb") as f:
+        tool = "bzcat" if f.read(3) == b"BZh" else "zcat"
     out = subprocess.run(f"{tool} {str(rib)!r} | wc -c", shell=True, capture_output=True, text=True)
     return int(out.stdout) / 1e6
 
