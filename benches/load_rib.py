@@ -1,7 +1,7 @@
 """Full RIB -> prefix/origin table: geoip_rs against decompression alone (`bzcat` /
 `zcat` of the same file to /dev/null) and against its peers, each only if installed:
 pyasn's converter (`pyasn_util_convert.py --single`), `bgpdump -m`, and iterating
-the file with pybgpkit-parser in Python. Every job runs in a fresh child process, so
+the file with pybgpkit-parser in Python (and with `geoip_rs.mrt_routes`). Every job runs in a fresh child process, so
 the peak memory (max RSS) is its own; the time is the median of --repeat runs.
 
     python benches/load_rib.py [--rib PATH ...] [--synthetic DIR] [--repeat 3]
@@ -55,6 +55,12 @@ import time, geoip_rs
 t = time.perf_counter()
 table, summary = geoip_rs.read_mrt(RIB)
 print(json.dumps({"seconds": time.perf_counter() - t, "prefixes": len(table)}))
+""",
+    "geoip_rs.mrt_routes (iterate in Python)": """
+import time, geoip_rs
+t = time.perf_counter()
+n = sum(1 for _ in geoip_rs.mrt_routes(RIB))
+print(json.dumps({"seconds": time.perf_counter() - t, "prefixes": None, "routes": n}))
 """,
     "bgpdump -m (to /dev/null)": """
 import resource, subprocess, time
