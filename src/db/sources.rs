@@ -92,7 +92,7 @@ impl DbBuilder {
             summaries: Vec::new(),
         };
         let mut b = DbBuilder::new();
-        let mut rib = Rib::new();
+        let mut rib = Rib::for_files(&mrt.iter().map(|(_, p)| p).collect::<Vec<_>>());
         for (_, path) in mrt {
             reading.file(path, |o| b.read_mrt_file(&mut rib, path, o))?;
         }
@@ -130,7 +130,7 @@ impl DbBuilder {
         policy: OriginPolicy,
         opts: &mut ReadOptions,
     ) -> Result<Vec<Summary>, LoadError> {
-        let mut rib = Rib::new();
+        let mut rib = Rib::for_files(paths);
         let mut summaries = Vec::new();
         for p in paths {
             summaries.push(self.read_mrt_file(&mut rib, p.as_ref(), opts)?);

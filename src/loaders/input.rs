@@ -1,5 +1,10 @@
 //! Opening a data file: decompression chosen by the file's first bytes (not its
 //! name), and a count of the file bytes consumed, for progress reports.
+//!
+//! A compressed file is decompressed in a thread of its own, a few buffers ahead of
+//! the reader (see [`Pipelined`]): parsing a full RIB costs about as much as
+//! decompressing it, so the two overlap and loading takes about as long as the
+//! slower of them instead of their sum.
 
 use super::{LoadError, Location};
 use bzip2::read::MultiBzDecoder;
@@ -8,6 +13,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 /// How a file is compressed.
@@ -110,12 +116,8 @@ impl Input {
         let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
         let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(raw),
-            Compression::Gzip => {
-                Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
-            }
-            Compression::Bzip2 => {
-                Box::new(BufReader::with_capacity(1 << 16, MultiBzDecoder::new(raw)))
-            }
+            Compression::Gzip => Box::new(Pipelined::spawn(MultiGzDecoder::new(raw))),
+            Compression::Bzip2 => Box::new(Pipelined::spawn(MultiBzDecoder::new(raw))),
         };
         let tracker = Tracker {
             size: meta.len(),
@@ -197,6 +199,12 @@ impl Input {
         })
     }
 
+    /// Mark `n` bytes of what [`Input::peek`] showed as read.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.reader.consume(n);
+        self.tracker.advance(n);
+    }
+
     /// Lines of a text file; see [`Lines`].
     pub fn lines(self) -> Lines {
         Lines {
@@ -213,6 +221,122 @@ impl Read for Input {
         let n = self.reader.read(buf)?;
         self.tracker.advance(n);
         Ok(n)
+    }
+}
+
+/// Size of the buffers the decompressing thread hands over: large enough that the
+/// hand-over costs nothing next to filling one.
+const CHUNK: usize = 1 << 18;
+/// Buffers decompressed ahead of the reader: enough to even out the two threads'
+/// speeds, few enough that memory stays small (1 MiB).
+const AHEAD: usize = 4;
+
+/// A reader whose bytes come from another reader (a decompressor) running in a
+/// thread of its own. Standard channels rather than a crate: one producer, one
+/// consumer, a bounded queue, and buffers sent back for reuse are all it needs.
+struct Pipelined {
+    full: Receiver<io::Result<Vec<u8>>>,
+    empty: SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+    /// The error that ended the data, given again to every later read (a reader
+    /// that failed stays failed, as the decompressor itself would).
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl Pipelined {
+    fn spawn(mut inner: impl Read + Send + 'static) -> Pipelined {
+        let (full_tx, full) = sync_channel(AHEAD);
+        // One more than can be in flight, so that sending a buffer back never blocks.
+        let (empty, empty_rx) = sync_channel::<Vec<u8>>(AHEAD + 2);
+        std::thread::Builder::new()
+            .name("geoip_rs-decompress".into())
+            .spawn(move || loop {
+                let mut buf = empty_rx.try_recv().unwrap_or_default();
+                let (end, error) = fill(&mut inner, &mut buf);
+                // A failed send means the reader was dropped before the end: stop.
+                if !buf.is_empty() && full_tx.send(Ok(buf)).is_err() {
+                    return;
+                }
+                if let Some(e) = error {
+                    let _ = full_tx.send(Err(e));
+                    return;
+                }
+                if end {
+                    return;
+                }
+            })
+            .expect("a thread for decompression");
+        Pipelined {
+            full,
+            empty,
+            buf: Vec::new(),
+            pos: 0,
+            failed: None,
+        }
+    }
+}
+
+/// Fill `buf` with up to [`CHUNK`] bytes of `inner`. Returns whether the end was
+/// reached and the error that stopped reading, if any (the bytes before it stay in
+/// `buf`, so that the reader gets them before the error).
+fn fill(inner: &mut impl Read, buf: &mut Vec<u8>) -> (bool, Option<io::Error>) {
+    buf.resize(CHUNK, 0);
+    let mut n = 0;
+    let mut stop = (false, None);
+    while n < CHUNK {
+        match inner.read(&mut buf[n..]) {
+            Ok(0) => {
+                stop.0 = true;
+                break;
+            }
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                stop.1 = Some(e);
+                break;
+            }
+        }
+    }
+    buf.truncate(n);
+    stop
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Pipelined {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
+        if self.pos == self.buf.len() {
+            match self.full.recv() {
+                Ok(Ok(next)) => {
+                    let used = std::mem::replace(&mut self.buf, next);
+                    let _ = self.empty.try_send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
+                // The thread has finished: the end of the data.
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
     }
 }
 

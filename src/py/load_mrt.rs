@@ -50,9 +50,10 @@ fn read_mrt<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
     let policy: OriginPolicy = origin_policy.parse()?;
-    let mut rib = Rib::new();
+    let files: Vec<&PathBuf> = std::iter::once(&path).chain(&updates).collect();
+    let mut rib = py.detach(|| Rib::for_files(&files));
     let mut summaries = Vec::new();
-    for file in std::iter::once(&path).chain(&updates) {
+    for file in files {
         let summary = load::read_file(py, file, on_error, progress, |input, opts| {
             rib.read_input(input, opts)
         })?;

@@ -1,13 +1,24 @@
-//! The routes of a RIB dump, per prefix and peer, kept so that BGP4MP updates can be
-//! applied on top and an origin can be chosen per prefix by any policy afterwards.
+//! The routes of a RIB dump, per prefix, kept so that BGP4MP updates can be applied
+//! on top and an origin can be chosen per prefix by any policy afterwards.
 //!
-//! Memory is what the result needs, not what the file holds: per route 12 bytes
-//! (peer, ADD-PATH id, origin), the origin an ASN or, for an AS_SET, an index into a
-//! table of sets. That works because origins are never reserved ASNs (see `path`),
-//! so the reserved range from 4,200,000,000 up is free to number the sets.
+//! Memory is what the result needs, not what the file holds. A prefix keeps an
+//! ordered list of slots of 12 bytes each. A *route* slot is one peer's route (peer,
+//! ADD-PATH id, origin) and is kept for peers whose routes may change later (peers of
+//! update files). The routes of every other peer (a *folded* peer, see [`FoldPlan`])
+//! are folded, once the record that holds them is read, into *tally* slots: an origin
+//! and how many such peers saw it, at the place of the first of them. Every policy
+//! reads only the order in which origins are first seen, the first slot and the peers
+//! per origin, so tallies give the same answers as the routes they replace, and a
+//! dump with hundreds of peers needs about one slot per prefix and origin.
+//!
+//! The origin is an ASN or, for an AS_SET, an index into a table of sets. That works
+//! because origins are never reserved ASNs (see `path`), so the reserved range from
+//! 4,200,000,000 up is free to number the sets.
 
+use super::fast::Entry;
 use super::path::{origin_of, NoOrigin};
-use super::records::{BadRecord, Records};
+use super::plan::FoldPlan;
+use super::records::{BadRecord, Item, Records};
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
 use crate::loaders::{by_name, BadName, LoadError, ReadOptions, Summary};
@@ -61,11 +72,30 @@ impl std::str::FromStr for OriginPolicy {
 type OriginKey = u32;
 const SET_BASE: u32 = 4_200_000_000;
 
+/// A slot of a prefix: one peer's route, or (`peer == TALLY`) a tally of folded
+/// peers' routes, `path_id` then holding how many peers saw `origin`.
 #[derive(Copy, Clone, Debug)]
 struct Route {
     peer: u32,
     path_id: u32,
     origin: OriginKey,
+}
+
+/// The `peer` of a tally slot (peer ids count up from 0 and never reach it).
+const TALLY: u32 = u32::MAX;
+
+impl Route {
+    fn tally(origin: OriginKey, peers: u32) -> Route {
+        Route {
+            peer: TALLY,
+            path_id: peers,
+            origin,
+        }
+    }
+
+    fn is_tally(&self) -> bool {
+        self.peer == TALLY
+    }
 }
 
 /// Who a route came from: a peer's address, or (in a RIB without a peer index table,
@@ -132,11 +162,15 @@ impl PrefixMap {
     }
 }
 
-/// Routes per prefix and peer.
+/// Routes per prefix: per peer, or folded into tallies (see the module docs).
 #[derive(Default)]
 pub struct Rib {
     routes: PrefixMap,
     peers: HashMap<PeerKey, u32>,
+    /// Per peer id: true if its routes are folded into tallies.
+    folded: Vec<bool>,
+    /// The peers whose routes are folded, by address.
+    foldable: FoldPlan,
     sets: Vec<Vec<u32>>,
     set_ids: HashMap<Vec<u32>, u32>,
     /// The peers of the current TABLE_DUMP_V2 peer index table, by index.
@@ -155,8 +189,19 @@ pub enum Chosen {
 const TICK_RECORDS: u64 = 1 << 12;
 
 impl Rib {
+    /// A RIB that keeps every peer's route (what [`Rib::read`] needs when nothing is
+    /// known about the files to come).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A RIB that folds the routes of the peers `plan` names (see [`FoldPlan`]): the
+    /// same answers as [`Rib::new`], in memory independent of the number of peers.
+    pub fn folding(plan: FoldPlan) -> Self {
+        Rib {
+            foldable: plan,
+            ..Self::default()
+        }
     }
 
     /// Number of prefixes with at least one route.
@@ -176,12 +221,16 @@ impl Rib {
         opts: &mut ReadOptions,
     ) -> Result<Summary, LoadError> {
         let mut summary = Summary::default();
-        while let Some(record) = records.next() {
+        while let Some(record) = records.next_item() {
             if records.count.is_multiple_of(TICK_RECORDS) {
                 opts.tick_at(records.tracker())?;
             }
             match record {
-                Ok(r) => self.record(r, &mut summary),
+                Ok(Item::Record(r)) => self.record(r, &mut summary),
+                Ok(Item::Rib(mut r)) => {
+                    self.rib_entries(Some(r.prefix), r.entries.drain(..), &mut summary);
+                    records.recycle(r.entries);
+                }
                 Err(BadRecord::Unsupported) => summary.count("unsupported record type"),
                 Err(BadRecord::Malformed(e)) => {
                     let fatal = e.to_string().contains("truncated or corrupt input");
@@ -212,24 +261,18 @@ impl Rib {
                 let max = ids.last().map_or(0, |(i, _)| *i as usize + 1);
                 self.peer_index = vec![u32::MAX; max];
                 for (i, ip) in ids {
-                    self.peer_index[i as usize] = self.peer(PeerKey::Ip(ip));
+                    let fold = self.foldable.contains(&ip);
+                    let peer = self.peer(PeerKey::Ip(ip));
+                    self.folded[peer as usize] |= fold;
+                    self.peer_index[i as usize] = peer;
                 }
             }
             MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) => {
-                for entry in &rib.rib_entries {
-                    s.entries += 1;
-                    let peer = match self.peer_index.get(entry.peer_index as usize) {
-                        Some(&p) if p != u32::MAX => p,
-                        // Only a file without a peer table (a cut sample) may do this.
-                        _ if !self.peer_index.is_empty() => {
-                            s.count("peer index not in the peer table");
-                            continue;
-                        }
-                        _ => self.peer(PeerKey::Index(entry.peer_index)),
-                    };
-                    let origin = origin_of(entry.attributes.as_path());
-                    self.announce(&rib.prefix, peer, entry.path_id, origin, s);
-                }
+                let entries = rib.rib_entries.iter().map(|e| {
+                    let origin = origin_of(e.attributes.as_path());
+                    (e.peer_index, e.path_id, origin)
+                });
+                self.rib_entries(ip_prefix(&rib.prefix), entries, s)
             }
             MrtMessage::TableDumpMessage(m) => self.table_dump(m, s),
             MrtMessage::TableDumpMessageBatch(ms) => {
@@ -246,11 +289,81 @@ impl Rib {
         }
     }
 
+    /// The entries of one TABLE_DUMP_V2 record: every peer's route for one prefix.
+    /// They are read as routes first, so that a peer's repeated or unusable entries
+    /// act as they would on routes; then the folded peers' routes become tallies.
+    fn rib_entries(
+        &mut self,
+        prefix: Option<IpPrefix>,
+        entries: impl IntoIterator<Item = Entry>,
+        s: &mut Summary,
+    ) {
+        let mut any_folded = false;
+        for (index, path_id, origin) in entries {
+            s.entries += 1;
+            let peer = match self.peer_index.get(index as usize) {
+                Some(&p) if p != u32::MAX => p,
+                // Only a file without a peer table (a cut sample) may do this.
+                _ if !self.peer_index.is_empty() => {
+                    s.count("peer index not in the peer table");
+                    continue;
+                }
+                _ => self.peer(PeerKey::Index(index)),
+            };
+            any_folded |= self.folded[peer as usize];
+            self.announce(prefix, peer, path_id, origin, s);
+        }
+        if let (true, Some(prefix)) = (any_folded, prefix) {
+            self.fold(&prefix);
+        }
+    }
+
+    /// Fold the routes of folded peers for `prefix` into tallies. Each origin has at
+    /// most one tally, at the place of its first folded route (earlier tallies come
+    /// from earlier records, so they are in front); a peer counts once per origin
+    /// (ADD-PATH gives a peer several routes), as [`Rib::choose`] counts routes.
+    ///
+    /// Folding only saves memory: a folded peer's route left as a route counts the
+    /// same. So a prefix whose slots all fit inline (most, with one or two peers)
+    /// is left as it is.
+    fn fold(&mut self, prefix: &IpPrefix) {
+        let folded = &self.folded;
+        let Some(routes) = self.routes.get_mut(prefix) else {
+            return;
+        };
+        if !routes.spilled() {
+            return;
+        }
+        let mut seen: SmallVec<[(u32, OriginKey); 4]> = SmallVec::new();
+        let mut out = Routes::new();
+        for r in routes.drain(..) {
+            if r.is_tally() || !folded[r.peer as usize] {
+                out.push(r);
+                continue;
+            }
+            if seen.contains(&(r.peer, r.origin)) {
+                continue;
+            }
+            seen.push((r.peer, r.origin));
+            match out
+                .iter_mut()
+                .find(|t| t.is_tally() && t.origin == r.origin)
+            {
+                Some(t) => t.path_id += 1,
+                None => out.push(Route::tally(r.origin, 1)),
+            }
+        }
+        // The record's routes grew the list to one slot per peer; what is left
+        // needs far fewer (often none on the heap): give that memory back.
+        out.shrink_to_fit();
+        *routes = out;
+    }
+
     fn table_dump(&mut self, m: TableDumpMessage, s: &mut Summary) {
         s.entries += 1;
         let peer = self.peer(PeerKey::Ip(m.peer_ip));
         let origin = origin_of(m.attributes.effective_as_path().as_ref());
-        self.announce(&m.prefix, peer, None, origin, s);
+        self.announce(ip_prefix(&m.prefix), peer, None, origin, s);
     }
 
     fn update(&mut self, peer_ip: IpAddr, u: BgpUpdateMessage, s: &mut Summary) {
@@ -273,7 +386,7 @@ impl Rib {
         let origin = origin_of(attrs.effective_as_path().as_ref());
         for p in u.announced_prefixes.iter().chain(reach) {
             s.entries += 1;
-            self.announce(p, peer, p.path_id, origin.clone(), s);
+            self.announce(ip_prefix(p), peer, p.path_id, origin.clone(), s);
         }
     }
 
@@ -281,13 +394,13 @@ impl Rib {
     /// origin replaces (so withdraws) the peer's earlier one.
     fn announce(
         &mut self,
-        p: &NetworkPrefix,
+        prefix: Option<IpPrefix>,
         peer: u32,
         path_id: Option<u32>,
         origin: Result<Origin, NoOrigin>,
         s: &mut Summary,
     ) {
-        let Some(prefix) = ip_prefix(p) else {
+        let Some(prefix) = prefix else {
             return s.count("invalid prefix");
         };
         if prefix.prefix_len() == 0 {
@@ -326,7 +439,11 @@ impl Rib {
 
     fn peer(&mut self, key: PeerKey) -> u32 {
         let next = self.peers.len() as u32;
-        *self.peers.entry(key).or_insert(next)
+        let id = *self.peers.entry(key).or_insert(next);
+        if id == next {
+            self.folded.push(false);
+        }
+        id
     }
 
     fn key(&mut self, origin: Origin) -> OriginKey {
@@ -355,18 +472,24 @@ impl Rib {
             return Chosen::One(self.origin(routes[0].origin));
         }
         // Distinct peers per origin, in the order first seen (ADD-PATH gives a peer
-        // several routes; it counts once per origin).
+        // several routes; it counts once per origin). A tally's peers are distinct
+        // from each other and from every route's peer, and were counted so when folded.
         let mut counts: Vec<(OriginKey, u32)> = Vec::new();
         for (i, r) in routes.iter().enumerate() {
-            if routes[..i]
-                .iter()
-                .any(|q| q.peer == r.peer && q.origin == r.origin)
-            {
-                continue;
-            }
+            let peers = match r.is_tally() {
+                true => r.path_id,
+                false
+                    if routes[..i]
+                        .iter()
+                        .any(|q| q.peer == r.peer && q.origin == r.origin) =>
+                {
+                    continue
+                }
+                false => 1,
+            };
             match counts.iter_mut().find(|(o, _)| *o == r.origin) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((r.origin, 1)),
+                Some((_, n)) => *n += peers,
+                None => counts.push((r.origin, peers)),
             }
         }
         // A stable sort keeps first-seen order among equal counts.
@@ -392,7 +515,7 @@ impl Rib {
 
 /// A parsed prefix as ours, host bits masked (the parser keeps them as the file has
 /// them; a table holds each prefix once).
-pub(super) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
+pub(crate) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
     let len = p.prefix.prefix_len();
     match p.prefix.network() {
         IpAddr::V4(a) => Prefix::new_masked(u32::from(a), len).map(IpPrefix::V4),
@@ -402,6 +525,11 @@ pub(super) fn ip_prefix(p: &NetworkPrefix) -> Option<IpPrefix> {
 
 #[cfg(test)]
 impl Rib {
+    /// Slots held over all prefixes (routes, tallies and room for more), for tests.
+    pub(crate) fn slots(&self) -> usize {
+        self.routes.iter().map(|(_, r)| r.capacity()).sum()
+    }
+
     /// The origin of one prefix, for tests.
     pub(crate) fn get(&self, prefix: &IpPrefix, policy: OriginPolicy) -> Option<Chosen> {
         self.routes.get(prefix).map(|r| self.choose(r, policy))

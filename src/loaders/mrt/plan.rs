@@ -1,0 +1,119 @@
+//! Which peers' routes a [`Rib`](super::Rib) may fold into tallies: those no later
+//! input can change.
+//!
+//! A folded route is counted, not kept, so it can be neither replaced nor withdrawn.
+//! That is safe for a peer whose routes for a prefix all come in one record, read
+//! once: a peer named in the peer index table of one TABLE_DUMP_V2 dump (RFC 6396
+//! 4.3: a dump holds each prefix in one record, with all its peers' entries), and
+//! in no other file given. Peers of BGP4MP update files, of old TABLE_DUMP files
+//! (one record per route, no peer table) and of dumps given twice are kept route by
+//! route, so updates and repeats act on them as they would without folding.
+
+use super::records::Records;
+use crate::loaders::Input;
+use bgpkit_parser::models::{Bgp4MpEnum, MrtMessage, MrtRecord, TableDumpV2Message};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::net::IpAddr;
+use std::path::Path;
+
+/// The peers whose routes may be folded, by address.
+#[derive(Clone, Debug, Default)]
+pub struct FoldPlan {
+    peers: FxHashSet<IpAddr>,
+}
+
+/// What a first pass learns of one file.
+#[derive(Default)]
+struct FilePeers {
+    /// The peers of the peer index table that starts the file (a RIB dump).
+    table: FxHashSet<IpAddr>,
+    /// Peers whose routes are not all in one record (updates, old TABLE_DUMP).
+    others: FxHashSet<IpAddr>,
+}
+
+impl FoldPlan {
+    /// Fold nothing: every route kept, as [`Rib::new`](super::Rib::new) does.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The plan for reading `paths`, in any order, into one RIB. A file that starts
+    /// with a peer index table is a RIB dump: only that record is read (the dump
+    /// itself is the big file). Any other file (updates) is read through; those are
+    /// small. A file that cannot be opened or read is passed over: reading it for
+    /// real reports why, and what cannot be read adds no routes.
+    pub fn scan(paths: &[impl AsRef<Path>]) -> Self {
+        let mut tables: FxHashMap<IpAddr, u32> = FxHashMap::default();
+        let mut others = FxHashSet::default();
+        for path in paths {
+            let Ok(input) = Input::open(path) else {
+                continue;
+            };
+            let file = file_peers(Records::new(input));
+            for ip in file.table {
+                *tables.entry(ip).or_default() += 1;
+            }
+            others.extend(file.others);
+        }
+        let peers = tables
+            .into_iter()
+            .filter(|(ip, files)| *files == 1 && !others.contains(ip))
+            .map(|(ip, _)| ip)
+            .collect();
+        FoldPlan { peers }
+    }
+
+    /// True if `peer`'s routes are folded.
+    pub fn contains(&self, peer: &IpAddr) -> bool {
+        self.peers.contains(peer)
+    }
+
+    /// Number of peers whose routes are folded.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+}
+
+/// The peers of one file (see [`FoldPlan::scan`]).
+fn file_peers(records: Records) -> FilePeers {
+    let mut peers = FilePeers::default();
+    let mut first = true;
+    for record in records {
+        let Ok(record) = record else { continue };
+        if first {
+            first = false;
+            if let MrtMessage::TableDumpV2Message(TableDumpV2Message::PeerIndexTable(t)) =
+                &record.message
+            {
+                peers.table = t.id_peer_map.values().map(|p| p.peer_ip).collect();
+                return peers;
+            }
+        }
+        other_peers(&record, &mut peers.others);
+    }
+    peers
+}
+
+/// The peers of a record that is not part of a TABLE_DUMP_V2 dump.
+fn other_peers(record: &MrtRecord, out: &mut FxHashSet<IpAddr>) {
+    match &record.message {
+        MrtMessage::Bgp4Mp(Bgp4MpEnum::Message(m)) => {
+            out.insert(m.peer_ip);
+        }
+        MrtMessage::Bgp4Mp(Bgp4MpEnum::StateChange(m)) => {
+            out.insert(m.peer_ip);
+        }
+        MrtMessage::TableDumpMessage(m) => {
+            out.insert(m.peer_ip);
+        }
+        MrtMessage::TableDumpMessageBatch(ms) => out.extend(ms.iter().map(|m| m.peer_ip)),
+        MrtMessage::TableDumpV2Message(TableDumpV2Message::PeerIndexTable(t)) => {
+            out.extend(t.id_peer_map.values().map(|p| p.peer_ip))
+        }
+        MrtMessage::TableDumpV2Message(_) | MrtMessage::LegacyBgp(_) => {}
+    }
+}
