@@ -57,6 +57,32 @@ pub struct Input {
     tracker: Tracker,
 }
 
+/// [`Input::read_error`], from the parts of an input.
+fn read_error(
+    path: &Path,
+    compression: Compression,
+    tracker: &Tracker,
+    error: io::Error,
+) -> LoadError {
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            let what = match compression {
+                Compression::None => "unreadable data",
+                _ => "truncated or corrupt compressed data",
+            };
+            LoadError::format(
+                path,
+                Location::Offset(tracker.offset()),
+                format!("{what}: {error}"),
+            )
+        }
+        _ => LoadError::Io {
+            path: path.to_path_buf(),
+            error,
+        },
+    }
+}
+
 /// Where a reader is in its file, readable while the reader itself is lent out
 /// (e.g. to the MRT parser).
 #[derive(Clone)]
@@ -168,35 +194,23 @@ impl Input {
     /// A read error as a load error: a corrupt or truncated compressed stream is a
     /// format error at the current offset; anything else is an I/O error.
     pub fn read_error(&self, error: io::Error) -> LoadError {
-        match error.kind() {
-            io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::InvalidInput
-            | io::ErrorKind::InvalidData => {
-                let what = match self.compression {
-                    Compression::None => "unreadable data",
-                    _ => "truncated or corrupt compressed data",
-                };
-                self.error(Location::Offset(self.offset()), format!("{what}: {error}"))
-            }
-            _ => LoadError::Io {
-                path: self.path.clone(),
-                error,
-            },
-        }
+        read_error(&self.path, self.compression, &self.tracker, error)
     }
 
     /// The next bytes of the decompressed stream, without consuming them (at most
     /// one buffer; empty at the end). For telling formats apart by content.
     pub fn peek(&mut self) -> Result<&[u8], LoadError> {
-        if let Err(e) = self.reader.fill_buf() {
-            return Err(self.read_error(e));
-        }
-        // The data is buffered now, so this second call does no I/O.
-        let path = &self.path;
-        self.reader.fill_buf().map_err(|error| LoadError::Io {
-            path: path.clone(),
-            error,
-        })
+        // One call into the reader (the MRT reader peeks once per record): the
+        // buffer borrows only `reader`, so the error can be made from the rest.
+        let Input {
+            reader,
+            path,
+            compression,
+            tracker,
+        } = self;
+        reader
+            .fill_buf()
+            .map_err(|e| read_error(path, *compression, tracker, e))
     }
 
     /// Mark `n` bytes of what [`Input::peek`] showed as read.

@@ -113,9 +113,9 @@ fn wire_origin(path: &[u8]) -> Option<Result<Origin, NoOrigin>> {
         let count = usize::from(r.u8()?);
         let asns = r.take(count * 4)?;
         any |= count > 0;
-        let public = || asns.chunks_exact(4).map(asn).filter(|&a| !is_reserved(a));
+        let any_public = || asns.chunks_exact(4).any(|b| !is_reserved(asn(b)));
         match kind {
-            AS_SET | AS_SEQUENCE if public().next().is_some() => last = Some((kind, asns)),
+            AS_SET | AS_SEQUENCE if any_public() => last = Some((kind, asns)),
             AS_SET | AS_SEQUENCE | AS_CONFED_SEQUENCE | AS_CONFED_SET => {}
             _ => return None,
         }
@@ -172,17 +172,18 @@ impl<'a> Reader<'a> {
     fn prefix(&mut self, v6: bool) -> Option<IpPrefix> {
         let len = self.u8()?;
         let bytes = self.take(usize::from(len).div_ceil(8))?;
-        let mut addr = [0u8; 16];
-        addr.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        if bytes.len() > 16 {
+            return None;
+        }
+        // The address as 128 bits, first byte highest (a byte at a time: a call to
+        // `memcpy` for a few bytes costs more).
+        let addr = bytes
+            .iter()
+            .enumerate()
+            .fold(0u128, |a, (i, &b)| a | u128::from(b) << (120 - 8 * i));
         match v6 {
-            false if len <= 32 => {
-                let a = u32::from_be_bytes(addr[..4].try_into().ok()?);
-                Some(IpPrefix::V4(Prefix::new_masked(a, len)?))
-            }
-            true if len <= 128 => Some(IpPrefix::V6(Prefix::new_masked(
-                u128::from_be_bytes(addr),
-                len,
-            )?)),
+            false if len <= 32 => Some(IpPrefix::V4(Prefix::new_masked((addr >> 96) as u32, len)?)),
+            true if len <= 128 => Some(IpPrefix::V6(Prefix::new_masked(addr, len)?)),
             _ => None,
         }
     }

@@ -299,6 +299,9 @@ impl Rib {
         s: &mut Summary,
     ) {
         let mut any_folded = false;
+        // Whether the prefix's slots are on the heap after the last entry read: fold
+        // only acts on those, and most prefixes are not, so the lookup is saved.
+        let mut spilled = false;
         for (index, path_id, origin) in entries {
             s.entries += 1;
             let peer = match self.peer_index.get(index as usize) {
@@ -311,9 +314,9 @@ impl Rib {
                 _ => self.peer(PeerKey::Index(index)),
             };
             any_folded |= self.folded[peer as usize];
-            self.announce(prefix, peer, path_id, origin, s);
+            spilled = self.announce(prefix, peer, path_id, origin, s);
         }
-        if let (true, Some(prefix)) = (any_folded, prefix) {
+        if let (true, true, Some(prefix)) = (any_folded, spilled, prefix) {
             self.fold(&prefix);
         }
     }
@@ -363,7 +366,7 @@ impl Rib {
         s.entries += 1;
         let peer = self.peer(PeerKey::Ip(m.peer_ip));
         let origin = origin_of(m.attributes.effective_as_path().as_ref());
-        self.announce(ip_prefix(&m.prefix), peer, None, origin, s);
+        let _ = self.announce(ip_prefix(&m.prefix), peer, None, origin, s);
     }
 
     fn update(&mut self, peer_ip: IpAddr, u: BgpUpdateMessage, s: &mut Summary) {
@@ -386,12 +389,14 @@ impl Rib {
         let origin = origin_of(attrs.effective_as_path().as_ref());
         for p in u.announced_prefixes.iter().chain(reach) {
             s.entries += 1;
-            self.announce(ip_prefix(p), peer, p.path_id, origin.clone(), s);
+            let _ = self.announce(ip_prefix(p), peer, p.path_id, origin.clone(), s);
         }
     }
 
     /// The peer's route for `prefix` is now one with `origin`; a route without an
-    /// origin replaces (so withdraws) the peer's earlier one.
+    /// origin replaces (so withdraws) the peer's earlier one. Returns whether the
+    /// prefix's slots are now on the heap (false if it has none).
+    #[must_use]
     fn announce(
         &mut self,
         prefix: Option<IpPrefix>,
@@ -399,12 +404,15 @@ impl Rib {
         path_id: Option<u32>,
         origin: Result<Origin, NoOrigin>,
         s: &mut Summary,
-    ) {
+    ) -> bool {
         let Some(prefix) = prefix else {
-            return s.count("invalid prefix");
+            s.count("invalid prefix");
+            return false;
         };
         if prefix.prefix_len() == 0 {
-            return s.count("default route");
+            // Never in the map, so never spilled.
+            s.count("default route");
+            return false;
         }
         let path_id = path_id.unwrap_or(0);
         let origin = match origin {
@@ -426,15 +434,21 @@ impl Rib {
                 origin,
             }),
         }
+        routes.spilled()
     }
 
-    fn withdraw(&mut self, prefix: IpPrefix, peer: u32, path_id: u32) {
-        if let Some(routes) = self.routes.get_mut(&prefix) {
-            routes.retain(|r| !(r.peer == peer && r.path_id == path_id));
-            if routes.is_empty() {
-                self.routes.remove(&prefix);
-            }
+    /// Remove the peer's route for `prefix`. Returns whether the prefix's slots are
+    /// still on the heap (false if it has none left).
+    fn withdraw(&mut self, prefix: IpPrefix, peer: u32, path_id: u32) -> bool {
+        let Some(routes) = self.routes.get_mut(&prefix) else {
+            return false;
+        };
+        routes.retain(|r| !(r.peer == peer && r.path_id == path_id));
+        if routes.is_empty() {
+            self.routes.remove(&prefix);
+            return false;
         }
+        routes.spilled()
     }
 
     fn peer(&mut self, key: PeerKey) -> u32 {
