@@ -8,6 +8,7 @@ the previous database in use with a message naming the file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -295,7 +296,7 @@ def test_a_file_that_is_not_what_its_name_says(server, old):
     server.clear_faults()
     server.fault("/lacnic/pub/stats/lacnic/delegated-lacnic-extended-latest", body=page)
     server.fault("/lacnic/pub/stats/lacnic/delegated-lacnic-extended-latest.md5",
-                 body=(__import__("hashlib").md5(page).hexdigest() + "  x\n").encode())
+                 body=(hashlib.md5(page).hexdigest() + "  x\n").encode())
     fails(server, *old, r"delegated-lacnic-extended-latest is not a delegated file of lacnic",
           **SMALL)
 

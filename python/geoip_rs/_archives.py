@@ -15,17 +15,17 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
-#: The sources ``update`` can fetch, by name: (default base URL, what it gives).
-BASES: dict[str, tuple[str, str]] = {
-    "routeviews": ("http://archive.routeviews.org", "RouteViews RIB dumps"),
-    "ris": ("https://data.ris.ripe.net", "RIPE RIS RIB dumps (bview)"),
-    "ripencc": ("https://ftp.ripe.net", "RIPE NCC delegated file"),
-    "arin": ("https://ftp.arin.net", "ARIN delegated file"),
-    "apnic": ("https://ftp.apnic.net", "APNIC delegated file"),
-    "lacnic": ("https://ftp.lacnic.net", "LACNIC delegated file"),
-    "afrinic": ("https://ftp.afrinic.net", "AFRINIC delegated file"),
-    "caida": ("https://publicdata.caida.org", "CAIDA AS-to-organisation file"),
-    "asnames": ("https://ftp.ripe.net", "AS names (RIPE's asn.txt)"),
+#: The sources ``update`` can fetch, by name, with their default base URLs.
+BASES: dict[str, str] = {
+    "routeviews": "http://archive.routeviews.org",  # RouteViews RIB dumps
+    "ris": "https://data.ris.ripe.net",  # RIPE RIS RIB dumps (bview)
+    "ripencc": "https://ftp.ripe.net",  # the RIRs' delegated files
+    "arin": "https://ftp.arin.net",
+    "apnic": "https://ftp.apnic.net",
+    "lacnic": "https://ftp.lacnic.net",
+    "afrinic": "https://ftp.afrinic.net",
+    "caida": "https://publicdata.caida.org",  # AS-to-organisation files
+    "asnames": "https://ftp.ripe.net",  # RIPE's asn.txt
 }
 
 #: The five RIRs, whose ``delegated-<rir>-extended-*`` files give countries.
@@ -144,15 +144,10 @@ def rir_days(at: datetime) -> list[datetime]:
 def caida_file(names: list[str], at: datetime | None) -> str | None:
     """The newest as2org file in force at ``at`` (any date if None), JSON lines
     preferred over the older text form of the same date."""
-    best: tuple[str, int, str] | None = None
-    for n in names:
-        m = _CAIDA_NAME.match(n)
-        if not m or (at is not None and m[1] > at.strftime("%Y%m%d")):
-            continue
-        key = (m[1], m[2] == "jsonl", n)
-        if best is None or key[:2] > best[:2]:
-            best = (m[1], m[2] == "jsonl", n)  # type: ignore[assignment]
-    return best[2] if best else None
+    limit = at.strftime("%Y%m%d") if at is not None else "99999999"
+    found = [(m[1], m[2] == "jsonl", n) for n in names
+             if (m := _CAIDA_NAME.match(n)) and m[1] <= limit]
+    return max(found)[2] if found else None
 
 
 def md5_of(text: str) -> str:

@@ -93,7 +93,7 @@ class Fetcher:
         if meta is None and self.opts.offline:
             raise FetchError(f"{path.name} is not in the cache and --offline is set ({url})")
         if meta is None or not (immutable or self.opts.offline):
-            path = self._download(url, path, meta, verify)
+            return self._download(url, path, meta, verify)
         if verify is not None:
             verify(path)
         return path
@@ -127,6 +127,8 @@ class Fetcher:
             self._active.add(resp)
         try:
             if resp.status == 304:
+                if verify is not None:
+                    verify(path)
                 return path
             if resp.status in (404, 410):
                 raise NotFound(f"{path.name}: HTTP {resp.status} {resp.reason} ({url})")
@@ -146,10 +148,8 @@ class Fetcher:
             except FetchError:
                 _discard(part)  # a bad file is not resumed from
                 raise
-        meta = _read_meta(part) or {}
         os.replace(part, path)
-        _write_meta(path, meta)
-        _meta_path(part).unlink(missing_ok=True)
+        os.replace(_meta_path(part), _meta_path(path))
         return path
 
     def _failed(self, e: Exception, part: Path, got: int, total: int) -> Exception:
@@ -242,6 +242,7 @@ def _conditional(meta: dict[str, Any] | None) -> dict[str, str]:
 
 
 def _meta_path(path: Path) -> Path:
+    """Where a cached file's validators are kept: beside it."""
     return path.with_name(path.name + ".http.json")
 
 

@@ -1,9 +1,13 @@
-"""Progress bars for long loads: the Rust loaders call back with (done, total) bytes."""
+"""Progress bars for long work: loads (the Rust loaders call back with (done, total)
+bytes) and downloads (several at once, one bar)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Callable
+from typing import Any
 
 
 def bar(desc: str) -> Callable[[int, int], None]:
@@ -24,3 +28,33 @@ def bar(desc: str) -> Callable[[int, int], None]:
             b.close()
 
     return update
+
+
+class DownloadBar:
+    """One progress bar over every download (tqdm.auto: a widget in Jupyter); the
+    total grows as each response says its length."""
+
+    def __init__(self, show: bool):
+        self.bar: Any = None
+        self.lock = threading.Lock()
+        if show:
+            with contextlib.suppress(ImportError):
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=0, unit="B", unit_scale=True, desc="downloading")
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        with self.lock:
+            if total:
+                self.bar.total += total
+                self.bar.refresh()
+            self.bar.update(done)
+
+    def __enter__(self) -> DownloadBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -19,17 +19,16 @@ import hashlib
 import os
 import re
 import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from . import _archives as arch
 from . import cache
-from ._fetch import Fetcher, FetchError, NotFound, Options, md5_file
+from ._fetch import Fetcher, FetchError, NotFound, Options, _meta_path, md5_file
+from ._progress import DownloadBar
 from .database import build_database
 
 ACCEPT_CAIDA_ENV = "GEOIP_RS_ACCEPT_CAIDA_AUA"
@@ -115,7 +114,7 @@ def update(
     opts = Options(timeout=timeout, retries=retries, offline=offline)
     show = sys.stderr.isatty() if progress is None else progress
     with _locked(root):
-        with _Bar(show) as bar:
+        with DownloadBar(show) as bar:
             fetcher = Fetcher(root / "downloads", opts, bar.update)
             files, warnings = _fetch_all(fetcher, plan, workers)
         result = _build(root, files, origin_policy, show)
@@ -130,7 +129,7 @@ SOURCES: tuple[str, ...] = tuple(arch.BASES)
 
 
 def _plan(collectors, rirs, asnames, accept, date, urls) -> _Plan:
-    base = {name: url for name, (url, _) in arch.BASES.items()}
+    base = dict(arch.BASES)
     for name, url in {**_env_urls(), **(urls or {})}.items():
         if name not in base:
             raise ValueError(f"unknown source {name!r} in urls: the names are {', '.join(base)}")
@@ -332,7 +331,7 @@ def _digest(files: dict[str, list[Path]], origin_policy: str) -> str:
     h = hashlib.sha256(f"{__version__}|{origin_policy}".encode())
     for kind in sorted(files):
         for p in sorted(files[kind]):
-            meta = p.with_name(p.name + ".http.json")
+            meta = _meta_path(p)
             validators = meta.read_text() if meta.exists() else ""
             h.update(f"|{kind}|{p.name}|{p.stat().st_size}|{validators}".encode())
     return h.hexdigest()
@@ -355,37 +354,7 @@ def _build(root: Path, files: dict[str, list[Path]], policy: str, show: bool) ->
     return UpdateResult(out, True, data_time, files, 0)
 
 
-# --- progress and locking ------------------------------------------------------
-
-
-class _Bar:
-    """One progress bar over every download (tqdm.auto: a widget in Jupyter); the
-    total grows as each response says its length."""
-
-    def __init__(self, show: bool):
-        self.bar: Any = None
-        self.lock = threading.Lock()
-        if show:
-            with contextlib.suppress(ImportError):
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=0, unit="B", unit_scale=True, desc="downloading")
-
-    def update(self, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        with self.lock:
-            if total:
-                self.bar.total += total
-                self.bar.refresh()
-            self.bar.update(done)
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
+# --- locking ------------------------------------------------------
 
 
 @contextlib.contextmanager
