@@ -142,8 +142,12 @@ impl Input {
         let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
         let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(raw),
-            Compression::Gzip => Box::new(Pipelined::spawn(MultiGzDecoder::new(raw))),
-            Compression::Bzip2 => Box::new(Pipelined::spawn(MultiBzDecoder::new(raw))),
+            Compression::Gzip => {
+                Box::new(Pipelined::spawn(MultiGzDecoder::new(raw)).map_err(io_err)?)
+            }
+            Compression::Bzip2 => {
+                Box::new(Pipelined::spawn(MultiBzDecoder::new(raw)).map_err(io_err)?)
+            }
         };
         let tracker = Tracker {
             size: meta.len(),
@@ -256,10 +260,12 @@ struct Pipelined {
     /// The error that ended the data, given again to every later read (a reader
     /// that failed stays failed, as the decompressor itself would).
     failed: Option<(io::ErrorKind, String)>,
+    /// The end of the data was reached.
+    done: bool,
 }
 
 impl Pipelined {
-    fn spawn(mut inner: impl Read + Send + 'static) -> Pipelined {
+    fn spawn(mut inner: impl Read + Send + 'static) -> io::Result<Pipelined> {
         let (full_tx, full) = sync_channel(AHEAD);
         // One more than can be in flight, so that sending a buffer back never blocks.
         let (empty, empty_rx) = sync_channel::<Vec<u8>>(AHEAD + 2);
@@ -277,17 +283,20 @@ impl Pipelined {
                     return;
                 }
                 if end {
+                    // An empty buffer marks the end, so that a thread that died
+                    // (a panic in a decoder) is not taken for the end of the data.
+                    let _ = full_tx.send(Ok(Vec::new()));
                     return;
                 }
-            })
-            .expect("a thread for decompression");
-        Pipelined {
+            })?;
+        Ok(Pipelined {
             full,
             empty,
             buf: Vec::new(),
             pos: 0,
             failed: None,
-        }
+            done: false,
+        })
     }
 }
 
@@ -331,8 +340,9 @@ impl BufRead for Pipelined {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
-        if self.pos == self.buf.len() {
+        if self.pos == self.buf.len() && !self.done {
             match self.full.recv() {
+                Ok(Ok(next)) if next.is_empty() => self.done = true,
                 Ok(Ok(next)) => {
                     let used = std::mem::replace(&mut self.buf, next);
                     let _ = self.empty.try_send(used);
@@ -342,8 +352,11 @@ impl BufRead for Pipelined {
                     self.failed = Some((e.kind(), e.to_string()));
                     return Err(e);
                 }
-                // The thread has finished: the end of the data.
-                Err(_) => return Ok(&[]),
+                Err(_) => {
+                    let e = io::Error::other("the decompression thread stopped before the end");
+                    self.failed = Some((e.kind(), e.to_string()));
+                    return Err(e);
+                }
             }
         }
         Ok(&self.buf[self.pos..])

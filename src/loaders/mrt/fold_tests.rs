@@ -367,6 +367,23 @@ proptest! {
     }
 }
 
+proptest! {
+    /// A dump given twice in one file (two peer index tables): the folded peers'
+    /// entries under the second table are left out, not counted again, so the
+    /// answers are those of the dump read once with every route kept.
+    #[test]
+    fn a_dump_joined_to_itself_is_not_counted_twice(d in dump()) {
+        let File::Dump(d) = d else { unreachable!() };
+        let once = crate::testutil::temp_file("fold_twice", "once.mrt", encode_dump(&d));
+        let twice = [encode_dump(&d), encode_dump(&d)].concat();
+        let twice = crate::testutil::temp_file("fold_twice", "twice.mrt", twice);
+        let (kept, _) = answers(Rib::new(), &[once]);
+        let twice = [twice];
+        let (folded, _) = answers(Rib::for_files(&twice), &twice);
+        prop_assert_eq!(kept, folded);
+    }
+}
+
 /// Every prefix's answer under every policy, and the slots the RIB holds.
 fn answers(mut rib: Rib, paths: &[PathBuf]) -> (Vec<BTreeMap<IpPrefix, Chosen>>, usize) {
     for p in paths {

@@ -32,11 +32,6 @@ struct FilePeers {
 }
 
 impl FoldPlan {
-    /// Fold nothing: every route kept, as [`Rib::new`](super::Rib::new) does.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
     /// The plan for reading `paths`, in any order, into one RIB. A file that starts
     /// with a peer index table is a RIB dump: only that record is read (the dump
     /// itself is the big file). Any other file (updates) is read through; those are
@@ -66,11 +61,6 @@ impl FoldPlan {
     /// True if `peer`'s routes are folded.
     pub fn contains(&self, peer: &IpAddr) -> bool {
         self.peers.contains(peer)
-    }
-
-    /// Number of peers whose routes are folded.
-    pub fn len(&self) -> usize {
-        self.peers.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -235,6 +235,11 @@ pub struct Rib {
     peers: HashMap<PeerKey, u32>,
     /// Per peer id: true if its routes are folded into tallies.
     folded: Vec<bool>,
+    /// Per peer id: the number of the first peer index table that named it (0:
+    /// none yet; a table may name one address twice).
+    tabled: Vec<u32>,
+    /// Peer index tables read so far.
+    tables: u32,
     /// The peers whose routes are folded, by address.
     foldable: FoldPlan,
     sets: Vec<Vec<u32>>,
@@ -250,6 +255,9 @@ pub enum Chosen {
     /// Each origin and how many peers saw it (policy `All`).
     All(Vec<(Origin, u32)>),
 }
+
+/// In `peer_index`: a folded peer that an earlier peer index table named already.
+const REPEATED: u32 = u32::MAX - 1;
 
 /// How often (in records) loading reports progress.
 const TICK_RECORDS: u64 = 1 << 12;
@@ -326,11 +334,19 @@ impl Rib {
                 ids.sort_unstable();
                 let max = ids.last().map_or(0, |(i, _)| *i as usize + 1);
                 self.peer_index = vec![u32::MAX; max];
+                self.tables += 1;
                 for (i, ip) in ids {
                     let fold = self.foldable.contains(&ip);
-                    let peer = self.peer(PeerKey::Ip(ip));
-                    self.folded[peer as usize] |= fold;
-                    self.peer_index[i as usize] = peer;
+                    let peer = self.peer(PeerKey::Ip(ip)) as usize;
+                    // A folded peer in a second table (dumps joined into one file):
+                    // its tallies cannot be replaced as its routes would be, so its
+                    // entries there are left out (and counted) rather than counted twice.
+                    if self.tabled[peer] == 0 {
+                        self.tabled[peer] = self.tables;
+                    }
+                    let again = self.tabled[peer] != self.tables && self.folded[peer];
+                    self.folded[peer] |= fold;
+                    self.peer_index[i as usize] = if again { REPEATED } else { peer as u32 };
                 }
             }
             MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) => {
@@ -371,6 +387,10 @@ impl Rib {
         for (index, path_id, origin) in entries {
             s.entries += 1;
             let peer = match self.peer_index.get(index as usize) {
+                Some(&REPEATED) => {
+                    s.count("entry of a folded peer in a second peer index table");
+                    continue;
+                }
                 Some(&p) if p != u32::MAX => p,
                 // Only a file without a peer table (a cut sample) may do this.
                 _ if !self.peer_index.is_empty() => {
@@ -522,6 +542,7 @@ impl Rib {
         let id = *self.peers.entry(key).or_insert(next);
         if id == next {
             self.folded.push(false);
+            self.tabled.push(0);
         }
         id
     }
