@@ -22,11 +22,20 @@ from ._geoip_rs import (
     write_ipasn,
     write_pfx2as,
 )
-from .database import SOURCE_KINDS, Database, build_database, default_path, open, sample_path
+from .database import (
+    SOURCE_KINDS,
+    Database,
+    arrow_schema,
+    build_database,
+    default_path,
+    open,
+    sample_path,
+)
 from ._update import UpdateError, UpdateResult, update
 
 __all__ = [
     "SOURCE_KINDS",
+    "arrow_schema",
     "Database",
     "DatabaseError",
     "Record",
