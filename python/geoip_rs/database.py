@@ -67,21 +67,40 @@ class Database(_geoip_rs.Database):
         ``metadata["sources"]`` keeps the counts)."""
         return dict(self._load_summaries or {})
 
-    def to_pandas(self, addresses: Any) -> Any:
-        """A DataFrame with one row per address: the address, its prefix, origin AS,
-        AS name, organisation, country, country source and registry (None/NaN where
-        the address is not routed). Needs pandas (``pip install geoip_rs[pandas]``)."""
+    def to_pandas(
+        self,
+        addresses: Any,
+        columns: Sequence[str] | None = None,
+        *,
+        on_error: Literal["raise", "null"] = "raise",
+    ) -> Any:
+        """A pandas DataFrame with one row per address: ``to_arrow``'s columns, misses
+        as missing values. Needs pandas and pyarrow (``pip install geoip_rs[pandas]``).
+
+        The dictionary-encoded columns (AS name, organisation, country, its source,
+        registry) become ``Categorical``: pandas' own dictionary encoding, which
+        ``groupby``, ``value_counts`` and comparisons understand. The others stay
+        Arrow-backed (``pd.ArrowDtype``): the strings are not copied into Python
+        objects, and integers with misses stay ``uint32``/``uint8`` instead of
+        turning into floats."""
         pd = _pandas()
-        if not isinstance(addresses, (str, bytes, bytearray)) and not _is_ndarray(addresses):
-            # An iterator or generator would be used up by the lookups, leaving
-            # nothing for the address column: take its items once.
-            addresses = list(addresses)
-        cols = self.lookup_batch(addresses, details=True)
-        frame = pd.DataFrame(
-            {name: _column(pd, name, kind, cols, addresses) for name, kind in BATCH_FIELDS}
-        )
-        frame.loc[~cols["found"], "asn"] = pd.NA
-        return frame
+        table = _pyarrow().table(self.to_arrow(addresses, columns, on_error=on_error))
+        return table.to_pandas(types_mapper=_arrow_backed(pd))
+
+    def to_polars(
+        self,
+        addresses: Any,
+        columns: Sequence[str] | None = None,
+        *,
+        on_error: Literal["raise", "null"] = "raise",
+    ) -> Any:
+        """A Polars DataFrame with one row per address: ``to_arrow``'s columns (the
+        dictionary-encoded ones as ``Categorical``), taken without a copy."""
+        try:
+            import polars as pl
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("this needs polars: pip install polars (or geoip_rs[polars])") from e
+        return pl.DataFrame(self.to_arrow(addresses, columns, on_error=on_error))
 
     def to_arrow(
         self,
@@ -188,6 +207,22 @@ def _pandas() -> Any:
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("this needs pandas: pip install pandas (or geoip_rs[pandas])") from e
     return pandas
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("this needs pyarrow: pip install pyarrow (or geoip_rs[arrow])") from e
+    return pyarrow
+
+
+def _arrow_backed(pd: Any) -> Callable[[Any], Any]:
+    """``to_pandas``' types mapper: dictionaries to the default (Categorical), every
+    other Arrow type to ``pd.ArrowDtype``."""
+    import pyarrow as pa
+
+    return lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t)
 
 
 def _column(pd: Any, name: str, kind: str, cols: dict[str, Any], addresses: Any) -> Any:
