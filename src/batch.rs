@@ -2,6 +2,7 @@
 //! ([`Keys`]), and the split of a large batch's output over the machine's cores
 //! ([`for_chunks`]), used by [`crate::lpm::LpmTable`] and the database alike.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Addresses of one batch, borrowed from the caller (numpy arrays are read in place).
@@ -37,12 +38,47 @@ impl<'a> Keys<'a> {
         }
     }
 
+    /// The IPv4 addresses of a `V4` batch (empty for another).
+    pub fn v4(&self) -> &'a [u32] {
+        match self {
+            Keys::V4(v) => v,
+            _ => &[],
+        }
+    }
+
+    /// The rows of a `V6` batch (empty for another).
+    pub fn v6(&self) -> &'a [[u8; 16]] {
+        match self {
+            Keys::V6(v) => v,
+            _ => &[],
+        }
+    }
+
     /// The addresses `range` of this batch.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Keys<'a> {
         match self {
             Keys::V4(v) => Keys::V4(&v[range]),
             Keys::V6(v) => Keys::V6(&v[range]),
             Keys::Mixed(v) => Keys::Mixed(&v[range]),
+        }
+    }
+}
+
+/// The addresses of a batch, borrowed where the caller's memory holds them as
+/// [`Keys`] needs them (a contiguous numpy or Arrow array), else owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedKeys<'a> {
+    V4(Cow<'a, [u32]>),
+    V6(Cow<'a, [[u8; 16]]>),
+    Mixed(Vec<IpAddr>),
+}
+
+impl OwnedKeys<'_> {
+    pub fn keys(&self) -> Keys<'_> {
+        match self {
+            OwnedKeys::V4(v) => Keys::V4(v),
+            OwnedKeys::V6(v) => Keys::V6(v),
+            OwnedKeys::Mixed(v) => Keys::Mixed(v),
         }
     }
 }
@@ -117,6 +153,27 @@ pub fn for_chunks<S: Split>(out: S, f: impl Fn(usize, S) + Sync) {
         }
         f(start, rest);
     });
+}
+
+/// `f(range)` over `0..n`, split into one range per core for a large batch (one
+/// range for a small one); the results in the order of their ranges.
+pub fn map_ranges<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if n < PARALLEL_BATCH || threads < 2 {
+        return vec![f(0..n)];
+    }
+    let chunk = n.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (chunk..n)
+            .step_by(chunk)
+            .map(|lo| s.spawn(move || f(lo..n.min(lo + chunk))))
+            .collect();
+        let mut out = vec![f(0..chunk)];
+        // A panic in a worker is a bug; it surfaces here as one in the caller.
+        out.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+        out
+    })
 }
 
 #[cfg(test)]

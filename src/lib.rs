@@ -13,6 +13,8 @@
 //!   to the tree, reads from the compiled form once compiling pays off.
 //! - [`batch`]: many lookups per call: the addresses ([`batch::Keys`]) and the
 //!   split of large batches over the cores.
+//! - [`addresses`]: address columns in Arrow form (text, fixed-size binary,
+//!   `uint32`) read into batch keys, with nulls and malformed rows marked.
 //! - [`range`]: address ranges split into the fewest covering prefixes.
 //! - [`origin`]: an origin AS, or an AS_SET.
 //! - [`loaders`]: streaming readers (and writers) of routing and registry files.
@@ -23,6 +25,7 @@
 //!   arguments, calls the core above and converts the result. The core never uses
 //!   pyo3, so `cargo test` and `cargo bench` need no Python.
 
+pub mod addresses;
 pub mod batch;
 pub mod compiled;
 pub mod db;

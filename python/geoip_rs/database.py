@@ -102,49 +102,6 @@ class Database(_geoip_rs.Database):
             raise ImportError("this needs polars: pip install polars (or geoip_rs[polars])") from e
         return pl.DataFrame(self.to_arrow(addresses, columns, on_error=on_error))
 
-    def to_arrow(
-        self,
-        addresses: Any,
-        columns: Sequence[str] | None = None,
-        *,
-        on_error: Literal["raise", "null"] = "raise",
-    ) -> Any:
-        """STAND-IN (pure Python, slow; replaced by the Rust path): an Arrow table with
-        one row per address and the columns of ``arrow_schema(columns)``."""
-        import pyarrow as pa
-
-        schema = pa.schema(arrow_schema(columns))
-        if hasattr(addresses, "__arrow_c_stream__") or hasattr(addresses, "__arrow_c_array__"):
-            addresses = pa.chunked_array(addresses).to_pylist()
-        rows: dict[str, list] = {f.name: [] for f in schema}
-        for i, a in enumerate(addresses):
-            try:
-                r = None if a is None else self.lookup(a)
-            except ValueError:
-                if on_error == "raise":
-                    raise ValueError(f"row {i}: {a!r} does not appear to be an IPv4 or IPv6 address") from None
-                r = None
-            d = r.to_dict() if r is not None else {}
-            for name in rows:
-                if name == "address":
-                    rows[name].append(None if a is None else str(a) if isinstance(a, str) else _address_text(a))
-                elif name == "prefix":
-                    rows[name].append(str(d["prefix"]) if r else None)
-                elif name == "prefix_len":
-                    rows[name].append(d["prefix"].prefixlen if r else None)
-                elif name == "origins":
-                    rows[name].append(list(d["origins"]) if r else None)
-                else:
-                    rows[name].append(d.get(name))
-        arrays = []
-        for f in schema:
-            t = f.type
-            if pa.types.is_dictionary(t):
-                arrays.append(pa.array(rows[f.name], pa.string()).dictionary_encode())
-            else:
-                arrays.append(pa.array(rows[f.name], t))
-        return pa.Table.from_arrays(arrays, schema=schema)
-
     def summary(self, by: Literal["asn", "country"] = "asn", *, frame: bool = True) -> Any:
         """Prefixes and addresses per origin AS (with name, organisation and country)
         or per country (with the number of ASes).
@@ -160,23 +117,9 @@ class Database(_geoip_rs.Database):
         return _pandas().DataFrame(cols)
 
 
-#: STAND-IN: the Arrow columns, in order (the Rust path derives them from the core).
-ARROW_COLUMNS = ("address", "prefix", "prefix_len", "asn", "origins", "as_name", "org_id",
-                 "org_name", "country", "country_source", "registry")
-
-
-def arrow_schema(columns: Sequence[str] | None = None) -> Any:
-    """STAND-IN: the Arrow schema of ``Database.to_arrow(addresses, columns)``."""
-    import pyarrow as pa
-
-    text = pa.dictionary(pa.int32(), pa.string())
-    types = {"address": pa.string(), "prefix": pa.string(), "prefix_len": pa.uint8(),
-             "asn": pa.uint32(), "origins": pa.list_(pa.uint32())}
-    names = list(columns) if columns is not None else list(ARROW_COLUMNS)
-    for n in names:
-        if n not in ARROW_COLUMNS:
-            raise ValueError(f"unknown column {n!r}; the columns are {', '.join(ARROW_COLUMNS)}")
-    return pa.schema([(n, types.get(n, text)) for n in names])
+#: The Arrow schema of ``Database.to_arrow(addresses, columns)``: the core's, through
+#: the PyCapsule interface (``pyarrow.schema(arrow_schema())``).
+arrow_schema = _geoip_rs.arrow_schema
 
 
 def _data_time(meta: dict[str, Any]) -> str | None:

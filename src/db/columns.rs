@@ -3,7 +3,7 @@
 //! and names) for the text columns.
 
 use super::layout::{CountrySource, NONE};
-use super::query::Answer;
+use super::answers::Answer;
 use super::read::View;
 use crate::batch::{for_chunks, Keys};
 use crate::ip::IpPrefix;
@@ -73,6 +73,19 @@ impl Columns {
 
     pub fn is_empty(&self) -> bool {
         self.found.is_empty()
+    }
+
+    /// Rows without an address (`valid[i]` false: a null or malformed input) made
+    /// misses.
+    pub fn mask(&mut self, valid: &[bool]) {
+        for (i, _) in valid.iter().enumerate().filter(|(_, &v)| !v) {
+            self.found[i] = false;
+            self.asn[i] = 0;
+            self.prefix_len[i] = 0;
+            self.country[i] = [0; 2];
+            self.country_source[i] = SOURCE_CODES[0];
+            self.route[i] = NONE;
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //! - [`read`]: [`Database`] opens and checks a file; [`View`] is its arrays.
 //! - [`query`]: what a view answers: records, batches, prefix and AS queries, and
 //!   the one country fallback chain ([`query::country_chain`]).
+//! - [`answers`]: a batch's lookups, a block of addresses at a time.
 //! - [`columns`]: a batch's answers as columns, filled on every core.
+//! - [`arrow`]: a batch's records as Arrow record batches (the columns' names and
+//!   types follow from the schema).
 //! - [`schema`]: the one list of a record's fields.
 //! - [`summary`]: per-AS and per-country summaries.
 //! - [`export`]: the prefixes as ipasn or CSV text.
@@ -16,6 +19,8 @@
 //! - [`kinds`]: the kinds of source file, listed once ([`SourceKind`]).
 //! - [`sources`]: reading source files into a builder ([`DbBuilder::from_sources`]).
 
+pub mod answers;
+pub mod arrow;
 pub mod build;
 pub mod columns;
 pub mod export;
@@ -36,10 +41,13 @@ pub use file::DbError;
 pub use kinds::SourceKind;
 pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
-pub use query::{Answer, AsRecord, Hit, Record, Tally};
+pub use answers::Answer;
+pub use query::{AsRecord, Hit, Record, Tally};
 pub use read::{Database, View};
 pub use schema::{Field, FieldType, FieldValue, OwnedRecord, RECORD_FIELDS};
 pub use summary::{AsRow, CountryRow, SummaryBy};
 
+#[cfg(test)]
+mod arrow_tests;
 #[cfg(test)]
 mod tests;

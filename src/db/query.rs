@@ -3,16 +3,11 @@
 
 use super::layout::{cc_str, find_range, CountrySource, RirInfo, Stored, NONE};
 use super::read::{Family, View};
-use crate::batch::{v6_keys, Keys};
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
-use crate::poptrie::{unpack, PoptrieRef};
+use crate::poptrie::unpack;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-
-/// Addresses a batch answers at a time: small enough for the leaves and answers to
-/// stay in the first-level cache.
-const BLOCK: usize = 1024;
 
 /// The routed prefix an address falls in, and its route (origin list) id.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -54,17 +49,6 @@ pub struct AsRecord<'a> {
     /// The AS's own country: as a record's, without the address block's step.
     pub country: Option<&'a str>,
     pub country_source: Option<CountrySource>,
-}
-
-/// One answer of a batch: `route` is [`NONE`] for an address no prefix covers.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct Answer {
-    pub route: u32,
-    pub asn: u32,
-    pub prefix_len: u8,
-    pub country: [u8; 2],
-    /// 0 for none, else the [`CountrySource`] as `u8` (1 to 4, in their order).
-    pub country_source: u8,
 }
 
 /// Addresses (summed per AS or country) and prefix counts, per family.
@@ -198,7 +182,7 @@ impl<'a> View<'a> {
         self.as_num.binary_search(&asn).ok().map(|i| i as u32)
     }
 
-    fn rir(&self, i: u32) -> Option<&'a RirInfo> {
+    pub(super) fn rir(&self, i: u32) -> Option<&'a RirInfo> {
         self.rir_info.get(i as usize)
     }
 
@@ -261,7 +245,7 @@ impl<'a> View<'a> {
 
     /// [`View::country`] with the address's RIR block found by `block`, which is
     /// only called when the organisation has no country.
-    fn country_with(
+    pub(super) fn country_with(
         &self,
         as_index: u32,
         block: impl FnOnce() -> Option<&'a RirInfo>,
@@ -289,7 +273,7 @@ impl<'a> View<'a> {
         self.describe(prefix.addr(), Hit { prefix, route })
     }
 
-    fn describe(&self, addr: IpAddr, hit: Hit) -> Option<Record<'a>> {
+    pub(super) fn describe(&self, addr: IpAddr, hit: Hit) -> Option<Record<'a>> {
         let origins = self.origins(hit.route);
         let asn = *origins.first()?;
         let as_index = self
@@ -332,91 +316,6 @@ impl<'a> View<'a> {
         self.registry_with(self.rir_block(addr), as_index)
     }
 
-    /// The answer for one address, as a batch gives it.
-    fn answer(&self, leaf: u32, block: impl FnOnce() -> Option<&'a RirInfo>) -> Answer {
-        let Some((len, route)) = unpack(leaf) else {
-            return Answer {
-                route: NONE,
-                ..Answer::default()
-            };
-        };
-        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
-        let (country, source) = match self.country_with(as_index, block) {
-            Some((cc, s)) => (cc, s as u8),
-            None => ([0, 0], 0),
-        };
-        Answer {
-            route,
-            asn: self.origins(route).first().copied().unwrap_or(0),
-            prefix_len: len,
-            country,
-            country_source: source,
-        }
-    }
-
-    /// Answers for IPv4 addresses given as integers.
-    pub fn lookup_v4_many(&self, addrs: &[u32], out: &mut [Answer]) {
-        self.lookup_keys(self.v4.trie, self.rir4, addrs, out)
-    }
-
-    /// [`View::lookup_v4_many`] for IPv6 addresses.
-    pub fn lookup_v6_many(&self, addrs: &[u128], out: &mut [Answer]) {
-        self.lookup_keys(self.v6.trie, self.rir6, addrs, out)
-    }
-
-    /// `emit(i, answer)` for the `i`-th address of a batch, in order, answered a
-    /// block at a time into a buffer that stays in the first-level cache.
-    pub fn answers(&self, keys: Keys, mut emit: impl FnMut(usize, &Answer)) {
-        let mut buf = [Answer::default(); BLOCK];
-        let mut keys6 = Vec::with_capacity(BLOCK);
-        for lo in (0..keys.len()).step_by(BLOCK) {
-            let part = keys.slice(lo..keys.len().min(lo + BLOCK));
-            let out = &mut buf[..part.len()];
-            match part {
-                Keys::V4(addrs) => self.lookup_v4_many(addrs, out),
-                Keys::V6(rows) => {
-                    v6_keys(rows, &mut keys6);
-                    self.lookup_v6_many(&keys6, out)
-                }
-                Keys::Mixed(addrs) => self.lookup_many(addrs, out),
-            }
-            for (i, a) in out.iter().enumerate() {
-                emit(lo + i, a);
-            }
-        }
-    }
-
-    /// Arrays of one family walk both tries (routes and RIR blocks) for a block of
-    /// addresses at a time with interleaved lookups, which is much faster than
-    /// walking the RIR trie address by address when it is needed.
-    fn lookup_keys<K: Key>(
-        &self,
-        routes_trie: PoptrieRef<'a, K>,
-        rir_trie: PoptrieRef<'a, K>,
-        keys: &[K],
-        out: &mut [Answer],
-    ) {
-        let (mut routes, mut blocks) = ([0u32; BLOCK], [0u32; BLOCK]);
-        for (k, o) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            let (routes, blocks) = (&mut routes[..k.len()], &mut blocks[..k.len()]);
-            routes_trie.lookup_many(k, routes);
-            rir_trie.lookup_many(k, blocks);
-            for ((o, &leaf), &block) in o.iter_mut().zip(&*routes).zip(&*blocks) {
-                *o = self.answer(leaf, || self.rir(unpack(block)?.1));
-            }
-        }
-    }
-
-    /// Answers for addresses of either family, one by one.
-    pub fn lookup_many(&self, addrs: &[IpAddr], out: &mut [Answer]) {
-        for (addr, o) in addrs.iter().zip(out) {
-            let leaf = match addr {
-                IpAddr::V4(a) => self.v4.trie.lookup(u32::from(*a)),
-                IpAddr::V6(a) => self.v6.trie.lookup(u128::from(*a)),
-            };
-            *o = self.answer(leaf, || self.rir_block(*addr));
-        }
-    }
 
     /// Every prefix with its route, IPv4 then IPv6, each in address order.
     pub fn iter(&self) -> impl Iterator<Item = (IpPrefix, u32)> + 'a {

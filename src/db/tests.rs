@@ -33,7 +33,7 @@ fn opts() -> ReadOptions<'static> {
     }
 }
 
-fn small_db(name: &str) -> PathBuf {
+pub(super) fn small_db(name: &str) -> PathBuf {
     let f = |n: &str, text: &str| temp_file("db", n, text);
     let mut b = DbBuilder::new();
     b.read_ipasn(&f("t.ipasn", IPASN), &mut opts()).unwrap();
@@ -189,7 +189,7 @@ fn a_database_without_prefixes_is_refused() {
 }
 
 /// A simple seeded generator, so that the addresses are the same every run.
-fn addresses(n: usize, seed: u64) -> impl Iterator<Item = u128> {
+pub(super) fn addresses(n: usize, seed: u64) -> impl Iterator<Item = u128> {
     let mut x = seed;
     (0..n).map(move |_| {
         x ^= x << 13;

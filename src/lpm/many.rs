@@ -23,6 +23,16 @@ impl IntAnswers {
             found: vec![false; n],
         }
     }
+
+    /// Rows without an address (`valid[i]` false: a null or malformed input) made
+    /// misses.
+    pub fn mask(&mut self, valid: &[bool], missing: i64) {
+        for (i, _) in valid.iter().enumerate().filter(|(_, &v)| !v) {
+            self.values[i] = missing;
+            self.lens[i] = -1;
+            self.found[i] = false;
+        }
+    }
 }
 
 /// Lookups per block of the integer fast path: small enough for the keys, leaves

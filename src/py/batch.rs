@@ -8,16 +8,18 @@
 use super::convert;
 use super::table::PrefixTable;
 use super::values::Value;
-use crate::batch::Keys;
+use super::arrow::{is_arrow, Column};
+use crate::addresses::OnError;
+use crate::batch::{Keys, OwnedKeys};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// A numpy array of addresses, borrowed for reading.
 enum Array<'py> {
@@ -25,34 +27,17 @@ enum Array<'py> {
     V6(PyReadonlyArray2<'py, u8>),
 }
 
-/// The addresses, borrowed from a contiguous array or copied.
-enum Owned<'a> {
-    V4(Cow<'a, [u32]>),
-    V6(Cow<'a, [[u8; 16]]>),
-    Mixed(Vec<IpAddr>),
-}
-
-impl Owned<'_> {
-    fn keys(&self) -> Keys<'_> {
-        match self {
-            Owned::V4(v) => Keys::V4(v),
-            Owned::V6(v) => Keys::V6(v),
-            Owned::Mixed(v) => Keys::Mixed(v),
-        }
-    }
-}
-
 impl Array<'_> {
     /// The addresses, without a copy when the array is contiguous.
-    fn owned(&self) -> Owned<'_> {
+    fn owned(&self) -> OwnedKeys<'_> {
         match self {
-            Array::V4(a) => Owned::V4(match a.as_slice() {
+            Array::V4(a) => OwnedKeys::V4(match a.as_slice() {
                 Ok(s) => Cow::Borrowed(s),
                 Err(_) => Cow::Owned(a.as_array().to_vec()),
             }),
             // (`as_slice` also takes a Fortran-ordered array, whose rows are not
             // contiguous.)
-            Array::V6(a) => Owned::V6(match a.as_slice() {
+            Array::V6(a) => OwnedKeys::V6(match a.as_slice() {
                 Ok(s) if a.is_c_contiguous() => Cow::Borrowed(bytemuck::cast_slice(s)),
                 _ => Cow::Owned(
                     a.as_array()
@@ -102,33 +87,58 @@ fn not_addresses(obj: &Bound<'_, PyAny>) -> PyErr {
     ))
 }
 
-fn from_iterable(obj: &Bound<'_, PyAny>) -> PyResult<Vec<IpAddr>> {
+/// The addresses of an iterable, and which items were one: None is a row without
+/// an address, as is a malformed string under `OnError::Null`.
+fn from_iterable(
+    obj: &Bound<'_, PyAny>,
+    on_error: OnError,
+) -> PyResult<(Vec<IpAddr>, Option<Vec<bool>>)> {
     if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
         return Err(not_addresses(obj));
     }
+    let py = obj.py();
     let items = obj.try_iter().map_err(|_| not_addresses(obj))?;
-    let mut out = Vec::new();
+    let (mut out, mut valid) = (Vec::new(), Vec::new());
     for (i, item) in items.enumerate() {
-        out.push(convert::address(&item?).map_err(|e| convert::at_index(obj.py(), e, i))?);
+        let item = item?;
+        let addr = match convert::address(&item) {
+            _ if item.is_none() => None,
+            Ok(a) => Some(a),
+            Err(e) if on_error == OnError::Null && e.is_instance_of::<PyValueError>(py) => None,
+            Err(e) => return Err(convert::at_index(py, e, i)),
+        };
+        out.push(addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        valid.push(addr.is_some());
     }
-    Ok(out)
+    let all = valid.iter().all(|&v| v);
+    Ok((out, (!all).then_some(valid)))
 }
 
-/// `f` of the addresses of a `lookup_batch` argument: numpy arrays read in place,
-/// other iterables converted address by address.
+/// `f` of the addresses of a `lookup_batch` argument and which rows have one (None
+/// when all do): Arrow columns and numpy arrays read in place, other iterables
+/// converted address by address.
 pub(crate) fn with_keys<R>(
     addresses: &Bound<'_, PyAny>,
-    f: impl FnOnce(Keys) -> PyResult<R>,
+    on_error: OnError,
+    f: impl FnOnce(Keys, Option<&[bool]>) -> PyResult<R>,
 ) -> PyResult<R> {
+    if is_arrow(addresses) {
+        let column = Column::extract(addresses)?;
+        let a = column.addresses(on_error)?;
+        return f(a.keys.keys(), a.valid.as_deref());
+    }
     let array = match addresses.cast::<PyUntypedArray>() {
         Ok(arr) => from_array(arr)?,
         Err(_) => None,
     };
-    let owned = match &array {
-        Some(a) => a.owned(),
-        None => Owned::Mixed(from_iterable(addresses)?),
+    let (owned, valid) = match &array {
+        Some(a) => (a.owned(), None),
+        None => {
+            let (addrs, valid) = from_iterable(addresses, on_error)?;
+            (OwnedKeys::Mixed(addrs), valid)
+        }
     };
-    f(owned.keys())
+    f(owned.keys(), valid.as_deref())
 }
 
 /// `(values, prefix lengths, found)`: an integer table is answered with the GIL
@@ -140,15 +150,24 @@ pub(crate) fn lookup_batch<'py>(
     py: Python<'py>,
     addresses: &Bound<'py, PyAny>,
     missing: i64,
+    on_error: OnError,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    with_keys(addresses, |keys| {
-        let ints = py.detach(|| table.read().lookup_ints(keys, missing));
+    with_keys(addresses, on_error, |keys, valid| {
+        let ints = py.detach(|| {
+            let mut a = table.read().lookup_ints(keys, missing)?;
+            valid.inspect(|v| a.mask(v, missing));
+            Some(a)
+        });
         let (values, lens, found) = match ints {
             Some(a) => (a.values.into_pyarray(py).into_any(), a.lens, a.found),
             None => {
                 let (lens, values) = {
                     let t = table.read();
-                    let (lens, values) = t.lookup_many(keys);
+                    let (mut lens, mut values) = t.lookup_many(keys);
+                    // Rows without an address are misses.
+                    for (i, _) in valid.unwrap_or(&[]).iter().enumerate().filter(|(_, &v)| !v) {
+                        (lens[i], values[i]) = (-1, None);
+                    }
                     let copy = |v: Option<&Value>| v.map(|v| v.clone_ref(py));
                     (lens, values.into_iter().map(copy).collect::<Vec<_>>())
                 };

@@ -4,6 +4,7 @@
 //! each call clones the `Arc` and lets the lock go at once, so a batch running
 //! without the GIL keeps the map alive until it ends even if another thread closes.
 
+use super::arrow;
 use super::batch::with_keys;
 use super::convert;
 use super::errors::{db_error, value_error};
@@ -15,6 +16,7 @@ use numpy::{IntoPyArray, PyFixedString};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3_arrow::PyTable;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -219,16 +221,22 @@ impl PyDatabase {
     }
 
     /// Columns for many addresses (see the `.pyi` stub).
-    #[pyo3(signature = (addresses, *, details = false))]
+    #[pyo3(signature = (addresses, *, details = false, on_error = "raise"))]
     fn lookup_batch<'py>(
         &self,
         py: Python<'py>,
         addresses: &Bound<'py, PyAny>,
         details: bool,
+        on_error: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let on_error = on_error.parse().map_err(value_error)?;
         let db = self.db()?;
-        with_keys(addresses, |keys| {
-            let cols = py.detach(|| db.view().columns(keys));
+        with_keys(addresses, on_error, |keys, valid| {
+            let cols = py.detach(|| {
+                let mut c = db.view().columns(keys);
+                valid.inspect(|v| c.mask(v));
+                c
+            });
             let d = PyDict::new(py);
             if details {
                 super::columns::details(&d, &db.view(), keys, &cols)?;
@@ -243,6 +251,30 @@ impl PyDatabase {
             )?;
             Ok(d)
         })
+    }
+
+    /// The records of many addresses as an Arrow table (see the `.pyi` stub).
+    #[pyo3(signature = (addresses, columns = None, *, on_error = "raise"))]
+    fn to_arrow(
+        &self,
+        py: Python<'_>,
+        addresses: &Bound<'_, PyAny>,
+        columns: Option<Vec<String>>,
+        on_error: &str,
+    ) -> PyResult<PyTable> {
+        let on_error = on_error.parse().map_err(value_error)?;
+        let columns = arrow::columns(columns)?;
+        let db = self.db()?;
+        let batches = if arrow::is_arrow(addresses) {
+            let column = arrow::Column::extract(addresses)?;
+            let batches = py.detach(|| db.view().arrow_batches(&column.chunks, on_error, &columns));
+            batches.map_err(|e| column.error(e))?
+        } else {
+            with_keys(addresses, on_error, |keys, valid| {
+                Ok(py.detach(|| db.view().record_batches(keys, valid, None, &columns)))
+            })?
+        };
+        PyTable::try_new(batches, crate::db::arrow::schema(&columns))
     }
 
     /// Rows `start..start+count` of the prefixes as `format` text (with the header

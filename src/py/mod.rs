@@ -8,9 +8,11 @@
 //!   columns and summaries as Python lists).
 //! - [`load`], [`load_prefixes`], [`load_registry`], [`load_mrt`], [`db_build`]:
 //!   the readers, writers and the database build, run with the GIL released.
+//! - [`arrow`]: Arrow address columns in (pyo3-arrow) and record tables out.
 //! - [`convert`]: the one converter of Python addresses and networks;
 //!   [`errors`]: the one mapping of core errors to Python exceptions.
 
+mod arrow;
 mod batch;
 mod columns;
 mod convert;
@@ -32,6 +34,8 @@ mod _geoip_rs {
 
     #[pymodule_export]
     use super::database::{DbIter, PyDatabase};
+    #[pymodule_export]
+    use super::arrow::arrow_schema;
     #[pymodule_export]
     use super::record::Record;
     #[pymodule_export]

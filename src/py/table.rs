@@ -435,13 +435,15 @@ impl PrefixTable {
         Python::attach(|py| self.clear(py));
     }
 
-    #[pyo3(signature = (addresses, *, missing = -1))]
+    #[pyo3(signature = (addresses, *, missing = -1, on_error = "raise"))]
     fn lookup_batch<'py>(
         &self,
         py: Python<'py>,
         addresses: &Bound<'py, PyAny>,
         missing: i64,
+        on_error: &str,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        super::batch::lookup_batch(self, py, addresses, missing)
+        let on_error = on_error.parse().map_err(super::errors::value_error)?;
+        super::batch::lookup_batch(self, py, addresses, missing, on_error)
     }
 }
