@@ -215,7 +215,7 @@ def test_table_with_several_columns(db):
 
 @pytest.mark.parametrize("bad", ["1.2.3", "8.8.8.800", "", "2001:db8::g", "hello"])
 def test_malformed_text_raises_naming_the_row(db, bad):
-    with pytest.raises(ValueError, match=rf"row 3\b") as e:
+    with pytest.raises(ValueError, match=r"row 3\b") as e:
         db.to_arrow(["8.8.8.8", None, "::1", bad, "1.1.1.1"])
     assert repr(bad) in str(e.value) or bad in str(e.value)
 

@@ -9,7 +9,7 @@
 
 ``register`` makes one function per record column but ``address``
 (``geoip_prefix``, ``geoip_asn``, ``geoip_origins``, ...) and ``geoip_lookup``, the
-whole record as a STRUCT. Each takes VARCHAR; DuckDB hands it a batch of addresses
+whole record as a STRUCT (one lookup where a query wants several fields). Each takes VARCHAR; DuckDB hands it a batch of addresses
 as a pyarrow array and takes back the Arrow column ``Database.to_arrow`` gives.
 """
 
@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR, DuckDBPyType
 
 from ._engines import DatabaseLike, OnError, as_database, check_on_error
@@ -67,7 +69,8 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, fn: ArrowFunction, return
     # (to_arrow already answers NULL for a NULL address). No side effects lets DuckDB
     # fold a call on a constant.
     con.create_function(
-        name, fn, [VARCHAR], returns, type="arrow", null_handling="special", side_effects=False
+        name, fn, [VARCHAR], returns,
+        type=PythonUDFType.ARROW, null_handling=FunctionNullHandling.SPECIAL, side_effects=False,
     )
     return name
 
@@ -91,7 +94,13 @@ def _column(db: Database, column: str, on_error: OnError) -> ArrowFunction:
 
 
 def _record(db: Database, columns: list[str], on_error: OnError) -> ArrowFunction:
+    """The whole record as a struct: NULL where there is none (a NULL, unrouted or,
+    with ``on_error="null"``, malformed address), as SQL answers NULL for no value;
+    every record has a prefix, so a null prefix marks those rows."""
+
     def lookup(addresses: pa.ChunkedArray) -> pa.ChunkedArray:
-        return pa.table(db.to_arrow(addresses, columns, on_error=on_error)).to_struct_array()
+        table = pa.table(db.to_arrow(addresses, columns, on_error=on_error))
+        records = table.to_struct_array()
+        return pc.if_else(pc.is_valid(table.column("prefix")), records, pa.scalar(None, records.type))
 
     return lookup
