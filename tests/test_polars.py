@@ -155,8 +155,9 @@ def test_missing_column(db):
 
 def test_on_error(db):
     df = pl.DataFrame({"ip": ["8.8.8.8", None, "8.8.8", "2001:4860::8888"]})
-    with pytest.raises(ValueError, match=r"row 2\b.*8\.8\.8"):
+    with pytest.raises(ValueError, match=r"row 2\b") as e:
         df.with_columns(geo=pl.col("ip").geoip.lookup(db, ["asn"]))
+    assert "'8.8.8'" in str(e.value)
     out = df.with_columns(geo=pl.col("ip").geoip.lookup(db, ["asn"], on_error="null"))
     assert out.unnest("geo")["asn"].to_list() == [15169, None, None, 15169]
 

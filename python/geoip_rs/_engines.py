@@ -23,7 +23,8 @@ def as_database(db: DatabaseLike) -> Database:
     if isinstance(db, Database):
         return db
     if isinstance(db, _geoip_rs.Database):
-        # The core class has no Arrow methods; the same file opens again in microseconds.
+        # The Arrow methods live on the Python subclass; the file was checked when it
+        # was first opened, and maps again in microseconds.
         return Database(db.path, verify=False)
     if db is not None and not isinstance(db, (str, os.PathLike)):
         raise TypeError(f"db must be a geoip_rs.Database, a path or None, not {type(db).__name__}")

@@ -9,8 +9,9 @@
 
 ``register`` makes one function per record column but ``address``
 (``geoip_prefix``, ``geoip_asn``, ``geoip_origins``, ...) and ``geoip_lookup``, the
-whole record as a STRUCT (one lookup where a query wants several fields). Each takes VARCHAR; DuckDB hands it a batch of addresses
-as a pyarrow array and takes back the Arrow column ``Database.to_arrow`` gives.
+whole record as a STRUCT (one lookup where a query wants several fields). Each takes
+VARCHAR; DuckDB hands it a batch of addresses as a pyarrow array and takes back the
+Arrow column ``Database.to_arrow`` gives.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def register(
         db: a ``Database``, the path of one, or None for ``geoip_rs.open()``'s.
         prefix: put before each column's name to make the function's.
         on_error: what the functions do with an address that does not parse:
-            ``"raise"`` fails the query, ``"null"`` answers NULL.
+            ``"raise"`` fails the query (``duckdb.InvalidInputException`` quoting
+            the ``ValueError``, whose row number counts within DuckDB's batch),
+            ``"null"`` answers NULL.
 
     A NULL address gives NULL, and so does a miss. The names must be free on
     ``con`` (DuckDB cannot replace a Python function; ``con.remove_function``
@@ -89,7 +92,6 @@ def _column(db: Database, column: str, on_error: OnError) -> ArrowFunction:
     def lookup(addresses: pa.ChunkedArray) -> pa.ChunkedArray:
         return pa.table(db.to_arrow(addresses, [column], on_error=on_error)).column(0)
 
-    lookup.__name__ = lookup.__qualname__ = column
     return lookup
 
 
