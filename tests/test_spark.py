@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -158,6 +159,28 @@ def test_argument_errors_before_any_job(spark, sample):
     with pytest.raises(ValueError, match="on_error"):
         gspark.enrich(df, "address", sample, ["country"], on_error="skip")
     assert gspark.enrich(df, "address", sample, ["asn"], prefix="geo_").columns[-1] == "geo_asn"
+
+
+def test_a_shipped_name_stands_for_one_file(spark, sample, tiny, tmp_path):
+    df = spark.createDataFrame([(1, "8.8.8.8")], "id long, address string")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, other = tmp_path / "a" / "once.geoipdb", tmp_path / "b" / "once.geoipdb"
+    shutil.copy(sample.path, first)
+    shutil.copy(sample.path, other)
+    gspark.enrich(df, "address", first, ["asn"])
+    gspark.enrich(df, "address", first, ["country"])  # the same file again is fine
+    with pytest.raises(ValueError, match=re.escape(f"another file named 'once.geoipdb' ({first})")):
+        gspark.enrich(df, "address", other, ["asn"])
+    # Spark would keep serving the old file: rebuilt in place, it is refused.
+    shutil.copy(tiny.path, tmp_path / "next.geoipdb")
+    os.replace(tmp_path / "next.geoipdb", first)
+    with pytest.raises(ValueError, match=re.escape(f"{first} has changed since it was sent")):
+        gspark.enrich(df, "address", first, ["asn"])
+    # The executors fetch an added file at their next task and fail every task of
+    # the session from then on if it no longer matches the copy Spark made: put
+    # the shipped content back for the tests after this one.
+    shutil.copy(sample.path, first)
 
 
 def test_default_database(spark, sample):

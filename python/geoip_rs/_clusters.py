@@ -25,8 +25,7 @@ _opens: Counter[str] = Counter()
 def database(path: str) -> Database:
     """The database at ``path``, opened once in this process and kept open; opened
     again only if another file has taken that path since (a rebuilt database)."""
-    st = os.stat(path)
-    identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+    identity = file_identity(path)
     # One lock for every path: worker threads reach this once per partition, and
     # holding it while opening keeps two threads from opening the same file twice.
     with _lock:
@@ -39,6 +38,13 @@ def database(path: str) -> Database:
         _databases[path] = (identity, db)
         _opens[path] += 1
         return db
+
+
+def file_identity(path: str) -> tuple[int, int, int]:
+    """What tells a file from another put at the same path since: a rebuilt
+    database is a new file (build_database writes a new one and renames it)."""
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def opens() -> dict[str, int]:

@@ -19,6 +19,7 @@ from .database import Database, PathLike, arrow_schema
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark import SparkContext
     from pyspark.sql import DataFrame
     from pyspark.sql.types import DataType
 
@@ -47,9 +48,11 @@ def enrich(
         on_error: ``"raise"`` fails the job on a malformed address; ``"null"``
             gives it a null record.
         prefix: put before each added column's name (``"geo_"`` gives ``geo_asn``).
-        ship: send the file to the executors with ``SparkContext.addFile`` (its
-            name must not be one already added from another path); with False,
-            every executor opens ``db``'s path itself (a shared filesystem).
+        ship: send the file to the executors with ``SparkContext.addFile``; with
+            False, every executor opens ``db``'s path itself (a shared filesystem).
+            Spark sends a file name once per application, so a second database
+            of the same name, or this one changed since it was sent, is a
+            ``ValueError``: give a rebuilt database a new name.
 
     Spark has no unsigned integers nor dictionary strings: AS numbers become
     ``bigint``, the prefix length ``smallint``, the origins ``array<bigint>`` and
@@ -64,14 +67,40 @@ def enrich(
     added = [prefix + n for n in names]
     _clusters.check_arguments(df.columns, column, added, on_error)
     types = [_spark_type(f.type) for f in pa.schema(arrow_schema(list(names)))]
-    if ship:
-        df.sparkSession.sparkContext.addFile(path)
-    source = os.path.basename(path) if ship else path
+    source = _ship(df.sparkSession.sparkContext, path) if ship else path
     schema = StructType(df.schema.fields + [StructField(n, t, True) for n, t in zip(added, types)])
     targets = pa.schema([(n, _arrow_type(t)) for n, t in zip(added, types)])
     run = functools.partial(_enrich_batches, source=source, shipped=ship, column=column,
                             names=names, on_error=on_error, targets=targets)
     return df.mapInArrow(run, schema)
+
+
+# (Spark application, file name) -> (path, file identity) of each file shipped.
+_shipped: dict[tuple[str, str], tuple[str, tuple[int, int, int]]] = {}
+
+
+def _ship(sc: SparkContext, path: str) -> str:
+    """Ship ``path`` to the executors (once per application); its name there.
+
+    Spark sends a file name once per application: another file of the same name,
+    or the same path after the file changed, would leave the executors with the
+    first one (or fail only when a task fetches it), so both are errors here."""
+    name = os.path.basename(path)
+    key, now = (sc.applicationId, name), (path, _clusters.file_identity(path))
+    before = _shipped.get(key)
+    if before is None:
+        sc.addFile(path)
+        _shipped[key] = now
+    elif before[0] != path:
+        raise ValueError(f"another file named {name!r} ({before[0]}) was sent to this Spark "
+                         f"application already, and Spark sends each name once: {_SHIP_HINT}")
+    elif before != now:
+        raise ValueError(f"{path} has changed since it was sent to this Spark application, "
+                         f"and Spark sends each name once: {_SHIP_HINT}")
+    return name
+
+
+_SHIP_HINT = "give this database another name, or pass ship=False to open it where it is"
 
 
 def _spark_type(t: pa.DataType) -> DataType:
