@@ -75,7 +75,7 @@ def record_columns(columns: Sequence[str] | None) -> tuple[str, ...]:
     if isinstance(columns, str):
         raise TypeError(f"columns must be a list of column names, not the string {columns!r}")
     # arrow_schema raises ValueError naming an unknown column.
-    names = pa.schema(arrow_schema(columns)).names
+    names = pa.schema(arrow_schema(None if columns is None else list(columns))).names
     return tuple(n for n in names if columns is not None or n != "address")
 
 
