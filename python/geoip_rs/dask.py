@@ -1,0 +1,112 @@
+"""Dask: add database records to a Dask DataFrame's address column, partition by
+partition (``pip install geoip_rs[dask]``).
+
+The task graph holds the database's path, not the database: each worker process
+maps the file on its first partition and keeps it for the rest, so a graph of
+thousands of partitions opens it once per process. Every worker must see the file
+at that path (a shared filesystem, or the same file copied to each machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from . import _clusters
+from .database import Database, PathLike, _arrow_backed, arrow_schema
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
+
+__all__ = ["enrich"]
+
+
+def enrich(
+    ddf: dd.DataFrame,
+    column: str,
+    db: PathLike | Database | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    on_error: Literal["raise", "null"] = "raise",
+    prefix: str = "",
+) -> dd.DataFrame:
+    """``ddf`` with the records of the addresses in ``column`` added as columns.
+
+    Args:
+        ddf: a Dask DataFrame; its partitions and index are kept as they are.
+        column: the column holding addresses (strings; nulls give null records).
+        db: a database path, a ``Database`` (its path is used), or None for
+            ``geoip_rs.default_path()`` as this process sees it.
+        columns: the record columns to add (names of ``geoip_rs.arrow_schema()``);
+            by default every one but ``address``.
+        on_error: ``"raise"`` fails the computation on a malformed address;
+            ``"null"`` gives it a null record.
+        prefix: put before each added column's name (``"geo_"`` gives ``geo_asn``).
+
+    The added columns have the dtypes of ``Database.to_pandas``: Categorical for
+    the names, organisations, countries and registries, Arrow-backed for the rest.
+    Nothing is computed here; a missing column, an unknown record column or an
+    added name the frame already has raises ``ValueError`` at once.
+    """
+    path = _clusters.database_path(db)
+    names = _clusters.record_columns(columns)
+    _clusters.check_arguments(list(ddf.columns), column, [prefix + n for n in names], on_error)
+    meta = _meta(ddf._meta, names, prefix)
+    return ddf.map_partitions(_enrich_partition, column, path, names, on_error, prefix, meta=meta)
+
+
+def _meta(empty: pd.DataFrame, names: tuple[str, ...], prefix: str) -> pd.DataFrame:
+    """The enriched frame's empty form, from the Arrow schema alone: no database is
+    opened and no partition computed."""
+    import pandas as pd
+    import pyarrow as pa
+    from dask.dataframe.utils import clear_known_categories
+
+    added = pa.schema(arrow_schema(list(names))).empty_table().to_pandas(types_mapper=_arrow_backed(pd))
+    # The categories are whatever names and countries the partitions hold, so Dask
+    # must not take the empty ones here as the full list.
+    added = clear_known_categories(added)
+    added.columns = [prefix + n for n in names]
+    added.index = empty.index
+    return pd.concat([empty, added], axis=1)
+
+
+def _enrich_partition(
+    df: pd.DataFrame,
+    column: str,
+    path: str,
+    names: tuple[str, ...],
+    on_error: Literal["raise", "null"],
+    prefix: str,
+) -> pd.DataFrame:
+    """Runs on the workers: one partition with its records added."""
+    import pandas as pd
+
+    db = _clusters.database(path)
+    added = db.to_pandas(df[column], list(names), on_error=on_error)
+    added.columns = [prefix + n for n in names]
+    added.index = df.index
+    return pd.concat([df, _text_categories(added)], axis=1)
+
+
+def _text_categories(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the categories of each Categorical column as text. pyarrow makes
+    an empty dictionary (a column all null in a partition) into ``object``
+    categories and any other into ``str`` ones, and Dask's union of the partitions'
+    categories wants one dtype."""
+    import pandas as pd
+
+    text = pd.Index(["x"]).dtype  # str under pandas 3, object before
+    for c in df.columns[[isinstance(t, pd.CategoricalDtype) for t in df.dtypes]]:
+        categories = df[c].cat.categories
+        if categories.dtype != text:
+            df[c] = df[c].cat.set_categories(categories.astype(text))
+    return df
+
+
+def _opens() -> dict[str, int]:
+    """Diagnostic: how many times this process opened each database path. On a
+    cluster, ``client.run(geoip_rs.dask._opens)`` gives it per worker; after any
+    number of partitions each path a worker used shows 1."""
+    return _clusters.opens()
