@@ -51,8 +51,9 @@ impl fmt::Display for ColumnError {
         match self {
             ColumnError::Type(t) => write!(
                 f,
-                "expected addresses as strings, fixed_size_binary(4), fixed_size_binary(16) \
-                 or uint32, got {t}"
+                "expected addresses as strings, fixed_size_binary[4], fixed_size_binary[16] \
+                 or uint32, got {}",
+                type_name(t)
             ),
             ColumnError::BadAddress { row, text } => {
                 write!(f, "row {row}: {}", bad_address_message(text))
@@ -62,6 +63,19 @@ impl fmt::Display for ColumnError {
 }
 
 impl std::error::Error for ColumnError {}
+
+/// A type as Arrow's Python libraries spell it (`int8`, `list<utf8>`,
+/// `fixed_size_binary[5]`), which users know better than arrow-rs's `Debug` names.
+fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::FixedSizeBinary(n) => format!("fixed_size_binary[{n}]"),
+        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => {
+            format!("list<{}>", type_name(f.data_type()))
+        }
+        DataType::Dictionary(k, v) => format!("dictionary<{}, {}>", type_name(k), type_name(v)),
+        t => t.to_string().to_lowercase(),
+    }
+}
 
 impl ColumnError {
     /// The error of a chunk that starts at row `start` of the whole column.
@@ -106,9 +120,19 @@ pub fn read_chunks<A: AsRef<dyn Array>>(
 fn concat(parts: Vec<AddressColumn<'_>>, n: usize) -> AddressColumn<'static> {
     let keys = parts.iter().map(|p| &p.keys);
     let keys = if keys.clone().all(|k| matches!(k, OwnedKeys::V4(_))) {
-        OwnedKeys::V4(parts.iter().flat_map(|p| p.keys.keys().v4().iter().copied()).collect())
+        OwnedKeys::V4(
+            parts
+                .iter()
+                .flat_map(|p| p.keys.keys().v4().iter().copied())
+                .collect(),
+        )
     } else if keys.clone().all(|k| matches!(k, OwnedKeys::V6(_))) {
-        OwnedKeys::V6(parts.iter().flat_map(|p| p.keys.keys().v6().iter().copied()).collect())
+        OwnedKeys::V6(
+            parts
+                .iter()
+                .flat_map(|p| p.keys.keys().v6().iter().copied())
+                .collect(),
+        )
     } else {
         let all = parts.iter().flat_map(|p| {
             let k = p.keys.keys();
@@ -135,7 +159,9 @@ pub fn read(array: &dyn Array, on_error: OnError) -> Result<AddressColumn<'_>, C
     let nulls = array.logical_nulls();
     let valid = |n: &Option<NullBuffer>| n.as_ref().map(|n| n.iter().collect());
     let keys = match array.data_type() {
-        DataType::UInt32 => OwnedKeys::V4(Cow::Borrowed(array.as_primitive::<UInt32Type>().values())),
+        DataType::UInt32 => {
+            OwnedKeys::V4(Cow::Borrowed(array.as_primitive::<UInt32Type>().values()))
+        }
         DataType::FixedSizeBinary(4) => {
             let a = array.as_fixed_size_binary();
             let quad = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
@@ -149,6 +175,8 @@ pub fn read(array: &dyn Array, on_error: OnError) -> Result<AddressColumn<'_>, C
         DataType::LargeUtf8 => return text(array.as_string::<i64>(), nulls, on_error),
         DataType::Utf8View => return text(array.as_string_view(), nulls, on_error),
         DataType::Dictionary(_, v) if is_text(v) => return dictionary(array, on_error),
+        // A column of nulls only (a frame's all-missing column): no addresses.
+        DataType::Null => OwnedKeys::V4(vec![0; array.len()].into()),
         t => return Err(ColumnError::Type(t.clone())),
     };
     Ok(AddressColumn {
@@ -234,7 +262,10 @@ fn dictionary(array: &dyn Array, on_error: OnError) -> Result<AddressColumn<'sta
     for (row, &k) in keys.iter().enumerate() {
         let present = nulls.as_ref().is_none_or(|n| n.is_valid(row));
         if present && !value_ok(k) && on_error == OnError::Raise {
-            let text = d.values().as_string_opt::<i32>().map(|s| s.value(k).to_owned());
+            let text = d
+                .values()
+                .as_string_opt::<i32>()
+                .map(|s| s.value(k).to_owned());
             let text = text.unwrap_or_else(|| format!("value {k} of the dictionary"));
             return Err(ColumnError::BadAddress { row, text });
         }

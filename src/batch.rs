@@ -171,7 +171,11 @@ pub fn map_ranges<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + S
             .collect();
         let mut out = vec![f(0..chunk)];
         // A panic in a worker is a bug; it surfaces here as one in the caller.
-        out.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+        );
         out
     })
 }

@@ -69,11 +69,19 @@ def texts(ips: list[IP | None]) -> list[str | None]:
     return [None if ip is None else str(ip) for ip in ips]
 
 
+def address_text(ip: IP) -> str:
+    """An address's standard text as the Rust side writes it: ``ipaddress``'s, but an
+    IPv4-mapped IPv6 address with its IPv4 part dotted (RFC 5952, and ``ipaddress``
+    itself from Python 3.13 on)."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return f"::ffff:{mapped}" if mapped is not None else str(ip)
+
+
 def expected_row(db: geoip_rs.Database, ip: IP | None, columns: list[str] | None = None) -> dict[str, Any]:
     """The row to_arrow should give for ``ip`` (an address object or None)."""
     r = db.lookup(ip) if ip is not None else None
     row: dict[str, Any] = {c: None for c in COLUMNS}
-    row["address"] = None if ip is None else str(ip)
+    row["address"] = None if ip is None else address_text(ip)
     if r is not None:
         row.update((c, getattr(r, c)) for c in COLUMNS if c not in ("address", "prefix_len"))
         row["prefix"] = str(r.prefix)

@@ -94,8 +94,8 @@ def test_to_pandas_rows_equal_records(full_db, table46):
     addresses = mixed_addresses(1500, 500, seed=9, table46=table46)
     frame = full_db.to_pandas(addresses)
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(addresses)
-    assert list(frame.columns) == ["address", "prefix", "asn", "as_name", "org_id", "org_name",
-                                   "country", "country_source", "registry"]
+    assert list(frame.columns) == ["address", "prefix", "prefix_len", "asn", "origins", "as_name",
+                                   "org_id", "org_name", "country", "country_source", "registry"]
     misses = 0
     for row, a in zip(frame.itertuples(index=False), addresses):
         r = full_db.lookup(a)
@@ -105,6 +105,7 @@ def test_to_pandas_rows_equal_records(full_db, table46):
             assert all(pd.isna(getattr(row, k)) for k in frame.columns if k != "address")
             continue
         assert int(row.asn) == r.asn and row.prefix == str(r.prefix)
+        assert row.prefix_len == r.prefix.prefixlen and tuple(row.origins) == r.origins
         for k in ("as_name", "org_id", "org_name", "registry", "country", "country_source"):
             got = getattr(row, k)
             want = getattr(r, k)

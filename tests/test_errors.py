@@ -244,14 +244,12 @@ def test_batch_not_iterable(Table, arg):
         (["::1", "::2", -1], ValueError, "-1 does not appear to be an IPv4 or IPv6 address (at index 2)"),
         ([b"abc"], ValueError, "b'abc' does not appear to be an IPv4 or IPv6 address (at index 0)"),
         (["10.0.0.1", 1.5], TypeError, TYPE_MSG.format("float") + " (at index 1)"),
-        ([None], TypeError, TYPE_MSG.format("NoneType") + " (at index 0)"),
         (["::", True], TypeError, TYPE_MSG.format("bool") + " (at index 1)"),
         ([["10.0.0.1"]], TypeError, TYPE_MSG.format("list") + " (at index 0)"),
         ([IPv4Network("10.0.0.0/8")], TypeError, TYPE_MSG.format("IPv4Network") + " (at index 0)"),
         # the element's repr, as ipaddress shows it (np.str_('...') with numpy 2)
         (np.array(["10.0.0.1", "10.0.0.300"]), ValueError,
          f"{np.array(['10.0.0.300'])[0]!r} does not appear to be an IPv4 or IPv6 address (at index 1)"),
-        (np.array(["10.0.0.1", None], dtype=object), TypeError, TYPE_MSG.format("NoneType") + " (at index 1)"),
     ],
 )
 def test_batch_bad_element(Table, seq, exc, msg):
@@ -259,6 +257,25 @@ def test_batch_bad_element(Table, seq, exc, msg):
         Table(BASE).lookup_batch(seq)
     with pytest.raises(exc, match=exactly(msg)):
         Table(BASE).lookup_batch(iter(list(seq)))  # a one-shot iterator too
+
+
+def test_batch_none_and_malformed_as_misses(Table):
+    """None is a row without an address (as a null in an Arrow column): a miss; with
+    ``on_error="null"`` so is a malformed address, and without it the batch fails."""
+    import numpy as np
+
+    t = Table(BASE)
+    seq = ["10.0.0.1", None, "8.8.8.800", "::1"]
+    values, lens, found = t.lookup_batch(seq, on_error="null")
+    want = [t.lookup_batch([a])[2][0] if a not in (None, "8.8.8.800") else False for a in seq]
+    assert list(found) == want and want[0]
+    assert lens[1] == lens[2] == -1
+    for given in (seq[:2], np.array(seq[:2], dtype=object)):
+        assert list(t.lookup_batch(given)[2]) == want[:2]
+    with pytest.raises(ValueError, match=exactly("'8.8.8.800' does not appear to be an IPv4 or IPv6 address (at index 2)")):
+        t.lookup_batch(seq)
+    with pytest.raises(ValueError, match="on_error"):
+        t.lookup_batch(seq, on_error="skip")
 
 
 def test_numpy_integer_scalars_are_addresses(Table):

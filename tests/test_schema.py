@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import geoip_rs
@@ -43,10 +44,13 @@ def test_batch_and_frames_follow_the_schema():
     cols = db.lookup_batch(["8.8.8.8", "192.0.2.1"], details=True)
     assert set(BATCH) - {"address"} <= set(cols)
     frame = db.to_pandas(["8.8.8.8", "192.0.2.1"])
-    assert list(frame.columns) == BATCH
+    # Every field, with the prefix's length after the prefix.
+    assert [c for c in frame.columns if c != "prefix_len"] == NAMES
+    assert list(frame.columns).index("prefix_len") == NAMES.index("prefix") + 1
     record = db.lookup("8.8.8.8").to_dict()
-    row = frame.iloc[0].to_dict()
+    row = {n: None if n != "origins" and pd.isna(v) else v for n, v in frame.iloc[0].to_dict().items()}
     assert {n: str(row[n]) for n in BATCH} == {n: str(record[n]) for n in BATCH}
+    assert tuple(row["origins"]) == record["origins"]
 
 
 def run(*args: str) -> str:

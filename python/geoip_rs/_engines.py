@@ -1,13 +1,24 @@
-"""What the DataFrame and SQL integrations (``geoip_rs.polars``, ``geoip_rs.duckdb``)
-share: which database an argument names, and the ``on_error`` choices."""
+"""What the DataFrame, SQL and cluster integrations (``geoip_rs.polars``,
+``geoip_rs.duckdb``, ``geoip_rs.dask``, ``geoip_rs.spark``) share: which database an
+argument names, the record columns they add, the ``on_error`` choices, and, for the
+clusters, one open database per path per worker process.
+
+A task graph or a Spark plan carries only the database's path. A ``Database`` would
+pickle as its path too, but then every task would map the file (and read it once
+for its checksum) again; here each process maps it on its first task and every
+later task in that process uses the same mapping.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import Counter
+from collections.abc import Sequence
 from typing import Literal, Union
 
 from . import _geoip_rs
-from .database import Database, default_path
+from .database import Database, PathLike, arrow_schema, default_path
 
 OnError = Literal["raise", "null"]
 ON_ERROR: tuple[OnError, ...] = ("raise", "null")
@@ -35,3 +46,81 @@ def check_on_error(on_error: str) -> OnError:
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be 'raise' or 'null', not {on_error!r}")
     return on_error  # type: ignore[return-value]
+
+
+_lock = threading.Lock()
+# path -> (the file's identity when opened, the database)
+_databases: dict[str, tuple[tuple[int, int, int], Database]] = {}
+_opens: Counter[str] = Counter()
+
+
+def database(path: str) -> Database:
+    """The database at ``path``, opened once in this process and kept open; opened
+    again only if another file has taken that path since (a rebuilt database)."""
+    identity = file_identity(path)
+    # One lock for every path: worker threads reach this once per partition, and
+    # holding it while opening keeps two threads from opening the same file twice.
+    with _lock:
+        cached = _databases.get(path)
+        if cached is not None and cached[0] == identity:
+            return cached[1]
+        db = Database(path)
+        # The replaced database is not closed: a task in another thread may still
+        # be using it, and it is unmapped once the last of them lets it go.
+        _databases[path] = (identity, db)
+        _opens[path] += 1
+        return db
+
+
+def file_identity(path: str) -> tuple[int, int, int]:
+    """What tells a file from another put at the same path since: a rebuilt
+    database is a new file (build_database writes a new one and renames it)."""
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def opens() -> dict[str, int]:
+    """Diagnostic: how many times this process has opened each path: 1 for each
+    path it used, whatever the number of tasks, unless the file was replaced."""
+    with _lock:
+        return dict(_opens)
+
+
+def database_path(db: PathLike | Database | None) -> str:
+    """The absolute path workers open: a path as given, a ``Database``'s file, or
+    ``default_path()`` as the driver sees it."""
+    if db is None:
+        path = default_path()
+    elif isinstance(db, Database):
+        path = db.path
+    else:
+        path = os.fspath(db)
+    # Absolute, so that it does not depend on a worker's working directory.
+    return os.path.abspath(path)
+
+
+def record_columns(columns: Sequence[str] | None) -> tuple[str, ...]:
+    """The record columns to add to a frame or give from a function: the given ones
+    (checked against the schema), or all but ``address``, which the input has."""
+    import pyarrow as pa
+
+    if isinstance(columns, str):
+        raise TypeError(f"columns must be a list of column names, not the string {columns!r}")
+    # arrow_schema raises ValueError naming an unknown column.
+    names = pa.schema(arrow_schema(None if columns is None else list(columns))).names
+    return tuple(n for n in names if columns is not None or n != "address")
+
+
+def check_arguments(existing: Sequence[str], column: str, added: Sequence[str], on_error: str) -> None:
+    """Fail on the driver, before any task runs, on a missing address column, an
+    added column that would shadow one the frame has, or an unknown ``on_error``."""
+    if column not in existing:
+        raise ValueError(f"no column {column!r} in the DataFrame; its columns are {list(existing)}")
+    repeated = sorted({c for c in added if list(added).count(c) > 1})
+    if repeated:
+        raise ValueError(f"column(s) {repeated} asked for more than once")
+    clashes = [c for c in added if c in existing]
+    if clashes:
+        raise ValueError(f"the DataFrame already has column(s) {clashes}; pass prefix= to name "
+                         "the added columns apart")
+    check_on_error(on_error)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from . import _clusters
+from . import _engines
 from .database import Database, PathLike, _arrow_backed, arrow_schema
 
 if TYPE_CHECKING:
@@ -49,9 +49,9 @@ def enrich(
     Nothing is computed here; a missing column, an unknown record column or an
     added name the frame already has raises ``ValueError`` at once.
     """
-    path = _clusters.database_path(db)
-    names = _clusters.record_columns(columns)
-    _clusters.check_arguments(list(ddf.columns), column, [prefix + n for n in names], on_error)
+    path = _engines.database_path(db)
+    names = _engines.record_columns(columns)
+    _engines.check_arguments(list(ddf.columns), column, [prefix + n for n in names], on_error)
     meta = _meta(ddf._meta, names, prefix)
     return ddf.map_partitions(_enrich_partition, column, path, names, on_error, prefix, meta=meta)
 
@@ -83,30 +83,15 @@ def _enrich_partition(
     """Runs on the workers: one partition with its records added."""
     import pandas as pd
 
-    db = _clusters.database(path)
+    db = _engines.database(path)
     added = db.to_pandas(df[column], list(names), on_error=on_error)
     added.columns = [prefix + n for n in names]
     added.index = df.index
-    return pd.concat([df, _text_categories(added)], axis=1)
-
-
-def _text_categories(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the categories of each Categorical column as text. pyarrow makes
-    an empty dictionary (a column all null in a partition) into ``object``
-    categories and any other into ``str`` ones, and Dask's union of the partitions'
-    categories wants one dtype."""
-    import pandas as pd
-
-    text = pd.Index(["x"]).dtype  # str under pandas 3, object before
-    for c in df.columns[[isinstance(t, pd.CategoricalDtype) for t in df.dtypes]]:
-        categories = df[c].cat.categories
-        if categories.dtype != text:
-            df[c] = df[c].cat.set_categories(categories.astype(text))
-    return df
+    return pd.concat([df, added], axis=1)
 
 
 def _opens() -> dict[str, int]:
     """Diagnostic: how many times this process opened each database path. On a
     cluster, ``client.run(geoip_rs.dask._opens)`` gives it per worker; after any
     number of partitions each path a worker used shows 1."""
-    return _clusters.opens()
+    return _engines.opens()

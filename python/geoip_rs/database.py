@@ -7,16 +7,12 @@ opens what it wrote.
 
 from __future__ import annotations
 
-import ipaddress
-import numbers
 import os
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import Any, Literal, Union
 
-import numpy as np
 
 from . import _geoip_rs
 
@@ -85,7 +81,7 @@ class Database(_geoip_rs.Database):
         turning into floats."""
         pd = _pandas()
         table = _pyarrow().table(self.to_arrow(addresses, columns, on_error=on_error))
-        return table.to_pandas(types_mapper=_arrow_backed(pd))
+        return _text_categories(pd, table.to_pandas(types_mapper=_arrow_backed(pd)))
 
     def to_polars(
         self,
@@ -168,52 +164,17 @@ def _arrow_backed(pd: Any) -> Callable[[Any], Any]:
     return lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t)
 
 
-def _column(pd: Any, name: str, kind: str, cols: dict[str, Any], addresses: Any) -> Any:
-    """A DataFrame column of a batch: addresses as text, AS numbers as nullable
-    ``UInt32``, codes (country and its source) categorical, text as objects."""
-    if kind == "address":
-        return _addresses_column(addresses)
-    if kind == "asn":
-        return pd.array(cols[name], dtype="UInt32")
-    if kind == "code":
-        return _codes(pd, cols[name])
-    return cols[name]
-
-
-def _is_ndarray(obj: Any) -> bool:
-    np = sys.modules.get("numpy")
-    return np is not None and isinstance(obj, np.ndarray)
-
-
-def _addresses_column(addresses: Any) -> list:
-    """The addresses as text: a ``uint32`` array as dotted quads, an ``(N, 16)``
-    ``uint8`` array as IPv6 text, strings as given, and ints, packed bytes and
-    ``ipaddress`` objects in their standard text form."""
-    if _is_ndarray(addresses) and addresses.dtype.kind not in "UO":
-        if addresses.ndim == 1:
-            # Dotted quads from the bytes: several times faster than ipaddress.
-            quads = addresses.astype(">u4").view(np.uint8).reshape(-1, 4).tolist()
-            return [f"{a}.{b}.{c}.{d}" for a, b, c, d in quads]
-        return [str(ipaddress.IPv6Address(bytes(row))) for row in addresses.tolist()]
-    return [str(a) if isinstance(a, str) else _address_text(a) for a in addresses]
-
-
-def _address_text(a: Any) -> str:
-    if isinstance(a, numbers.Integral):
-        a = int(a)
-    return str(ipaddress.ip_address(a))
-
-
-def _codes(pd: Any, arr: Any) -> Any:
-    """Fixed-width byte codes as a categorical of str, empty codes as missing (made
-    from the few distinct codes, not row by row)."""
-    codes, idx = np.unique(arr, return_inverse=True)
-    text = [c.decode() for c in codes.tolist()]
-    idx = idx.reshape(-1)
-    if "" in text:  # the missing code sorts first
-        idx = idx - 1
-        text = text[1:]
-    return pd.Categorical.from_codes(idx, categories=text)
+def _text_categories(pd: Any, df: Any) -> Any:
+    """``df`` with the categories of each Categorical column as text: pyarrow makes
+    an empty dictionary (a column all null) into ``object`` categories and any other
+    into ``str`` ones, and frames put together (Dask's partitions, ``pd.concat``)
+    want one dtype."""
+    text = pd.Index(["x"]).dtype  # str under pandas 3, object before
+    for c in df.columns[[isinstance(t, pd.CategoricalDtype) for t in df.dtypes]]:
+        categories = df[c].cat.categories
+        if categories.dtype != text:
+            df[c] = df[c].cat.set_categories(categories.astype(text))
+    return df
 
 
 def open(path: PathLike | None = None, *, verify: bool = True) -> Database:  # noqa: A001

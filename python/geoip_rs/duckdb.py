@@ -16,7 +16,7 @@ Arrow column ``Database.to_arrow`` gives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR, DuckDBPyType
 
-from ._engines import DatabaseLike, OnError, as_database, check_on_error
+from ._engines import DatabaseLike, OnError, as_database, check_on_error, record_columns
 from .database import Database
 
 __all__ = ["register"]
@@ -56,12 +56,9 @@ def register(
     """
     database = as_database(db)
     check_on_error(on_error)
-    types = _sql_types(database)
-    registered = []
-    for column, sql_type in types.items():
-        if column != "address":
-            registered.append(_create(con, prefix + column, _column(database, column, on_error), sql_type))
-    fields = {name: t for name, t in types.items() if name != "address"}
+    fields = _sql_types(database, record_columns(None))
+    registered = [_create(con, prefix + column, _column(database, column, on_error), sql_type)
+                  for column, sql_type in fields.items()]
     record = _record(database, list(fields), on_error)
     registered.append(_create(con, prefix + "lookup", record, duckdb.struct_type(fields)))
     return registered
@@ -78,11 +75,11 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, fn: ArrowFunction, return
     return name
 
 
-def _sql_types(db: Database) -> dict[str, DuckDBPyType]:
+def _sql_types(db: Database, columns: Sequence[str]) -> dict[str, DuckDBPyType]:
     """Each record column's DuckDB type, as DuckDB itself reads ``to_arrow``'s Arrow
     type: uint8 as UTINYINT, uint32 as UINTEGER, list<uint32> as UINTEGER[],
     dictionaries as their values' type (VARCHAR)."""
-    empty = pa.table(db.to_arrow(pa.array([], pa.string())))
+    empty = pa.table(db.to_arrow(pa.array([], pa.string()), list(columns)))
     with duckdb.connect() as scratch:
         rel = scratch.from_arrow(empty)
         return dict(zip(rel.columns, rel.types))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ._engines import DatabaseLike, OnError, as_database, check_on_error
+from ._engines import DatabaseLike, OnError, as_database, check_on_error, record_columns
 
 __all__ = ["GeoipExpr", "GeoipLookup", "GeoipSeries"]
 
@@ -40,10 +40,7 @@ class GeoipLookup:
         self.db = as_database(db)
         self.on_error = check_on_error(on_error)
         empty = pl.Series("", [], dtype=pl.String)
-        if columns is None:
-            every = self._frame(empty, None).columns
-            columns = [c for c in every if c != "address"]
-        self.columns = list(columns)
+        self.columns = list(record_columns(columns))
         # The dtype comes from zero addresses sent down the path every batch takes,
         # so the declared dtype and the batches' cannot drift apart.
         self.dtype = pl.Struct(self._frame(empty, self.columns).schema)

@@ -424,8 +424,15 @@ class PrefixTable:
             values = [flat.values[i] if i >= 0 else None for i in idx.tolist()]
         return values, plens, found
 
-    def lookup_batch(self, addresses, *, missing: int = -1):
+    def lookup_batch(self, addresses, *, missing: int = -1, on_error: str = "raise"):
         missing = operator.index(missing)  # an int, as the Rust side requires
+        if on_error not in ("raise", "null"):
+            raise ValueError(f"on_error must be 'raise' or 'null', not {on_error!r}")
+        if hasattr(addresses, "__arrow_c_stream__") or hasattr(addresses, "__arrow_c_array__"):
+            import pyarrow as pa
+
+            # The values only: the Rust side also checks the column's type.
+            addresses = pa.chunked_array(addresses).to_pylist()
         if isinstance(addresses, np.ndarray) and addresses.dtype.kind not in "UO":
             a = addresses
             if a.dtype == np.uint32 and a.ndim == 1:
@@ -444,13 +451,19 @@ class PrefixTable:
         addrs = {4: [], 6: []}
         n = 0
         for i, x in enumerate(addresses):
+            n = i + 1
+            if x is None:  # no address: a miss
+                continue
             try:
                 v, a = _parse_address(x)
-            except (TypeError, ValueError) as e:
-                raise type(e)(f"{e} (at index {i})") from None
+            except ValueError as e:
+                if on_error == "null":
+                    continue
+                raise ValueError(f"{e} (at index {i})") from None
+            except TypeError as e:
+                raise TypeError(f"{e} (at index {i})") from None
             pos[v].append(i)
             addrs[v].append(a)
-            n = i + 1
         queries = {
             4: np.array(addrs[4], dtype=np.uint32),
             6: _pack6(addrs[6]) if addrs[6] else np.empty(0, dtype="S16"),

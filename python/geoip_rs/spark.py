@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from . import _clusters
+from . import _engines
 from .database import Database, PathLike, arrow_schema
 
 if TYPE_CHECKING:
@@ -62,10 +62,10 @@ def enrich(
     import pyarrow as pa
     from pyspark.sql.types import StructField, StructType
 
-    path = _clusters.database_path(db)
-    names = _clusters.record_columns(columns)
+    path = _engines.database_path(db)
+    names = _engines.record_columns(columns)
     added = [prefix + n for n in names]
-    _clusters.check_arguments(df.columns, column, added, on_error)
+    _engines.check_arguments(df.columns, column, added, on_error)
     types = [_spark_type(f.type) for f in pa.schema(arrow_schema(list(names)))]
     source = _ship(df.sparkSession.sparkContext, path) if ship else path
     schema = StructType(df.schema.fields + [StructField(n, t, True) for n, t in zip(added, types)])
@@ -86,7 +86,7 @@ def _ship(sc: SparkContext, path: str) -> str:
     or the same path after the file changed, would leave the executors with the
     first one (or fail only when a task fetches it), so both are errors here."""
     name = os.path.basename(path)
-    key, now = (sc.applicationId, name), (path, _clusters.file_identity(path))
+    key, now = (sc.applicationId, name), (path, _engines.file_identity(path))
     before = _shipped.get(key)
     if before is None:
         sc.addFile(path)
@@ -146,7 +146,7 @@ def _enrich_batches(
     import pyarrow as pa
     from pyspark import SparkFiles
 
-    db = _clusters.database(SparkFiles.get(source) if shipped else source)
+    db = _engines.database(SparkFiles.get(source) if shipped else source)
     for batch in batches:
         found = pa.table(db.to_arrow(batch.column(column), list(names), on_error=on_error))
         arrays = [found.column(n).cast(t).combine_chunks() for n, t in zip(names, targets.types)]
@@ -158,4 +158,4 @@ def _opens() -> dict[str, int]:
     """Diagnostic: how many times this Python process opened each database path (for
     a shipped file, its copy in the worker's ``SparkFiles`` directory). Each path
     this process used shows 1, whatever the number of tasks it ran."""
-    return _clusters.opens()
+    return _engines.opens()

@@ -59,13 +59,11 @@ impl<'a> View<'a> {
     pub fn record_of(&self, addr: IpAddr, a: &Answer) -> Option<Record<'a>> {
         let prefix = IpPrefix::new(addr, a.prefix_len, false).ok();
         let prefix = prefix.filter(|_| a.route != NONE)?;
-        self.describe(
-            addr,
-            Hit {
-                prefix,
-                route: a.route,
-            },
-        )
+        let hit = Hit {
+            prefix,
+            route: a.route,
+        };
+        self.describe_in(addr, hit, self.rir(a.block))
     }
 
     /// Answers for IPv4 addresses given as integers.
@@ -129,7 +127,10 @@ impl<'a> View<'a> {
         let (mut at4, mut at6) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
         let mut buf = [Answer::default(); BLOCK];
         for (part, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            (v4.clear(), v6.clear(), at4.clear(), at6.clear());
+            v4.clear();
+            v6.clear();
+            at4.clear();
+            at6.clear();
             for (i, a) in part.iter().enumerate() {
                 match a {
                     IpAddr::V4(a) => (v4.push(u32::from(*a)), at4.push(i)),

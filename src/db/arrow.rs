@@ -10,7 +10,7 @@ use super::read::View;
 use super::schema::{FieldType, FieldValue, RECORD_FIELDS};
 use crate::addresses::{self, ColumnError, OnError};
 use crate::batch::{map_ranges, Keys};
-use crate::ip::IpPrefix;
+use crate::ip::{push_addr, push_decimal, py_repr, IpPrefix};
 use arrow_array::builder::{ListBuilder, StringBuilder, UInt32Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
@@ -18,12 +18,10 @@ use arrow_array::{
     ArrayRef, DictionaryArray, Int32Array, PrimitiveArray, RecordBatch, RecordBatchOptions,
     StringArray,
 };
-use arrow_buffer::NullBuffer;
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::fmt::Write;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The column after the prefix: its length.
@@ -88,8 +86,8 @@ pub fn select<S: AsRef<str>>(names: Option<&[S]>) -> Result<Vec<ArrowColumn>, St
             find(n.as_ref()).ok_or_else(|| {
                 let known: Vec<_> = all.iter().map(|c| c.name).collect();
                 format!(
-                    "unknown column {:?}; the columns are {}",
-                    n.as_ref(),
+                    "unknown column {}; the columns are {}",
+                    py_repr(n.as_ref()),
                     known.join(", ")
                 )
             })
@@ -183,8 +181,7 @@ impl<'v, 'a> Rows<'v, 'a> {
     }
 
     fn nulls(&self) -> Option<NullBuffer> {
-        let all = self.found.iter().all(|&f| f);
-        (!all).then(|| NullBuffer::from(self.found.clone()))
+        null_buffer(self.found.len(), |i| self.found[i])
     }
 
     fn arrays(&self, columns: &[ArrowColumn], text: Option<ArrayRef>) -> Vec<ArrayRef> {
@@ -200,9 +197,7 @@ impl<'v, 'a> Rows<'v, 'a> {
             .iter()
             .map(|c| match c.content {
                 Content::PrefixLen => self.prefix_lens(),
-                Content::Field(_) if is_text(c) => {
-                    texts.next().expect("one per text field")
-                }
+                Content::Field(_) if is_text(c) => texts.next().expect("one per text field"),
                 Content::Field(f) => match RECORD_FIELDS[f].kind {
                     FieldType::Address => self.addresses(text.clone()),
                     FieldType::Network => self.prefixes(),
@@ -249,7 +244,8 @@ impl<'v, 'a> Rows<'v, 'a> {
                 Ok(p) if self.found[i] => {
                     s.clear();
                     push_addr(&mut s, p.addr());
-                    let _ = write!(s, "/{}", p.prefix_len());
+                    s.push('/');
+                    push_decimal(&mut s, p.prefix_len());
                     b.append_value(&s);
                 }
                 _ => b.append_null(),
@@ -337,16 +333,22 @@ impl<'a> Dictionary<'a> {
     }
 
     /// The column of `keys` (-1 for null) over these values.
-    fn array(self, keys: Vec<i32>) -> ArrayRef {
-        let nulls = keys.iter().any(|&k| k < 0).then(|| {
-            NullBuffer::from(keys.iter().map(|&k| k >= 0).collect::<Vec<_>>())
-        });
-        let keys = Int32Array::new(keys.into_iter().map(|k| k.max(0)).collect(), nulls);
+    fn array(self, mut keys: Vec<i32>) -> ArrayRef {
+        let nulls = null_buffer(keys.len(), |i| keys[i] >= 0);
+        keys.iter_mut().for_each(|k| *k = (*k).max(0));
+        let keys = Int32Array::new(keys.into(), nulls);
         let values = StringArray::from_iter_values(self.values.iter());
         let array = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values))
             .expect("every key indexes a value");
         Arc::new(array)
     }
+}
+
+/// The validity of `n` rows (`None` when every row is valid), packed 64 rows at a
+/// time.
+fn null_buffer(n: usize, valid: impl FnMut(usize) -> bool) -> Option<NullBuffer> {
+    let nulls = NullBuffer::new(BooleanBuffer::collect_bool(n, valid));
+    (nulls.null_count() > 0).then_some(nulls)
 }
 
 /// Text of any string type as `utf8`.
@@ -366,35 +368,13 @@ fn utf8(t: &ArrayRef) -> StringArray {
             d.normalized_keys()
                 .iter()
                 .enumerate()
-                .map(|(row, &k)| match nulls.as_ref().is_none_or(|n| n.is_valid(row)) {
-                    true => Some(values.value(k)),
-                    false => None,
-                })
+                .map(
+                    |(row, &k)| match nulls.as_ref().is_none_or(|n| n.is_valid(row)) {
+                        true => Some(values.value(k)),
+                        false => None,
+                    },
+                )
                 .collect()
-        }
-    }
-}
-
-/// An address in its standard text form (`ipaddress`'s); dotted quads written
-/// directly, as formatting through `fmt` costs several times as much.
-fn push_addr(s: &mut String, a: IpAddr) {
-    match a {
-        IpAddr::V4(a) => {
-            for (i, o) in a.octets().into_iter().enumerate() {
-                if i > 0 {
-                    s.push('.');
-                }
-                if o >= 100 {
-                    s.push((b'0' + o / 100) as char);
-                }
-                if o >= 10 {
-                    s.push((b'0' + o / 10 % 10) as char);
-                }
-                s.push((b'0' + o % 10) as char);
-            }
-        }
-        IpAddr::V6(a) => {
-            let _ = write!(s, "{a}");
         }
     }
 }

@@ -2,8 +2,8 @@
 //! `Database.lookup_batch` returns as numpy arrays, and the per-row details (prefix
 //! and names) for the text columns.
 
-use super::layout::{CountrySource, NONE};
 use super::answers::Answer;
+use super::layout::{CountrySource, NONE};
 use super::read::View;
 use crate::batch::{for_chunks, Keys};
 use crate::ip::IpPrefix;

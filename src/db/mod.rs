@@ -35,13 +35,13 @@ pub mod sources;
 mod strings;
 pub mod summary;
 
+pub use answers::Answer;
 pub use build::DbBuilder;
 pub use columns::{Columns, Detail};
 pub use file::DbError;
 pub use kinds::SourceKind;
 pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
-pub use answers::Answer;
 pub use query::{AsRecord, Hit, Record, Tally};
 pub use read::{Database, View};
 pub use schema::{Field, FieldType, FieldValue, OwnedRecord, RECORD_FIELDS};

@@ -273,7 +273,17 @@ impl<'a> View<'a> {
         self.describe(prefix.addr(), Hit { prefix, route })
     }
 
-    pub(super) fn describe(&self, addr: IpAddr, hit: Hit) -> Option<Record<'a>> {
+    fn describe(&self, addr: IpAddr, hit: Hit) -> Option<Record<'a>> {
+        self.describe_in(addr, hit, self.rir_block(addr))
+    }
+
+    /// [`View::describe`] for an address whose RIR block is known (`block`).
+    pub(super) fn describe_in(
+        &self,
+        addr: IpAddr,
+        hit: Hit,
+        block: Option<&'a RirInfo>,
+    ) -> Option<Record<'a>> {
         let origins = self.origins(hit.route);
         let asn = *origins.first()?;
         let as_index = self
@@ -283,7 +293,6 @@ impl<'a> View<'a> {
             .unwrap_or(NONE);
         let info = self.as_info.get(as_index as usize);
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        let block = self.rir_block(addr);
         let country = self.country_with(as_index, || block);
         let registry = self.registry_with(block, as_index);
         Some(Record {
@@ -315,7 +324,6 @@ impl<'a> View<'a> {
         let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
         self.registry_with(self.rir_block(addr), as_index)
     }
-
 
     /// Every prefix with its route, IPv4 then IPv6, each in address order.
     pub fn iter(&self) -> impl Iterator<Item = (IpPrefix, u32)> + 'a {

@@ -4,9 +4,9 @@
 
 use crate::addresses::{read_chunks, AddressColumn, ColumnError, OnError};
 use crate::db::arrow::{schema, select, ArrowColumn};
+use ::arrow_schema::DataType;
 use arrow_array::cast::AsArray;
 use arrow_array::ArrayRef;
-use ::arrow_schema::DataType;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::{intern, PyErr};
@@ -29,10 +29,16 @@ pub(crate) struct Column {
 impl Column {
     /// The column `obj` exports; a one-column table gives its column.
     pub(crate) fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let (chunks, field) = obj.extract::<AnyArray>()?.into_chunked_array()?.into_inner();
+        let (chunks, field) = obj
+            .extract::<AnyArray>()?
+            .into_chunked_array()?
+            .into_inner();
         match field.data_type() {
             DataType::Struct(fields) if fields.len() == 1 => Ok(Column {
-                chunks: chunks.iter().map(|c| c.as_struct().column(0).clone()).collect(),
+                chunks: chunks
+                    .iter()
+                    .map(|c| c.as_struct().column(0).clone())
+                    .collect(),
                 name: fields[0].name().clone(),
             }),
             DataType::Struct(fields) => {

@@ -5,10 +5,10 @@
 //! answered the same way. Results come back as numpy arrays built from Rust vectors
 //! without a copy.
 
+use super::arrow::{is_arrow, Column};
 use super::convert;
 use super::table::PrefixTable;
 use super::values::Value;
-use super::arrow::{is_arrow, Column};
 use crate::addresses::OnError;
 use crate::batch::{Keys, OwnedKeys};
 use numpy::{

@@ -33,9 +33,9 @@ mod _geoip_rs {
     use pyo3::types::PyTuple;
 
     #[pymodule_export]
-    use super::database::{DbIter, PyDatabase};
-    #[pymodule_export]
     use super::arrow::arrow_schema;
+    #[pymodule_export]
+    use super::database::{DbIter, PyDatabase};
     #[pymodule_export]
     use super::record::Record;
     #[pymodule_export]
