@@ -20,6 +20,7 @@ import gc
 import ipaddress
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -140,6 +141,7 @@ def today_db(data: Path, out: Path) -> geoip_rs.Database:
     def script(name):
         spec = importlib.util.spec_from_file_location(name, HERE.parent / "scripts" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
         return module
 

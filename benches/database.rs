@@ -7,15 +7,19 @@
 #[allow(dead_code)]
 mod common;
 
+use arrow_array::{ArrayRef, StringArray};
 use common::{ipasn, ipasn_file, synth_table, Rng, Rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use geoip_rs::addresses::OnError as OnBadAddress;
 use geoip_rs::batch::Keys;
+use geoip_rs::db::arrow::arrow_columns;
 use geoip_rs::db::{Answer, Database, DbBuilder};
 use geoip_rs::loaders::{NoProgress, OnError, ReadOptions};
 use geoip_rs::IpPrefix;
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 fn build(tag: &str, v4: Rows<u32>, v6: Rows<u128>) -> PathBuf {
     let mut b = DbBuilder::new();
@@ -81,6 +85,25 @@ fn bench(c: &mut Criterion, tag: &str, path: PathBuf) {
     // What `Database.lookup_batch` runs: the answer columns, on every core.
     g.bench_function("columns of 1M IPv4 (as Database.lookup_batch)", |b| {
         b.iter(|| db.view().columns(Keys::V4(black_box(&addrs))))
+    });
+    // What `Database.to_arrow` runs on a column of text: parsing, lookups and every
+    // record column (4 IPv4 addresses to 1 IPv6, in and out of routed space).
+    let texts: Vec<String> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| match i % 5 {
+            4 => std::net::Ipv6Addr::from(u128::from(a) << 96 | 0x2a00 << 112).to_string(),
+            _ => std::net::Ipv4Addr::from(a).to_string(),
+        })
+        .collect();
+    let column: ArrayRef = Arc::new(StringArray::from_iter_values(&texts));
+    let every = arrow_columns();
+    g.bench_function("Arrow records of 1M address strings (every column)", |b| {
+        b.iter(|| {
+            db.view()
+                .arrow_batches(std::slice::from_ref(&column), OnBadAddress::Raise, &every)
+                .unwrap()
+        })
     });
     g.finish();
     let _ = std::fs::remove_file(&path);

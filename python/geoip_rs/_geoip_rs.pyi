@@ -13,6 +13,7 @@ __all__ = [
     "DbIter",
     "Database",
     "Record",
+    "arrow_schema",
     "PrefixTable",
     "__version__",
     "FormatError",
@@ -68,6 +69,43 @@ EXPORT_FORMATS: tuple[str, ...]
 
 ORIGIN_POLICIES: tuple[str, ...]
 """The values of ``origin_policy``, the default first."""
+
+RowError: TypeAlias = Literal["raise", "null"]
+"""``on_error=`` of the batch lookups: ``"raise"`` fails on the first malformed address
+with a ``ValueError`` naming its row; ``"null"`` makes it a row without an address."""
+
+@type_check_only
+class ArrowExporter:
+    """Anything that exports Arrow data through the PyCapsule interface."""
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object: ...
+
+Addresses: TypeAlias = (
+    ArrowExporter | npt.NDArray[np.uint32] | npt.NDArray[np.uint8] | Iterable[Address | None]
+)
+"""Many addresses: an Arrow column, a numpy array (``uint32`` IPv4 or ``(N, 16)``
+``uint8`` IPv6) or an iterable of addresses."""
+
+@type_check_only
+class ArrowTable(ArrowExporter):
+    """An Arrow table (pyo3-arrow's, arro3's ``Table``): hand it to
+    ``pyarrow.table``, ``polars.DataFrame`` or DuckDB; ``num_rows``, ``schema`` and
+    ``column_names`` tell its shape."""
+
+    @property
+    def num_rows(self) -> int: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    @property
+    def schema(self) -> object: ...
+
+def arrow_schema(columns: Sequence[str] | None = None) -> object:
+    """The Arrow schema of ``Database.to_arrow(addresses, columns)`` (an object with
+    ``__arrow_c_schema__``: ``pyarrow.schema(arrow_schema())``): every record field
+    in the core's order, the prefix's length (``uint8``) after the prefix; the
+    address and prefix as ``utf8``, AS numbers as ``uint32``, origins as
+    ``list<uint32>``, the text fields dictionary-encoded (``dictionary<int32,
+    utf8>``); every column nullable. An unknown name raises ``ValueError``."""
 
 Summary: TypeAlias = dict[str, Any]
 """What a reader read: ``records`` (lines or MRT records), ``prefixes``, ``entries``,
@@ -444,17 +482,24 @@ class PrefixTable:
     def __reduce__(self) -> tuple[Any, ...]: ...
     def lookup_batch(
         self,
-        addresses: npt.NDArray[np.uint32] | npt.NDArray[np.uint8] | Iterable[Address],
+        addresses: Addresses,
         *,
         missing: int = -1,
+        on_error: RowError = "raise",
     ) -> tuple[npt.NDArray[np.int64] | list[Any], npt.NDArray[np.int16], npt.NDArray[np.bool_]]:
         """Longest match for many addresses at once, with the GIL released.
 
         Args:
-            addresses: a 1-D ``uint32`` array of IPv4 addresses, an ``(N, 16)``
-                ``uint8`` array of packed IPv6 addresses, or any iterable of
-                addresses (str, int, bytes, ipaddress; families may be mixed).
+            addresses: an Arrow column (anything with ``__arrow_c_array__`` or
+                ``__arrow_c_stream__``: pyarrow, Polars, pandas, DuckDB, arro3) of
+                address strings, ``fixed_size_binary[4]``/``[16]`` or ``uint32``; a
+                1-D ``uint32`` array of IPv4 addresses, an ``(N, 16)`` ``uint8``
+                array of packed IPv6 addresses, or any iterable of addresses (str,
+                int, bytes, ipaddress; families may be mixed). A null (None) is a
+                row without an address: a miss.
             missing: the value reported for addresses with no match (integer tables).
+            on_error: a malformed address raises ``ValueError`` naming its row
+                (``"raise"``) or is a miss (``"null"``).
 
         Returns:
             ``(values, prefixlen, found)``: ``values`` is an ``int64`` array when
@@ -594,23 +639,49 @@ class Database:
         """``(prefix, origin AS)`` pairs, IPv4 then IPv6, in address order."""
     def lookup_batch(
         self,
-        addresses: npt.NDArray[np.uint32] | npt.NDArray[np.uint8] | Iterable[Address],
+        addresses: Addresses,
         *,
         details: bool = False,
+        on_error: RowError = "raise",
     ) -> BatchColumns:
         """Many addresses at once, with the GIL released (large batches on every core).
 
         Args:
-            addresses: a 1-D ``uint32`` array of IPv4 addresses, an ``(N, 16)``
-                ``uint8`` array of packed IPv6 addresses, or any iterable of
-                addresses (families may be mixed).
+            addresses: as ``PrefixTable.lookup_batch`` takes them: an Arrow column,
+                a numpy array or an iterable (a null is a row without an address).
             details: also return the text columns.
+            on_error: a malformed address raises ``ValueError`` naming its row
+                (``"raise"``) or is a miss (``"null"``).
 
         Returns:
             columns: ``found`` (bool), ``asn`` (``uint32``, 0 where not found),
             ``prefix_len`` (``uint8``), ``country`` (``S2``, empty where unknown)
             and ``country_source`` (``S10``); with ``details``, lists ``prefix``,
             ``as_name``, ``org_id``, ``org_name`` and ``registry``.
+        """
+    def to_arrow(
+        self,
+        addresses: Addresses,
+        columns: Sequence[str] | None = None,
+        *,
+        on_error: RowError = "raise",
+    ) -> ArrowTable:
+        """The records of many addresses as an Arrow table, made on every core with
+        the GIL released: one row per address, the columns of
+        ``arrow_schema(columns)`` (every column by default, in that order), null
+        where an address is not routed, null or malformed.
+
+        The table goes to any Arrow consumer without a copy through the PyCapsule
+        interface: ``pyarrow.table(t)``, ``polars.DataFrame(t)``, DuckDB. The
+        ``address`` column is the text given where the input is text (so a
+        malformed row under ``on_error="null"`` shows what it was), else each
+        address's standard text.
+
+        Args:
+            addresses: as ``lookup_batch`` takes them.
+            columns: the column names to give, in this order.
+            on_error: a malformed address raises ``ValueError`` naming its row
+                (``"raise"``) or gives a null row (``"null"``).
         """
     def as_info(self, asn: int | str) -> AsInfo | None:
         """What the database knows about an AS (``15169`` or ``"AS15169"``)."""

@@ -79,6 +79,14 @@ pub fn arrow_columns() -> Vec<ArrowColumn> {
 pub fn select<S: AsRef<str>>(names: Option<&[S]>) -> Result<Vec<ArrowColumn>, String> {
     let all = arrow_columns();
     let Some(names) = names else { return Ok(all) };
+    if let Some(n) = names.iter().enumerate().find_map(|(i, n)| {
+        names[..i]
+            .iter()
+            .any(|m| m.as_ref() == n.as_ref())
+            .then_some(n)
+    }) {
+        return Err(format!("column {} asked for twice", py_repr(n.as_ref())));
+    }
     let find = |name: &str| all.iter().find(|c| c.name == name).cloned();
     names
         .iter()
