@@ -116,9 +116,6 @@ def check_arguments(existing: Sequence[str], column: str, added: Sequence[str], 
     added column that would shadow one the frame has, or an unknown ``on_error``."""
     if column not in existing:
         raise ValueError(f"no column {column!r} in the DataFrame; its columns are {list(existing)}")
-    repeated = sorted({c for c in added if list(added).count(c) > 1})
-    if repeated:
-        raise ValueError(f"column(s) {repeated} asked for more than once")
     clashes = [c for c in added if c in existing]
     if clashes:
         raise ValueError(f"the DataFrame already has column(s) {clashes}; pass prefix= to name "
