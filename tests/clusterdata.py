@@ -8,13 +8,13 @@ from __future__ import annotations
 import collections
 import importlib
 import ipaddress
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
 import pytest
 from conftest import IN_CI
+from frames_oracle import COLUMNS, addresses, expected_row, texts
 
 import geoip_rs
 
@@ -32,44 +32,24 @@ def require(module: str) -> ModuleType:
 
 def record_columns() -> list[str]:
     """Every record column but the address, in schema order (what enrich adds)."""
-    import pyarrow as pa
-
-    return [n for n in pa.schema(geoip_rs.arrow_schema()).names if n != "address"]
+    return COLUMNS[1:]
 
 
-def mixed_addresses(db: geoip_rs.Database, seed: int) -> list[str | None]:
-    """About 2,000 addresses, shuffled: the first and a random address of prefixes
-    the database routes (IPv4 from a dozen /8s, IPv6 from all of it), uniform random
-    IPv4 and IPv6 addresses (mostly misses for IPv6), and nulls."""
-    rng = random.Random(seed)
-    v4 = [net for first in rng.sample(range(1, 224), 12) for net, _ in db.covered(f"{first}.0.0.0/8")]
-    v6 = [net for net, _ in db.covered("::/0")]
-    out: list[str | None] = []
-    for nets, k in ((v4, 500), (v6, 300)):
-        for net in rng.sample(nets, min(k, len(nets))):
-            out.append(str(net.network_address))
-            out.append(str(net.network_address + rng.randrange(net.num_addresses)))
-    out += [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(300)]
-    out += [str(ipaddress.IPv6Address(rng.getrandbits(128))) for _ in range(100)]
-    out += [None] * 40
-    rng.shuffle(out)
-    return out
+def mixed_addresses(seed: int) -> list[str | None]:
+    """2,000 addresses of the bundled sample as text (the Arrow tests' mix: routed,
+    uniform, misses and nulls)."""
+    return texts(addresses(2000, seed))
 
 
 def expected(db: geoip_rs.Database, address: str | None) -> dict[str, Any] | None:
     """The oracle: the record columns of ``db.lookup(address)``, or None for a
     null, a malformed string or a miss."""
-    if address is None:
-        return None
     try:
-        r = db.lookup(address)
+        ip = None if address is None else ipaddress.ip_address(address)
     except ValueError:
         return None
-    if r is None:
-        return None
-    d = r.to_dict()
-    d.update(prefix=str(r.prefix), prefix_len=r.prefix.prefixlen, origins=list(r.origins))
-    return d
+    row = expected_row(db, ip)
+    return row if row["prefix"] is not None else None
 
 
 def check_rows(

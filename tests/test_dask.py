@@ -42,7 +42,7 @@ def sample():
 
 @pytest.fixture(scope="module")
 def addresses(sample):
-    return mixed_addresses(sample, seed=20141)
+    return mixed_addresses(seed=20141)
 
 
 def frame(addresses, index=None):

@@ -62,7 +62,7 @@ def sample():
 
 @pytest.fixture(scope="module")
 def addresses(sample):
-    return mixed_addresses(sample, seed=20142)
+    return mixed_addresses(seed=20142)
 
 
 def frame(spark, addresses, partitions):

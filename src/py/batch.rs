@@ -101,11 +101,13 @@ fn from_iterable(
     let (mut out, mut valid) = (Vec::new(), Vec::new());
     for (i, item) in items.enumerate() {
         let item = item?;
-        let addr = match convert::address(&item) {
-            _ if item.is_none() => None,
-            Ok(a) => Some(a),
-            Err(e) if on_error == OnError::Null && e.is_instance_of::<PyValueError>(py) => None,
-            Err(e) => return Err(convert::at_index(py, e, i)),
+        let addr = match item.is_none() {
+            true => None,
+            false => match convert::address(&item) {
+                Ok(a) => Some(a),
+                Err(e) if on_error == OnError::Null && e.is_instance_of::<PyValueError>(py) => None,
+                Err(e) => return Err(convert::at_index(py, e, i)),
+            },
         };
         out.push(addr.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
         valid.push(addr.is_some());
