@@ -49,12 +49,18 @@ pub enum ColumnError {
 impl fmt::Display for ColumnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ColumnError::Type(t) => write!(
-                f,
-                "expected addresses as strings, fixed_size_binary[4], fixed_size_binary[16] \
-                 or uint32, got {}",
-                type_name(t)
-            ),
+            ColumnError::Type(t) => {
+                write!(
+                    f,
+                    "expected addresses as strings, fixed_size_binary[4], fixed_size_binary[16] \
+                     or uint32, got {}",
+                    type_name(t)
+                )?;
+                match t.is_integer() {
+                    true => write!(f, " (cast IPv4 addresses held as integers to uint32)"),
+                    false => Ok(()),
+                }
+            }
             ColumnError::BadAddress { row, text } => {
                 write!(f, "row {row}: {}", bad_address_message(text))
             }
