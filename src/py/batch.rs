@@ -126,7 +126,8 @@ pub(crate) fn with_keys<R>(
 ) -> PyResult<R> {
     if is_arrow(addresses) {
         let column = Column::extract(addresses)?;
-        let a = column.addresses(on_error)?;
+        // Parsing text takes a while: without the GIL, as the lookups.
+        let a = addresses.py().detach(|| column.addresses(on_error))?;
         return f(a.keys.keys(), a.valid.as_deref());
     }
     let array = match addresses.cast::<PyUntypedArray>() {
