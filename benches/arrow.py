@@ -16,13 +16,9 @@ Medians of ``--repeat`` runs; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import gc
 import ipaddress
 import os
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,19 +26,10 @@ import pandas as pd
 import pyarrow as pa
 
 import geoip_rs
+from compare import load_script, median_time
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def addresses(db: geoip_rs.Database, n: int, seed: int = 7) -> list[str]:
@@ -136,17 +123,8 @@ def on_cores(db, addrs, repeat) -> dict[int, dict[str, float]]:
 def today_db(data: Path, out: Path) -> geoip_rs.Database:
     """A database from the synthetic table of today's size, with the sample's RIR
     files and AS names (as benches/compare.py builds it)."""
-    import importlib.util
-
-    def script(name):
-        spec = importlib.util.spec_from_file_location(name, HERE.parent / "scripts" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-        return module
-
-    table = script("synth_table").cached_table(data=data)
-    sources = script("build_sample_db").sources(data)
+    table = load_script("synth_table").cached_table(data=data)
+    sources = load_script("build_sample_db").sources(data)
     return geoip_rs.build_database(out / "today.geoipdb", ipasn=[str(table)], delegated=sources["delegated"],
                                    asnames=sources["asnames"], on_error="skip")
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from . import _engines
-from .database import Database, PathLike, _arrow_backed, arrow_schema
+from .database import Database, PathLike, arrow_schema, arrow_to_pandas
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -63,7 +63,7 @@ def _meta(empty: pd.DataFrame, names: tuple[str, ...], prefix: str) -> pd.DataFr
     import pyarrow as pa
     from dask.dataframe.utils import clear_known_categories
 
-    added = pa.schema(arrow_schema(list(names))).empty_table().to_pandas(types_mapper=_arrow_backed(pd))
+    added = arrow_to_pandas(pa.schema(arrow_schema(list(names))).empty_table())
     # The categories are whatever names and countries the partitions hold, so Dask
     # must not take the empty ones here as the full list.
     added = clear_known_categories(added)

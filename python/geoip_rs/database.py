@@ -7,6 +7,7 @@ opens what it wrote.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -79,9 +80,7 @@ class Database(_geoip_rs.Database):
         Arrow-backed (``pd.ArrowDtype``): the strings are not copied into Python
         objects, and integers with misses stay ``uint32``/``uint8`` instead of
         turning into floats."""
-        pd = _pandas()
-        table = _pyarrow().table(self.to_arrow(addresses, columns, on_error=on_error))
-        return _text_categories(pd, table.to_pandas(types_mapper=_arrow_backed(pd)))
+        return arrow_to_pandas(self.to_arrow(addresses, columns, on_error=on_error))
 
     def to_polars(
         self,
@@ -92,10 +91,7 @@ class Database(_geoip_rs.Database):
     ) -> Any:
         """A Polars DataFrame with one row per address: ``to_arrow``'s columns (the
         dictionary-encoded ones as ``Categorical``), taken without a copy."""
-        try:
-            import polars as pl
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("this needs polars: pip install polars (or geoip_rs[polars])") from e
+        pl = _require("polars", "polars")
         return pl.DataFrame(self.to_arrow(addresses, columns, on_error=on_error))
 
     def summary(self, by: Literal["asn", "country"] = "asn", *, frame: bool = True) -> Any:
@@ -110,7 +106,7 @@ class Database(_geoip_rs.Database):
         cols = self._summary(by)
         if not frame:
             return cols
-        return _pandas().DataFrame(cols)
+        return _require("pandas", "pandas").DataFrame(cols)
 
 
 #: The Arrow schema of ``Database.to_arrow(addresses, columns)``: the core's, through
@@ -140,35 +136,25 @@ def _parse_time(text: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def _pandas() -> Any:
+def _require(module: str, extra: str) -> Any:
+    """An optional dependency, or an ImportError saying how to install it."""
     try:
-        import pandas
+        return importlib.import_module(module)
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("this needs pandas: pip install pandas (or geoip_rs[pandas])") from e
-    return pandas
+        raise ImportError(f"this needs {module}: pip install {module} (or geoip_rs[{extra}])") from e
 
 
-def _pyarrow() -> Any:
-    try:
-        import pyarrow
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("this needs pyarrow: pip install pyarrow (or geoip_rs[arrow])") from e
-    return pyarrow
-
-
-def _arrow_backed(pd: Any) -> Callable[[Any], Any]:
-    """``to_pandas``' types mapper: dictionaries to the default (Categorical), every
-    other Arrow type to ``pd.ArrowDtype``."""
-    import pyarrow as pa
-
-    return lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t)
-
-
-def _text_categories(pd: Any, df: Any) -> Any:
-    """``df`` with the categories of each Categorical column as text: pyarrow makes
-    an empty dictionary (a column all null) into ``object`` categories and any other
-    into ``str`` ones, and frames put together (Dask's partitions, ``pd.concat``)
-    want one dtype."""
+def arrow_to_pandas(table: Any) -> Any:
+    """An Arrow table of records (``to_arrow``'s, or its empty schema's) as
+    ``to_pandas`` gives it: the dictionary columns ``Categorical`` with text
+    categories, every other column ``pd.ArrowDtype``."""
+    pd = _require("pandas", "pandas")
+    pa = _require("pyarrow", "arrow")
+    mapper = lambda t: None if pa.types.is_dictionary(t) else pd.ArrowDtype(t)  # noqa: E731
+    df = pa.table(table).to_pandas(types_mapper=mapper)
+    # pyarrow makes an empty dictionary (a column all null) into ``object``
+    # categories and any other into ``str`` ones; frames put together (Dask's
+    # partitions, ``pd.concat``) want one dtype.
     text = pd.Index(["x"]).dtype  # str under pandas 3, object before
     for c in df.columns[[isinstance(t, pd.CategoricalDtype) for t in df.dtypes]]:
         categories = df[c].cat.categories

@@ -60,6 +60,7 @@ def enrich(
     added name the frame already has raises ``ValueError`` before any job runs.
     """
     import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_type
     from pyspark.sql.types import StructField, StructType
 
     path = _engines.database_path(db)
@@ -69,7 +70,7 @@ def enrich(
     types = [_spark_type(f.type) for f in pa.schema(arrow_schema(list(names)))]
     source = _ship(df.sparkSession.sparkContext, path) if ship else path
     schema = StructType(df.schema.fields + [StructField(n, t, True) for n, t in zip(added, types)])
-    targets = pa.schema([(n, _arrow_type(t)) for n, t in zip(added, types)])
+    targets = pa.schema([(n, to_arrow_type(t)) for n, t in zip(added, types)])
     run = functools.partial(_enrich_batches, source=source, shipped=ship, column=column,
                             names=names, on_error=on_error, targets=targets)
     return df.mapInArrow(run, schema)
@@ -118,17 +119,6 @@ def _spark_type(t: pa.DataType) -> DataType:
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return st.ArrayType(_spark_type(t.value_type), containsNull=True)
     raise TypeError(f"no Spark type for the record column type {t}")
-
-
-def _arrow_type(t: DataType) -> pa.DataType:
-    """The Arrow type Spark reads a column of Spark type ``t`` from."""
-    import pyarrow as pa
-    from pyspark.sql import types as st
-
-    if isinstance(t, st.ArrayType):
-        return pa.list_(_arrow_type(t.elementType))
-    simple = {st.StringType: pa.string(), st.ShortType: pa.int16(), st.LongType: pa.int64()}
-    return simple[type(t)]
 
 
 def _enrich_batches(

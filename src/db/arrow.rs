@@ -169,6 +169,8 @@ struct Rows<'v, 'a> {
     valid: Option<&'v [bool]>,
     answers: Vec<Answer>,
     found: Vec<bool>,
+    /// `found` as the validity of the record columns (made once, shared by them).
+    nulls: Option<NullBuffer>,
 }
 
 impl<'v, 'a> Rows<'v, 'a> {
@@ -176,20 +178,18 @@ impl<'v, 'a> Rows<'v, 'a> {
         let mut answers = vec![Answer::default(); keys.len()];
         view.answers(keys, |i, a| answers[i] = *a);
         let has = |i: usize| valid.is_none_or(|v| v[i]);
-        let found = (0..keys.len())
+        let found: Vec<bool> = (0..keys.len())
             .map(|i| has(i) && answers[i].route != NONE)
             .collect();
+        let nulls = null_buffer(found.len(), |i| found[i]);
         Rows {
             view,
             keys,
             valid,
             answers,
             found,
+            nulls,
         }
-    }
-
-    fn nulls(&self) -> Option<NullBuffer> {
-        null_buffer(self.found.len(), |i| self.found[i])
     }
 
     fn arrays(&self, columns: &[ArrowColumn], text: Option<ArrayRef>) -> Vec<ArrayRef> {
@@ -220,7 +220,7 @@ impl<'v, 'a> Rows<'v, 'a> {
         let lens = self.answers.iter().map(|a| a.prefix_len).collect();
         Arc::new(PrimitiveArray::<arrow_array::types::UInt8Type>::new(
             lens,
-            self.nulls(),
+            self.nulls.clone(),
         ))
     }
 
@@ -228,7 +228,7 @@ impl<'v, 'a> Rows<'v, 'a> {
         let asns = self.answers.iter().map(|a| a.asn).collect();
         Arc::new(PrimitiveArray::<arrow_array::types::UInt32Type>::new(
             asns,
-            self.nulls(),
+            self.nulls.clone(),
         ))
     }
 
