@@ -384,12 +384,15 @@ def run_export(args: argparse.Namespace) -> int:
 
 def export(db: Database, fmt: str, out: TextIO) -> None:
     """Stream the prefixes as ``fmt`` text, a chunk of rows at a time."""
-    start, end = 0, len(db)
+    start = 0
     while True:
-        text, start = db._export(fmt, start, CHUNK)
+        # Positions run over every snapshot's prefixes in a history (some rows of
+        # a chunk may be absent at its newest): the end is where no position is left.
+        text, next_start = db._export(fmt, start, CHUNK)
         out.write(text)
-        if start >= end:
+        if next_start <= start:
             return
+        start = next_start
 
 
 if __name__ == "__main__":  # pragma: no cover

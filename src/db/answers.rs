@@ -5,10 +5,11 @@
 use super::layout::NONE;
 use super::query::{Hit, Record};
 use super::read::View;
+use super::versions::{At, VTrie};
 use crate::batch::{v6_keys, Keys};
 use crate::ip::IpPrefix;
 use crate::key::Key;
-use crate::poptrie::{unpack, PoptrieRef};
+use crate::poptrie::{unpack, MISS};
 use std::net::IpAddr;
 
 /// Addresses a batch answers at a time: small enough for the leaves and answers to
@@ -27,21 +28,53 @@ pub struct Answer {
     pub country: [u8; 2],
     /// 0 for none, else the [`super::CountrySource`] as `u8` (1 to 4, in their order).
     pub country_source: u8,
+    /// The snapshot that answered (in a history; 0 in a one-date file), [`NONE`]
+    /// for a time before the first.
+    pub snapshot: u32,
+}
+
+/// The snapshot each address of a batch is asked at: the view's own for all, or
+/// one per address ([`NONE`] for a time before the first snapshot).
+#[derive(Copy, Clone, Debug)]
+pub enum Snapshots<'t> {
+    Own,
+    Each(&'t [u32]),
+}
+
+impl<'t> Snapshots<'t> {
+    /// Those of rows `range`.
+    pub fn slice(self, range: std::ops::Range<usize>) -> Snapshots<'t> {
+        match self {
+            Snapshots::Own => Snapshots::Own,
+            Snapshots::Each(s) => Snapshots::Each(&s[range]),
+        }
+    }
+
+    /// Row `i`'s.
+    #[inline(always)]
+    fn get(self, i: usize, own: u32) -> u32 {
+        match self {
+            Snapshots::Own => own,
+            Snapshots::Each(s) => s[i],
+        }
+    }
 }
 
 impl<'a> View<'a> {
-    /// The answer for one address from its leaves in the two tries.
-    fn answer(&self, leaf: u32, block_leaf: u32) -> Answer {
+    /// The answer for one address from its leaves in the two tries, at `at`.
+    #[inline]
+    fn answer(&self, leaf: u32, block_leaf: u32, at: At<'_>) -> Answer {
         let block = unpack(block_leaf).map_or(NONE, |(_, i)| i);
         let Some((len, route)) = unpack(leaf) else {
             return Answer {
                 route: NONE,
                 block,
+                snapshot: at.snapshot,
                 ..Answer::default()
             };
         };
-        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
-        let (country, source) = match self.country_with(as_index, || self.rir(block)) {
+        let info = self.route_info(route, at);
+        let (country, source) = match self.country_with(info, || self.rir(block)) {
             Some((cc, s)) => (cc, s as u8),
             None => ([0, 0], 0),
         };
@@ -52,6 +85,7 @@ impl<'a> View<'a> {
             prefix_len: len,
             country,
             country_source: source,
+            snapshot: at.snapshot,
         }
     }
 
@@ -63,34 +97,40 @@ impl<'a> View<'a> {
             prefix,
             route: a.route,
         };
-        self.describe_in(addr, hit, self.rir(a.block))
+        self.describe_in(addr, hit, self.rir(a.block), self.at.with(a.snapshot))
     }
 
     /// Answers for IPv4 addresses given as integers.
     pub fn lookup_v4_many(&self, addrs: &[u32], out: &mut [Answer]) {
-        self.lookup_keys(self.v4.trie, self.rir4, addrs, out)
+        self.lookup_keys(self.v4.trie, self.rir4, addrs, Snapshots::Own, out)
     }
 
     /// [`View::lookup_v4_many`] for IPv6 addresses.
     pub fn lookup_v6_many(&self, addrs: &[u128], out: &mut [Answer]) {
-        self.lookup_keys(self.v6.trie, self.rir6, addrs, out)
+        self.lookup_keys(self.v6.trie, self.rir6, addrs, Snapshots::Own, out)
     }
 
     /// `emit(i, answer)` for the `i`-th address of a batch, in order, answered a
     /// block at a time into a buffer that stays in the first-level cache.
-    pub fn answers(&self, keys: Keys, mut emit: impl FnMut(usize, &Answer)) {
+    pub fn answers(&self, keys: Keys, emit: impl FnMut(usize, &Answer)) {
+        self.answers_at(keys, Snapshots::Own, emit)
+    }
+
+    /// [`View::answers`] with each address at its snapshot.
+    pub fn answers_at(&self, keys: Keys, snaps: Snapshots, mut emit: impl FnMut(usize, &Answer)) {
         let mut buf = [Answer::default(); BLOCK];
         let mut keys6 = Vec::with_capacity(BLOCK);
         for lo in (0..keys.len()).step_by(BLOCK) {
-            let part = keys.slice(lo..keys.len().min(lo + BLOCK));
+            let range = lo..keys.len().min(lo + BLOCK);
+            let (part, snaps) = (keys.slice(range.clone()), snaps.slice(range));
             let out = &mut buf[..part.len()];
             match part {
-                Keys::V4(addrs) => self.lookup_v4_many(addrs, out),
+                Keys::V4(addrs) => self.lookup_keys(self.v4.trie, self.rir4, addrs, snaps, out),
                 Keys::V6(rows) => {
                     v6_keys(rows, &mut keys6);
-                    self.lookup_v6_many(&keys6, out)
+                    self.lookup_keys(self.v6.trie, self.rir6, &keys6, snaps, out)
                 }
-                Keys::Mixed(addrs) => self.lookup_many(addrs, out),
+                Keys::Mixed(addrs) => self.lookup_many(addrs, snaps, out),
             }
             for (i, a) in out.iter().enumerate() {
                 emit(lo + i, a);
@@ -103,18 +143,29 @@ impl<'a> View<'a> {
     /// walking the RIR trie address by address when it is needed.
     fn lookup_keys<K: Key>(
         &self,
-        routes_trie: PoptrieRef<'a, K>,
-        rir_trie: PoptrieRef<'a, K>,
+        routes_trie: VTrie<'a, K>,
+        rir_trie: VTrie<'a, K>,
         keys: &[K],
+        snaps: Snapshots,
         out: &mut [Answer],
     ) {
         let (mut routes, mut blocks) = ([0u32; BLOCK], [0u32; BLOCK]);
-        for (k, o) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+        for (lo, (k, o)) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
             let (routes, blocks) = (&mut routes[..k.len()], &mut blocks[..k.len()]);
-            routes_trie.lookup_many(k, routes);
-            rir_trie.lookup_many(k, blocks);
-            for ((o, &leaf), &block) in o.iter_mut().zip(&*routes).zip(&*blocks) {
-                *o = self.answer(leaf, block);
+            routes_trie.trie.lookup_many(k, routes);
+            rir_trie.trie.lookup_many(k, blocks);
+            for (i, (o, (&leaf, &block))) in
+                o.iter_mut().zip(routes.iter().zip(&*blocks)).enumerate()
+            {
+                let at = self.at.with(snaps.get(lo * BLOCK + i, self.at.snapshot));
+                *o = match at.snapshot {
+                    NONE => self.answer(MISS, MISS, at),
+                    _ => self.answer(
+                        routes_trie.resolve(leaf, at),
+                        rir_trie.resolve(block, at),
+                        at,
+                    ),
+                };
             }
         }
     }
@@ -122,29 +173,70 @@ impl<'a> View<'a> {
     /// Answers for addresses of either family (parsed text, mostly): each family's
     /// addresses of a block are gathered and answered as arrays (interleaved, as
     /// [`View::lookup_v4_many`]), then put back in order.
-    pub fn lookup_many(&self, addrs: &[IpAddr], out: &mut [Answer]) {
-        let (mut v4, mut v6) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
-        let (mut at4, mut at6) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
+    pub fn lookup_many(&self, addrs: &[IpAddr], snaps: Snapshots, out: &mut [Answer]) {
+        let (mut v4, mut v6) = (Gathered::default(), Gathered::default());
         let mut buf = [Answer::default(); BLOCK];
-        for (part, o) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+        for (lo, (part, o)) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
             v4.clear();
             v6.clear();
-            at4.clear();
-            at6.clear();
             for (i, a) in part.iter().enumerate() {
+                let s = snaps.get(lo * BLOCK + i, 0);
                 match a {
-                    IpAddr::V4(a) => (v4.push(u32::from(*a)), at4.push(i)),
-                    IpAddr::V6(a) => (v6.push(u128::from(*a)), at6.push(i)),
+                    IpAddr::V4(a) => v4.push(u32::from(*a), i, s),
+                    IpAddr::V6(a) => v6.push(u128::from(*a), i, s),
                 };
             }
-            self.lookup_v4_many(&v4, &mut buf[..v4.len()]);
-            for (a, &i) in buf.iter().zip(&at4) {
-                o[i] = *a;
-            }
-            self.lookup_v6_many(&v6, &mut buf[..v6.len()]);
-            for (a, &i) in buf.iter().zip(&at6) {
-                o[i] = *a;
-            }
+            let out4 = &mut buf[..v4.keys.len()];
+            self.lookup_keys(self.v4.trie, self.rir4, &v4.keys, v4.snaps(snaps), out4);
+            v4.put_back(out4, o);
+            let out6 = &mut buf[..v6.keys.len()];
+            self.lookup_keys(self.v6.trie, self.rir6, &v6.keys, v6.snaps(snaps), out6);
+            v6.put_back(out6, o);
+        }
+    }
+}
+
+/// One family's addresses of a mixed block, with their rows and snapshots.
+struct Gathered<K> {
+    keys: Vec<K>,
+    rows: Vec<usize>,
+    snaps: Vec<u32>,
+}
+
+impl<K> Default for Gathered<K> {
+    fn default() -> Self {
+        Gathered {
+            keys: Vec::with_capacity(BLOCK),
+            rows: Vec::with_capacity(BLOCK),
+            snaps: Vec::with_capacity(BLOCK),
+        }
+    }
+}
+
+impl<K> Gathered<K> {
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.rows.clear();
+        self.snaps.clear();
+    }
+
+    fn push(&mut self, key: K, row: usize, snapshot: u32) {
+        self.keys.push(key);
+        self.rows.push(row);
+        self.snaps.push(snapshot);
+    }
+
+    /// The gathered rows' snapshots, if the batch has one per row.
+    fn snaps(&self, all: Snapshots) -> Snapshots<'_> {
+        match all {
+            Snapshots::Own => Snapshots::Own,
+            Snapshots::Each(_) => Snapshots::Each(&self.snaps),
+        }
+    }
+
+    fn put_back(&self, answers: &[Answer], out: &mut [Answer]) {
+        for (a, &i) in answers.iter().zip(&self.rows) {
+            out[i] = *a;
         }
     }
 }

@@ -244,6 +244,7 @@ impl DbBuilder {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v as u64))
                 .collect(),
+            snapshots: Vec::new(),
         }
     }
 }
@@ -264,24 +265,34 @@ fn name_text(n: &AsName) -> &str {
 }
 
 /// The sections' contents as they are made, written in [`Section::ALL`] order
-/// whatever the order they were made in.
+/// (then a history's, [`Section::HISTORY`]) whatever the order they were made in.
 #[derive(Default)]
-struct Sections {
+pub(crate) struct Sections {
     made: Vec<(Section, Vec<u8>)>,
 }
 
 impl Sections {
-    fn add(&mut self, section: Section, bytes: Vec<u8>) {
+    pub(crate) fn add(&mut self, section: Section, bytes: Vec<u8>) {
         self.made.push((section, bytes));
     }
 
-    fn into_writer(mut self) -> Result<Writer, String> {
+    fn into_writer(self) -> Result<Writer, String> {
+        self.into_writer_of(&Section::ALL, super::file::FORMAT_VERSION)
+    }
+
+    /// A file of format `version` that must have exactly the sections `expected`.
+    pub(crate) fn into_writer_of(
+        mut self,
+        expected: &[Section],
+        version: u32,
+    ) -> Result<Writer, String> {
         self.made.sort_by_key(|(s, _)| s.index());
         let order: Vec<Section> = self.made.iter().map(|(s, _)| *s).collect();
-        if order != Section::ALL {
+        if order != expected {
             return Err(format!("sections made: {order:?}, not each of them once"));
         }
         let mut w = Writer::default();
+        w.version = version;
         for (s, bytes) in self.made {
             w.add(s.name(), bytes);
         }

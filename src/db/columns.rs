@@ -2,7 +2,7 @@
 //! `Database.lookup_batch` returns as numpy arrays, and the per-row details (prefix
 //! and names) for the text columns.
 
-use super::answers::Answer;
+use super::answers::{Answer, Snapshots};
 use super::layout::{CountrySource, NONE};
 use super::read::View;
 use crate::batch::{for_chunks, Keys};
@@ -44,6 +44,8 @@ pub struct Columns {
     /// The route (origin list) of each row, [`NONE`] for a miss: what
     /// [`View::detail`] needs.
     pub route: Vec<u32>,
+    /// The snapshot that answered each row ([`NONE`]: a time before the first).
+    pub snapshot: Vec<u32>,
 }
 
 /// What the text columns show for one row.
@@ -64,6 +66,7 @@ impl Columns {
             country: vec![[0; 2]; n],
             country_source: vec![[0; 10]; n],
             route: vec![0; n],
+            snapshot: vec![0; n],
         }
     }
 
@@ -92,6 +95,11 @@ impl Columns {
 impl<'a> View<'a> {
     /// The answers for every address of `keys`; large batches on every core.
     pub fn columns(&self, keys: Keys) -> Columns {
+        self.columns_at(keys, Snapshots::Own)
+    }
+
+    /// [`View::columns`] with each address at its snapshot.
+    pub fn columns_at(&self, keys: Keys, snaps: Snapshots) -> Columns {
         let mut c = Columns::new(keys.len());
         let parts = (
             &mut c.found[..],
@@ -100,18 +108,24 @@ impl<'a> View<'a> {
             &mut c.country[..],
             &mut c.country_source[..],
             &mut c.route[..],
+            &mut c.snapshot[..],
         );
-        for_chunks(parts, |start, (found, asn, len, cc, source, route)| {
-            let keys = keys.slice(start..start + found.len());
-            self.answers(keys, |i, a: &Answer| {
-                found[i] = a.route != NONE;
-                asn[i] = a.asn;
-                len[i] = a.prefix_len;
-                cc[i] = a.country;
-                source[i] = SOURCE_CODES[a.country_source as usize];
-                route[i] = a.route;
-            })
-        });
+        for_chunks(
+            parts,
+            |start, (found, asn, len, cc, source, route, snap)| {
+                let range = start..start + found.len();
+                let (keys, snaps) = (keys.slice(range.clone()), snaps.slice(range));
+                self.answers_at(keys, snaps, |i, a: &Answer| {
+                    found[i] = a.route != NONE;
+                    asn[i] = a.asn;
+                    len[i] = a.prefix_len;
+                    cc[i] = a.country;
+                    source[i] = SOURCE_CODES[a.country_source as usize];
+                    route[i] = a.route;
+                    snap[i] = a.snapshot;
+                })
+            },
+        );
         c
     }
 

@@ -41,9 +41,10 @@ pub fn csv_columns() -> impl Iterator<Item = &'static str> {
 }
 
 impl Database {
-    /// Rows `range` of [`super::View::iter`]'s order (clamped to the end) in `format`,
-    /// preceded by the header if `range` starts at 0; returns where the next rows
-    /// start. Rows a damaged file cannot give are left out.
+    /// Positions `range` of [`super::View::nth`]'s order (clamped to the end) in
+    /// `format`, preceded by the header if `range` starts at 0; returns where the
+    /// next rows start. Positions the newest snapshot (or a damaged file) does not
+    /// have give no row.
     pub fn export(
         &self,
         format: ExportFormat,
@@ -51,7 +52,7 @@ impl Database {
         w: &mut impl Write,
     ) -> io::Result<usize> {
         let v = self.view();
-        let end = range.end.min(v.len()).max(range.start);
+        let end = range.end.min(v.slots()).max(range.start);
         let rows = (range.start..end)
             .filter_map(|i| v.nth(i))
             .filter_map(|(p, r)| v.prefix_record(p, r));

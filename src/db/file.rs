@@ -4,7 +4,7 @@
 //! Layout (all integers little-endian):
 //! ```text
 //! 0   magic        8 bytes  "GEOIPRS\0"
-//! 8   version      u32      FORMAT_VERSION
+//! 8   version      u32      FORMAT_VERSION, or HISTORY_VERSION for a history
 //! 12  sections     u32      number of sections
 //! 16  file length  u64      the whole file, to catch truncation at once
 //! 24  checksum     u32      CRC-32 of every other byte of the file
@@ -27,6 +27,10 @@ use std::path::{Path, PathBuf};
 pub const MAGIC: &[u8; 8] = b"GEOIPRS\0";
 /// 2: tries with leaves inline after their nodes (1: nodes and leaves apart).
 pub const FORMAT_VERSION: u32 = 2;
+/// A history: the sections of version 2 over many snapshots, plus the history's
+/// own (see [`super::versions`]). A number of its own, so that a reader of one-date
+/// files only refuses it rather than misreading it.
+pub const HISTORY_VERSION: u32 = 3;
 const HEADER: usize = 32;
 const ENTRY: usize = 24;
 
@@ -58,6 +62,8 @@ impl std::error::Error for DbError {}
 /// Sections to write, in order.
 #[derive(Default)]
 pub struct Writer {
+    /// The format version written; 0 means [`FORMAT_VERSION`].
+    pub version: u32,
     sections: Vec<([u8; 8], Vec<u8>)>,
 }
 
@@ -87,7 +93,11 @@ impl Writer {
         }
         let mut out = vec![0u8; offset];
         out[..8].copy_from_slice(MAGIC);
-        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let version = match self.version {
+            0 => FORMAT_VERSION,
+            v => v,
+        };
+        out[8..12].copy_from_slice(&version.to_le_bytes());
         out[12..16].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
         out[16..24].copy_from_slice(&(offset as u64).to_le_bytes());
         out[HEADER..table_end].copy_from_slice(&table);
@@ -216,6 +226,11 @@ impl DbFile {
         &self.map
     }
 
+    /// The format version (checked on open).
+    pub fn version(&self) -> u32 {
+        u32::from_le_bytes(self.map[8..12].try_into().expect("checked on open"))
+    }
+
     /// A format error in this file.
     pub fn invalid(&self, message: String) -> DbError {
         DbError::Invalid {
@@ -233,9 +248,10 @@ fn validate(bytes: &[u8], verify_checksum: bool) -> Result<Vec<([u8; 8], usize, 
     let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
     let version = u32_at(8);
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != HISTORY_VERSION {
         return Err(format!(
-            "format version {version}, this geoip_rs reads version {FORMAT_VERSION}"
+            "format version {version}, this geoip_rs reads versions {FORMAT_VERSION} \
+             (one date) and {HISTORY_VERSION} (history)"
         ));
     }
     if u64_at(16) != bytes.len() as u64 {

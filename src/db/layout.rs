@@ -18,6 +18,18 @@
 //!   (first, last, `ririnfo` index), sorted by first.
 //! - `stroff`, `strdata`: every string, deduplicated; string `i` is
 //!   `strdata[stroff[i]..stroff[i+1]]`.
+//!
+//! A history file (many snapshots; [`super::versions`]) has the same sections over
+//! every prefix, AS, organisation, route and string any snapshot has, with these
+//! changes and additions:
+//! - `snaptime`: each snapshot's time (Unix seconds, `i64`, ascending).
+//! - `v4route`/`v6route` hold cells (a route, or a timeline of leaves), and
+//!   `v4churn`/`v6churn`, `rir4chrn`/`rir6chrn` the timelines of the tries' changing
+//!   leaves; `timeline` holds every timeline.
+//! - `asinfo` is the list of distinct AS entries and `ascell` gives each AS (in
+//!   `asnum`) its entry at each snapshot.
+//! - The RIR AS number ranges are a trie over the AS number space (`asntrie`,
+//!   `asnchurn`), the `rirasn*` arrays empty.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -48,6 +60,15 @@ pub enum Section {
     RirAsnInfo,
     StrOff,
     StrData,
+    SnapTime,
+    Timeline,
+    V4Churn,
+    V6Churn,
+    Rir4Churn,
+    Rir6Churn,
+    AsCell,
+    AsnTrie,
+    AsnChurn,
 }
 
 impl Section {
@@ -77,6 +98,20 @@ impl Section {
         Section::StrData,
     ];
 
+    /// The sections only a history file has (see [`super::versions`]), after
+    /// [`Section::ALL`]'s in the file.
+    pub const HISTORY: [Section; 9] = [
+        Section::SnapTime,
+        Section::Timeline,
+        Section::V4Churn,
+        Section::V6Churn,
+        Section::Rir4Churn,
+        Section::Rir6Churn,
+        Section::AsCell,
+        Section::AsnTrie,
+        Section::AsnChurn,
+    ];
+
     /// The section's tag in the file (up to 8 bytes).
     pub const fn name(self) -> &'static str {
         match self {
@@ -103,6 +138,15 @@ impl Section {
             Section::RirAsnInfo => "rirasni",
             Section::StrOff => "stroff",
             Section::StrData => "strdata",
+            Section::SnapTime => "snaptime",
+            Section::Timeline => "timeline",
+            Section::V4Churn => "v4churn",
+            Section::V6Churn => "v6churn",
+            Section::Rir4Churn => "rir4chrn",
+            Section::Rir6Churn => "rir6chrn",
+            Section::AsCell => "ascell",
+            Section::AsnTrie => "asntrie",
+            Section::AsnChurn => "asnchurn",
         }
     }
 
@@ -118,6 +162,7 @@ pub struct FamilySections {
     pub addr: Section,
     pub len: Section,
     pub route: Section,
+    pub churn: Section,
 }
 
 pub const V4_SECTIONS: FamilySections = FamilySections {
@@ -125,6 +170,7 @@ pub const V4_SECTIONS: FamilySections = FamilySections {
     addr: Section::V4Addr,
     len: Section::V4Len,
     route: Section::V4Route,
+    churn: Section::V4Churn,
 };
 
 pub const V6_SECTIONS: FamilySections = FamilySections {
@@ -132,13 +178,14 @@ pub const V6_SECTIONS: FamilySections = FamilySections {
     addr: Section::V6Addr,
     len: Section::V6Len,
     route: Section::V6Route,
+    churn: Section::V6Churn,
 };
 
 /// "No such entry" in an index field.
 pub const NONE: u32 = u32::MAX;
 
 /// One AS.
-#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct AsInfo {
     /// AS name (string id) from the AS names source, else from as2org.
@@ -153,7 +200,7 @@ pub struct AsInfo {
 }
 
 /// One organisation (CAIDA as2org).
-#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct OrgInfo {
     pub id: u32,

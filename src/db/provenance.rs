@@ -42,6 +42,10 @@ pub struct Metadata {
     pub sources: Vec<SourceInfo>,
     pub options: BTreeMap<String, String>,
     pub counts: BTreeMap<String, u64>,
+    /// A history's snapshots, oldest first: each the metadata of the database it
+    /// was made from (the history's own `sources` are its newest snapshot's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<Metadata>,
 }
 
 impl SourceInfo {

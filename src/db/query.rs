@@ -1,11 +1,12 @@
 //! Questions a [`View`] answers: the record of an address, batches of them, and the
 //! prefix-level and AS-level queries over the sorted prefix arrays.
 
-use super::layout::{cc_str, find_range, CountrySource, RirInfo, Stored, NONE};
+use super::layout::{cc_str, find_range, AsInfo, CountrySource, RirInfo, Stored, NONE};
 use super::read::{Family, View};
+use super::versions::{own_route, At, TIMELINE};
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
-use crate::poptrie::unpack;
+use crate::poptrie::{unpack, MISS};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -61,12 +62,22 @@ pub struct Tally {
 }
 
 impl<K: Stored> Family<'_, K> {
-    pub fn prefix(&self, i: usize) -> Option<(Prefix<K>, u32)> {
-        let addr = K::load(*self.addr.get(i)?);
-        Some((
-            Prefix::new_masked(addr, *self.len.get(i)?)?,
-            *self.route.get(i)?,
-        ))
+    /// Prefix `i` of the arrays and its route at `at`; `None` if that snapshot does
+    /// not have it.
+    #[inline]
+    pub fn prefix(&self, i: usize, at: At<'_>) -> Option<(Prefix<K>, u32)> {
+        let p = self.slot(i)?;
+        let cell = *self.route.get(i)?;
+        let route = match cell & TIMELINE {
+            0 => cell,
+            _ => own_route(at.entry(cell & !TIMELINE, MISS), p.prefix_len())?,
+        };
+        Some((p, route))
+    }
+
+    /// Prefix `i` of the arrays, whichever snapshots have it.
+    fn slot(&self, i: usize) -> Option<Prefix<K>> {
+        Prefix::new_masked(K::load(*self.addr.get(i)?), *self.len.get(i)?)
     }
 
     fn count(&self) -> usize {
@@ -88,32 +99,43 @@ impl<K: Stored> Family<'_, K> {
         lo
     }
 
-    fn exact(&self, p: Prefix<K>) -> Option<u32> {
+    /// The position of exactly `p` in the arrays.
+    pub fn position(&self, p: Prefix<K>) -> Option<usize> {
         let i = self.lower_bound(p.addr(), p.prefix_len());
-        self.prefix(i).filter(|(q, _)| *q == p).map(|(_, r)| r)
+        (self.slot(i)? == p).then_some(i)
+    }
+
+    fn exact(&self, p: Prefix<K>, at: At<'_>) -> Option<u32> {
+        self.prefix(self.position(p)?, at).map(|(_, r)| r)
     }
 
     /// Prefixes containing `p` (itself included), shortest first.
-    fn covering(&self, p: Prefix<K>) -> Vec<(Prefix<K>, u32)> {
+    fn covering(&self, p: Prefix<K>, at: At<'_>) -> Vec<(Prefix<K>, u32)> {
         (0..=p.prefix_len())
             .filter_map(|l| {
                 let q = Prefix::new_masked(p.addr(), l)?;
-                self.exact(q).map(|r| (q, r))
+                self.exact(q, at).map(|r| (q, r))
             })
             .collect()
     }
 
-    /// Prefixes inside `p` (itself included), in address order.
-    fn covered(&self, p: Prefix<K>) -> Vec<(Prefix<K>, u32)> {
+    /// Positions of the prefixes inside `p` (itself included), in address order.
+    pub fn inside(&self, p: Prefix<K>) -> std::ops::Range<usize> {
         let start = self.lower_bound(p.addr(), p.prefix_len());
-        (start..self.count())
-            .map_while(|i| self.prefix(i).filter(|(q, _)| p.contains(q)))
-            .collect()
+        let n = (start..self.count())
+            .take_while(|&i| self.slot(i).is_some_and(|q| p.contains(&q)))
+            .count();
+        start..start + n
+    }
+
+    /// Prefixes inside `p` (itself included), in address order.
+    fn covered(&self, p: Prefix<K>, at: At<'_>) -> Vec<(Prefix<K>, u32)> {
+        self.inside(p).filter_map(|i| self.prefix(i, at)).collect()
     }
 
     /// Each prefix's own addresses: those whose longest match it is (its size less
     /// the sizes of the largest prefixes inside it), from one pass in address order.
-    fn own_sizes(&self) -> Vec<u128> {
+    fn own_sizes(&self, at: At<'_>) -> Vec<u128> {
         let size = |p: &Prefix<K>| {
             let bits = K::BITS - p.prefix_len();
             if bits == 128 {
@@ -125,7 +147,7 @@ impl<K: Stored> Family<'_, K> {
         let mut own = Vec::with_capacity(self.count());
         let mut stack: Vec<(Prefix<K>, usize)> = Vec::new();
         for i in 0..self.count() {
-            let Some((p, _)) = self.prefix(i) else {
+            let Some((p, _)) = self.prefix(i, at) else {
                 own.push(0);
                 continue;
             };
@@ -144,20 +166,28 @@ impl<K: Stored> Family<'_, K> {
 }
 
 impl<'a> View<'a> {
-    /// Number of routed prefixes.
+    /// Number of routed prefixes (at this snapshot).
     pub fn len(&self) -> usize {
-        self.v4.addr.len() + self.v6.addr.len()
+        match self.times.is_empty() {
+            true => self.slots(),
+            false => self.iter().count(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Number of positions in [`View::nth`]'s order: every prefix of any snapshot.
+    pub fn slots(&self) -> usize {
+        self.v4.count() + self.v6.count()
+    }
+
     /// The longest match of `addr`.
     pub fn lookup(&self, addr: IpAddr) -> Option<Hit> {
         let (len, route) = match addr {
-            IpAddr::V4(a) => unpack(self.v4.trie.lookup(u32::from(a)))?,
-            IpAddr::V6(a) => unpack(self.v6.trie.lookup(u128::from(a)))?,
+            IpAddr::V4(a) => unpack(self.v4.trie.lookup(u32::from(a), self.at))?,
+            IpAddr::V6(a) => unpack(self.v6.trie.lookup(u128::from(a), self.at))?,
         };
         let prefix = IpPrefix::new(addr, len, false).ok()?;
         Some(Hit { prefix, route })
@@ -182,6 +212,23 @@ impl<'a> View<'a> {
         self.as_num.binary_search(&asn).ok().map(|i| i as u32)
     }
 
+    /// The entry of the AS at `as_index` at snapshot `at` (the view's own but for
+    /// a batch's rows, each at its own).
+    #[inline]
+    pub fn as_info_at(&self, as_index: u32, at: At<'_>) -> Option<&'a AsInfo> {
+        let i = match self.as_cell.get(as_index as usize) {
+            Some(&cell) => at.cell(cell),
+            None if self.as_cell.is_empty() => as_index,
+            None => NONE,
+        };
+        self.as_info.get(i as usize)
+    }
+
+    /// [`View::as_info_at`] at the view's snapshot.
+    pub fn as_info(&self, as_index: u32) -> Option<&'a AsInfo> {
+        self.as_info_at(as_index, self.at)
+    }
+
     pub(super) fn rir(&self, i: u32) -> Option<&'a RirInfo> {
         self.rir_info.get(i as usize)
     }
@@ -189,23 +236,24 @@ impl<'a> View<'a> {
     /// The RIR delegation of an AS number (ranges, searched).
     fn rir_of_asn(&self, asn: u32) -> Option<&'a RirInfo> {
         let (f, l, i) = (self.rir_asn_first, self.rir_asn_last, self.rir_asn_info);
-        self.rir(find_range(f, l, i, asn)?)
+        match find_range(f, l, i, asn) {
+            Some(i) => self.rir(i),
+            None => self.rir(unpack(self.rir_asn.lookup(asn, self.at))?.1),
+        }
     }
 
     /// The RIR delegated block covering `addr`.
     pub fn rir_block(&self, addr: IpAddr) -> Option<&'a RirInfo> {
         let leaf = match addr {
-            IpAddr::V4(a) => self.rir4.lookup(u32::from(a)),
-            IpAddr::V6(a) => self.rir6.lookup(u128::from(a)),
+            IpAddr::V4(a) => self.rir4.lookup(u32::from(a), self.at),
+            IpAddr::V6(a) => self.rir6.lookup(u128::from(a), self.at),
         };
         self.rir(unpack(leaf)?.1)
     }
 
     /// What the database knows about `asn`, `None` if nothing.
     pub fn as_record(&self, asn: u32) -> Option<AsRecord<'a>> {
-        let info = self
-            .as_index(asn)
-            .and_then(|i| self.as_info.get(i as usize));
+        let info = self.as_index(asn).and_then(|i| self.as_info(i));
         let rir = match info {
             Some(i) => self.rir(i.rir),
             None => self.rir_of_asn(asn),
@@ -240,17 +288,17 @@ impl<'a> View<'a> {
     /// The country of an address routed by the AS at `as_index`, tried in the order
     /// of [`CountrySource`]: organisation, address block, AS number, AS name.
     pub fn country(&self, addr: IpAddr, as_index: u32) -> Option<([u8; 2], CountrySource)> {
-        self.country_with(as_index, || self.rir_block(addr))
+        self.country_with(self.as_info(as_index), || self.rir_block(addr))
     }
 
-    /// [`View::country`] with the address's RIR block found by `block`, which is
-    /// only called when the organisation has no country.
+    /// [`View::country`] for the AS entry `info`, with the address's RIR block found
+    /// by `block`, which is only called when the organisation has no country.
+    #[inline]
     pub(super) fn country_with(
         &self,
-        as_index: u32,
+        info: Option<&'a AsInfo>,
         block: impl FnOnce() -> Option<&'a RirInfo>,
     ) -> Option<([u8; 2], CountrySource)> {
-        let info = self.as_info.get(as_index as usize);
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
         country_chain(
             || org.map(|o| o.cc),
@@ -274,27 +322,31 @@ impl<'a> View<'a> {
     }
 
     fn describe(&self, addr: IpAddr, hit: Hit) -> Option<Record<'a>> {
-        self.describe_in(addr, hit, self.rir_block(addr))
+        self.describe_in(addr, hit, self.rir_block(addr), self.at)
     }
 
-    /// [`View::describe`] for an address whose RIR block is known (`block`).
+    /// The AS entry of a route's primary origin at `at`.
+    #[inline]
+    pub(super) fn route_info(&self, route: u32, at: At<'_>) -> Option<&'a AsInfo> {
+        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
+        self.as_info_at(as_index, at)
+    }
+
+    /// [`View::describe`] for an address whose RIR block is known (`block`), at
+    /// snapshot `at`.
     pub(super) fn describe_in(
         &self,
         addr: IpAddr,
         hit: Hit,
         block: Option<&'a RirInfo>,
+        at: At<'_>,
     ) -> Option<Record<'a>> {
         let origins = self.origins(hit.route);
         let asn = *origins.first()?;
-        let as_index = self
-            .route_as
-            .get(hit.route as usize)
-            .copied()
-            .unwrap_or(NONE);
-        let info = self.as_info.get(as_index as usize);
+        let info = self.route_info(hit.route, at);
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        let country = self.country_with(as_index, || block);
-        let registry = self.registry_with(block, as_index);
+        let country = self.country_with(info, || block);
+        let registry = self.registry_with(block, info);
         Some(Record {
             address: addr,
             prefix: hit.prefix,
@@ -309,10 +361,13 @@ impl<'a> View<'a> {
         })
     }
 
-    /// The registry of an address in RIR block `block` routed by the AS at
-    /// `as_index`: the block's, else the AS number's, else as2org's for the AS.
-    fn registry_with(&self, block: Option<&'a RirInfo>, as_index: u32) -> Option<&'a str> {
-        let info = self.as_info.get(as_index as usize);
+    /// The registry of an address in RIR block `block` routed by the AS whose entry
+    /// is `info`: the block's, else the AS number's, else as2org's for the AS.
+    fn registry_with(
+        &self,
+        block: Option<&'a RirInfo>,
+        info: Option<&'a AsInfo>,
+    ) -> Option<&'a str> {
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
         let rir = block.or_else(|| info.and_then(|i| self.rir(i.rir)));
         rir.and_then(|r| self.strings.get(r.registry))
@@ -321,51 +376,57 @@ impl<'a> View<'a> {
 
     /// The registry of `addr` routed by `route` (as [`Record::registry`]).
     pub fn registry(&self, addr: IpAddr, route: u32) -> Option<&'a str> {
-        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
-        self.registry_with(self.rir_block(addr), as_index)
+        self.registry_with(self.rir_block(addr), self.route_info(route, self.at))
     }
 
     /// Every prefix with its route, IPv4 then IPv6, each in address order.
     pub fn iter(&self) -> impl Iterator<Item = (IpPrefix, u32)> + 'a {
-        let (v4, v6) = (self.v4, self.v6);
+        let (v4, v6, at) = (self.v4, self.v6, self.at);
         let a = (0..v4.count())
-            .filter_map(move |i| v4.prefix(i))
+            .filter_map(move |i| v4.prefix(i, at))
             .map(|(p, r)| (IpPrefix::V4(p), r));
         let b = (0..v6.count())
-            .filter_map(move |i| v6.prefix(i))
+            .filter_map(move |i| v6.prefix(i, at))
             .map(|(p, r)| (IpPrefix::V6(p), r));
         a.chain(b)
     }
 
-    /// The `i`-th prefix of [`View::iter`]'s order.
+    /// The prefix at position `i` of [`View::iter`]'s order over every snapshot's
+    /// prefixes (up to [`View::slots`]); `None` where this snapshot has none.
     pub fn nth(&self, i: usize) -> Option<(IpPrefix, u32)> {
         match i.checked_sub(self.v4.count()) {
-            None => self.v4.prefix(i).map(|(p, r)| (IpPrefix::V4(p), r)),
-            Some(j) => self.v6.prefix(j).map(|(p, r)| (IpPrefix::V6(p), r)),
+            None => self
+                .v4
+                .prefix(i, self.at)
+                .map(|(p, r)| (IpPrefix::V4(p), r)),
+            Some(j) => self
+                .v6
+                .prefix(j, self.at)
+                .map(|(p, r)| (IpPrefix::V6(p), r)),
         }
     }
 
     /// The route of exactly `prefix`.
     pub fn exact(&self, prefix: &IpPrefix) -> Option<u32> {
         match prefix {
-            IpPrefix::V4(p) => self.v4.exact(*p),
-            IpPrefix::V6(p) => self.v6.exact(*p),
+            IpPrefix::V4(p) => self.v4.exact(*p, self.at),
+            IpPrefix::V6(p) => self.v6.exact(*p, self.at),
         }
     }
 
     /// Routed prefixes containing `prefix` (itself included), shortest first.
     pub fn covering(&self, prefix: &IpPrefix) -> Vec<(IpPrefix, u32)> {
         match prefix {
-            IpPrefix::V4(p) => wrap(self.v4.covering(*p), IpPrefix::V4),
-            IpPrefix::V6(p) => wrap(self.v6.covering(*p), IpPrefix::V6),
+            IpPrefix::V4(p) => wrap(self.v4.covering(*p, self.at), IpPrefix::V4),
+            IpPrefix::V6(p) => wrap(self.v6.covering(*p, self.at), IpPrefix::V6),
         }
     }
 
     /// Routed prefixes inside `prefix` (itself included), in address order.
     pub fn covered(&self, prefix: &IpPrefix) -> Vec<(IpPrefix, u32)> {
         match prefix {
-            IpPrefix::V4(p) => wrap(self.v4.covered(*p), IpPrefix::V4),
-            IpPrefix::V6(p) => wrap(self.v6.covered(*p), IpPrefix::V6),
+            IpPrefix::V4(p) => wrap(self.v4.covered(*p, self.at), IpPrefix::V4),
+            IpPrefix::V6(p) => wrap(self.v6.covered(*p, self.at), IpPrefix::V6),
         }
     }
 
@@ -385,15 +446,21 @@ impl<'a> View<'a> {
     /// A prefix with several origins counts for each of them.
     pub fn as_tally(&self) -> BTreeMap<u32, Tally> {
         let mut out: BTreeMap<u32, Tally> = BTreeMap::new();
-        for (i, own) in self.v4.own_sizes().into_iter().enumerate() {
-            for &asn in self.origins(self.v4.route[i]) {
+        for (i, own) in self.v4.own_sizes(self.at).into_iter().enumerate() {
+            let Some((_, route)) = self.v4.prefix(i, self.at) else {
+                continue;
+            };
+            for &asn in self.origins(route) {
                 let t = out.entry(asn).or_default();
                 t.v4_prefixes += 1;
                 t.v4_addresses = t.v4_addresses.saturating_add(own as u64);
             }
         }
-        for (i, own) in self.v6.own_sizes().into_iter().enumerate() {
-            for &asn in self.origins(self.v6.route[i]) {
+        for (i, own) in self.v6.own_sizes(self.at).into_iter().enumerate() {
+            let Some((_, route)) = self.v6.prefix(i, self.at) else {
+                continue;
+            };
+            for &asn in self.origins(route) {
                 let t = out.entry(asn).or_default();
                 t.v6_prefixes += 1;
                 t.v6_addresses = t.v6_addresses.saturating_add(own);
@@ -421,13 +488,13 @@ impl<'a> View<'a> {
             }
             ases.extend(self.origins(route).first());
         };
-        for (i, own) in self.v4.own_sizes().into_iter().enumerate() {
-            if let Some((p, r)) = self.v4.prefix(i) {
+        for (i, own) in self.v4.own_sizes(self.at).into_iter().enumerate() {
+            if let Some((p, r)) = self.v4.prefix(i, self.at) {
                 add(IpAddr::V4(p.addr().into()), r, true, own);
             }
         }
-        for (i, own) in self.v6.own_sizes().into_iter().enumerate() {
-            if let Some((p, r)) = self.v6.prefix(i) {
+        for (i, own) in self.v6.own_sizes(self.at).into_iter().enumerate() {
+            if let Some((p, r)) = self.v6.prefix(i, self.at) {
                 add(IpAddr::V6(p.addr().into()), r, false, own);
             }
         }

@@ -17,6 +17,8 @@ use super::file::{DbError, DbFile};
 use super::layout::{AsInfo, OrgInfo, RirInfo, Section, Stored};
 use super::provenance::Metadata;
 use super::strings::Strings;
+use super::versions::{At, VTrie};
+use crate::key::Key;
 use crate::poptrie::PoptrieRef;
 use bytemuck::{cast_slice, try_cast_slice, Pod};
 use std::ops::Range;
@@ -25,22 +27,29 @@ use std::path::Path;
 pub struct Database {
     file: DbFile,
     meta: Metadata,
-    /// Where each section lies in the file, indexed by [`Section::index`].
+    /// Where each section lies in the file, indexed by [`Section::index`] (a
+    /// history's sections empty in a one-date file).
     ranges: Vec<Range<usize>>,
+    history: bool,
 }
 
-/// One family's routed prefixes.
+/// One family's routed prefixes (in a history, every snapshot's).
 #[derive(Copy, Clone)]
 pub struct Family<'a, K: Stored> {
-    pub trie: PoptrieRef<'a, K>,
+    pub trie: VTrie<'a, K>,
     pub addr: &'a [K::Raw],
     pub len: &'a [u8],
+    /// Each prefix's route, or in a history a cell (see [`super::versions`]).
     pub route: &'a [u32],
 }
 
-/// The arrays of an opened database.
+/// The arrays of an opened database, as they read at one snapshot (the only one
+/// of a one-date file).
 #[derive(Copy, Clone)]
 pub struct View<'a> {
+    pub at: At<'a>,
+    /// Each snapshot's time (Unix seconds); empty for a one-date file.
+    pub times: &'a [i64],
     pub v4: Family<'a, u32>,
     pub v6: Family<'a, u128>,
     pub route_off: &'a [u32],
@@ -48,13 +57,17 @@ pub struct View<'a> {
     pub route_as: &'a [u32],
     pub as_num: &'a [u32],
     pub as_info: &'a [AsInfo],
+    /// In a history, each AS's cell of `as_info` indexes; empty in a one-date file.
+    pub as_cell: &'a [u32],
     pub org_info: &'a [OrgInfo],
-    pub rir4: PoptrieRef<'a, u32>,
-    pub rir6: PoptrieRef<'a, u128>,
+    pub rir4: VTrie<'a, u32>,
+    pub rir6: VTrie<'a, u128>,
     pub rir_info: &'a [RirInfo],
     pub rir_asn_first: &'a [u32],
     pub rir_asn_last: &'a [u32],
     pub rir_asn_info: &'a [u32],
+    /// In a history, the RIR AS number ranges as a trie over AS numbers.
+    pub rir_asn: VTrie<'a, u32>,
     pub strings: Strings<'a>,
 }
 
@@ -63,15 +76,37 @@ impl Database {
     /// data pages are not all read on open; structure is still checked.
     pub fn open(path: impl AsRef<Path>, verify_checksum: bool) -> Result<Database, DbError> {
         let file = DbFile::open_with(path, verify_checksum)?;
-        let ranges = Section::ALL
+        let mut ranges = Section::ALL
             .iter()
             .map(|s| file.section_range(s.name()))
             .collect::<Result<Vec<_>, _>>()?;
+        let history = file.version() == super::file::HISTORY_VERSION;
+        for s in Section::HISTORY {
+            ranges.push(match history {
+                true => file.section_range(s.name())?,
+                false => 0..0,
+            });
+        }
         let bytes = |s: Section| &file.bytes()[ranges[s.index()].clone()];
         let meta: Metadata = serde_json::from_slice(bytes(Section::Meta))
             .map_err(|e| file.invalid(format!("bad metadata: {e}")))?;
-        check(bytes).map_err(|m| file.invalid(m))?;
-        Ok(Database { file, meta, ranges })
+        check(bytes, history).map_err(|m| file.invalid(m))?;
+        Ok(Database {
+            file,
+            meta,
+            ranges,
+            history,
+        })
+    }
+
+    /// Whether the file holds many snapshots.
+    pub fn is_history(&self) -> bool {
+        self.history
+    }
+
+    /// The number of snapshots (1 for a one-date file).
+    pub fn snapshots(&self) -> u32 {
+        self.view().times.len().max(1) as u32
     }
 
     pub fn path(&self) -> &Path {
@@ -87,21 +122,37 @@ impl Database {
         self.file.len()
     }
 
-    /// The arrays, read in place.
+    /// The arrays, read in place, at the newest snapshot.
     pub fn view(&self) -> View<'_> {
         make_view(
             |s| &self.file.bytes()[self.ranges[s.index()].clone()],
             false,
+            self.history,
         )
         .expect("unchecked views do not fail")
+    }
+
+    /// The arrays as they read at snapshot `s` (0 is the oldest).
+    pub fn view_at(&self, s: u32) -> View<'_> {
+        self.view().at_snapshot(s)
+    }
+}
+
+impl<'a> View<'a> {
+    /// The same file at snapshot `s`.
+    pub fn at_snapshot(self, s: u32) -> View<'a> {
+        View {
+            at: self.at.with(s),
+            ..self
+        }
     }
 }
 
 /// The checks on open, all in constant time: the sections' sizes and alignments fit
 /// their records (in [`make_view`]), the tries' headers are sound, and arrays that go
 /// together have the same lengths. Everything else is checked where it is used.
-fn check<'a>(bytes: impl Fn(Section) -> &'a [u8]) -> Result<(), String> {
-    let v = make_view(&bytes, true)?;
+fn check<'a>(bytes: impl Fn(Section) -> &'a [u8], history: bool) -> Result<(), String> {
+    let v = make_view(&bytes, true, history)?;
     let same = |a: usize, b: usize, what: &str| match a == b {
         true => Ok(()),
         false => Err(format!("{what}: {a} and {b} entries")),
@@ -111,15 +162,28 @@ fn check<'a>(bytes: impl Fn(Section) -> &'a [u8]) -> Result<(), String> {
     same(v.v6.addr.len(), v.v6.len.len(), "IPv6 prefix arrays")?;
     same(v.v6.addr.len(), v.v6.route.len(), "IPv6 prefix arrays")?;
     same(v.route_off.len(), v.route_as.len() + 1, "route offsets")?;
-    same(v.as_num.len(), v.as_info.len(), "AS arrays")?;
     same(v.rir_asn_first.len(), v.rir_asn_last.len(), "RIR AS ranges")?;
     same(v.rir_asn_first.len(), v.rir_asn_info.len(), "RIR AS ranges")?;
+    // A history's AS entries are a list of distinct ones that cells point into.
+    match history {
+        true => same(v.as_num.len(), v.as_cell.len(), "AS cells")?,
+        false => same(v.as_num.len(), v.as_info.len(), "AS arrays")?,
+    }
+    let ascending = !v.times.is_empty() && v.times.windows(2).all(|w| w[0] < w[1]);
+    if history && !ascending {
+        return Err("snapshot times: none, or not ascending".into());
+    }
     Ok(())
 }
 
 /// Cut the sections into typed slices; with `checked`, refuse sizes, alignments and
-/// headers that do not fit, else trust an earlier check.
-fn make_view<'a>(bytes: impl Fn(Section) -> &'a [u8], checked: bool) -> Result<View<'a>, String> {
+/// headers that do not fit, else trust an earlier check. A history's view reads
+/// its newest snapshot.
+fn make_view<'a>(
+    bytes: impl Fn(Section) -> &'a [u8],
+    checked: bool,
+    history: bool,
+) -> Result<View<'a>, String> {
     fn arr<'a, T: Pod>(b: &'a [u8], name: &str) -> Result<&'a [T], String> {
         try_cast_slice(b).map_err(|e| format!("section {name}: {e:?}"))
     }
@@ -146,31 +210,62 @@ fn make_view<'a>(bytes: impl Fn(Section) -> &'a [u8], checked: bool) -> Result<V
     }
     use Section as S;
     let (stroff, strdata): (&[u32], &[u8]) = (arr!(S::StrOff), bytes(S::StrData));
+    let route_as: &[u32] = arr!(S::RouteAs);
+    let rir_info: &[RirInfo] = arr!(S::RirInfo);
+    // A one-date file's leaves are all static; a history's are up to its routes'
+    // (or registries') count.
+    fn vtrie<'a, K: Key>(
+        trie: PoptrieRef<'a, K>,
+        statics: Option<usize>,
+        churn: &'a [u32],
+    ) -> VTrie<'a, K> {
+        match statics {
+            Some(n) => VTrie {
+                trie,
+                statics: n as u32,
+                churn,
+            },
+            None => VTrie::fixed(trie),
+        }
+    }
+    let routes = history.then_some(route_as.len());
+    let registries = history.then_some(rir_info.len());
+    let times: &[i64] = arr!(S::SnapTime);
     Ok(View {
+        at: At {
+            snapshot: times.len().saturating_sub(1) as u32,
+            timeline: arr!(S::Timeline),
+        },
+        times,
         v4: Family {
-            trie: trie!(S::V4Trie),
+            trie: vtrie(trie!(S::V4Trie), routes, arr!(S::V4Churn)),
             addr: arr!(S::V4Addr),
             len: bytes(S::V4Len),
             route: arr!(S::V4Route),
         },
         v6: Family {
-            trie: trie!(S::V6Trie),
+            trie: vtrie(trie!(S::V6Trie), routes, arr!(S::V6Churn)),
             addr: arr!(S::V6Addr),
             len: bytes(S::V6Len),
             route: arr!(S::V6Route),
         },
         route_off: arr!(S::RouteOff),
         route_asn: arr!(S::RouteAsn),
-        route_as: arr!(S::RouteAs),
+        route_as,
         as_num: arr!(S::AsNum),
         as_info: arr!(S::AsInfo),
+        as_cell: arr!(S::AsCell),
         org_info: arr!(S::OrgInfo),
-        rir4: trie!(S::Rir4Trie),
-        rir6: trie!(S::Rir6Trie),
-        rir_info: arr!(S::RirInfo),
+        rir4: vtrie(trie!(S::Rir4Trie), registries, arr!(S::Rir4Churn)),
+        rir6: vtrie(trie!(S::Rir6Trie), registries, arr!(S::Rir6Churn)),
+        rir_info,
         rir_asn_first: arr!(S::RirAsnFirst),
         rir_asn_last: arr!(S::RirAsnLast),
         rir_asn_info: arr!(S::RirAsnInfo),
+        rir_asn: match history {
+            true => vtrie(trie!(S::AsnTrie), registries, arr!(S::AsnChurn)),
+            false => VTrie::fixed(PoptrieRef::empty()),
+        },
         strings: Strings::new(stroff, strdata),
     })
 }

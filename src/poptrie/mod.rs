@@ -23,6 +23,7 @@
 
 mod build;
 pub mod view;
+mod walk;
 
 use crate::key::Key;
 use std::marker::PhantomData;

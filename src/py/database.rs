@@ -348,11 +348,16 @@ impl DbIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyAny>, u32)>> {
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let v = self.db.view();
-        match v.nth(i) {
-            Some((p, r)) => Ok(Some((convert::network_object(py, &p)?, v.asn(r)))),
-            None => Ok(None),
+        // Positions a history's newest snapshot does not have are passed over.
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= v.slots() {
+                return Ok(None);
+            }
+            if let Some((p, r)) = v.nth(i) {
+                return Ok(Some((convert::network_object(py, &p)?, v.asn(r))));
+            }
         }
     }
 }

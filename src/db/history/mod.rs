@@ -1,0 +1,166 @@
+//! Histories: many dated databases merged into one file that answers as each of
+//! them did at its time (see [`crate::db::versions`] for how values that change
+//! are stored once with the snapshots they hold for).
+//!
+//! - [`build_history`]: dated database files (one-date files or histories) in, one
+//!   history out, snapshots ordered by the date of their routing data.
+//! - [`time`]: a database's data time, and the snapshot in force at a time.
+//! - [`pools`]: the values all snapshots share, each once.
+//! - [`snapshot`]: one snapshot's tables read from a view.
+//! - [`changes`]: each table's changes from snapshot to snapshot, and the cells,
+//!   timelines and tries made from them.
+//! - [`write`]: the history's sections.
+//! - [`queries`]: what only a history answers: a prefix's intervals, and what
+//!   changed between two snapshots.
+
+pub mod changes;
+pub mod pools;
+pub mod queries;
+pub mod snapshot;
+pub mod time;
+mod write;
+
+use super::file::DbError;
+use super::provenance::Metadata;
+use super::read::{Database, View};
+use crate::key::Prefix;
+use crate::loaders::Progress;
+use changes::Changes;
+use pools::Pools;
+use snapshot::Tables;
+use std::path::{Path, PathBuf};
+
+pub use queries::{Change, ChangeKind, Interval};
+pub use time::{parse_time, snapshot_at};
+
+/// The snapshots as they are added, oldest first.
+#[derive(Default)]
+pub struct HistoryBuilder {
+    pools: Pools,
+    times: Vec<i64>,
+    metas: Vec<Metadata>,
+    v4: Changes<Prefix<u32>>,
+    v6: Changes<Prefix<u128>>,
+    rir4: Changes<Prefix<u32>>,
+    rir6: Changes<Prefix<u128>>,
+    rir_asn: Changes<Prefix<u32>>,
+    ases: Changes<u32>,
+}
+
+impl HistoryBuilder {
+    /// Add the snapshot `view` reads, taken at `time` (after every one added so
+    /// far), with its provenance.
+    pub fn add(&mut self, view: &View<'_>, meta: Metadata, time: i64) {
+        let s = self.times.len() as u32;
+        let t = Tables::read(view, &mut self.pools);
+        self.v4.add(s, t.v4);
+        self.v6.add(s, t.v6);
+        self.rir4.add(s, t.rir4);
+        self.rir6.add(s, t.rir6);
+        self.rir_asn.add(s, t.rir_asn);
+        self.ases.add(s, t.ases);
+        self.times.push(time);
+        self.metas.push(meta);
+    }
+}
+
+/// One snapshot of an input file.
+struct Input {
+    time: i64,
+    date: String,
+    path: PathBuf,
+    /// Its index in its file (0 for a one-date file).
+    snapshot: u32,
+    meta: Metadata,
+}
+
+/// Merge the snapshots of `inputs` (dated one-date databases, or histories) into
+/// one history written atomically to `out`; its metadata. Each one-date file's
+/// time is the date of its routing data ([`Metadata::data_time`]); a file without
+/// one, or two snapshots of one time, is an error naming the files. `out` may be
+/// one of the inputs (adding a snapshot to a history rewrites it).
+pub fn build_history(
+    out: &Path,
+    inputs: &[PathBuf],
+    progress: &mut dyn Progress,
+) -> Result<Metadata, DbError> {
+    let list = snapshots_of(inputs)?;
+    let total = list.len() as u64;
+    let mut b = HistoryBuilder::default();
+    let mut open: Option<Database> = None;
+    for (n, input) in list.into_iter().enumerate() {
+        if open.as_ref().is_none_or(|d| d.path() != input.path) {
+            open = Some(Database::open(&input.path, true)?);
+        }
+        let db = open.as_ref().expect("opened above");
+        b.add(&db.view_at(input.snapshot), input.meta, input.time);
+        if !progress.update(n as u64 + 1, total) {
+            return Err(DbError::Io {
+                path: out.to_path_buf(),
+                error: std::io::ErrorKind::Interrupted.into(),
+            });
+        }
+    }
+    drop(open);
+    let invalid = |message| DbError::Invalid {
+        path: out.to_path_buf(),
+        message,
+    };
+    let (writer, meta) = b.to_writer().map_err(invalid)?;
+    writer.write(out)?;
+    Ok(meta)
+}
+
+/// Every snapshot of the inputs with its time, oldest first (files opened for
+/// their metadata only; the merge checks each file whole when it reads it).
+fn snapshots_of(inputs: &[PathBuf]) -> Result<Vec<Input>, DbError> {
+    let mut list = Vec::new();
+    for path in inputs {
+        let db = Database::open(path, false)?;
+        let invalid = |message: String| DbError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let meta = db.metadata();
+        let metas = match db.is_history() {
+            true => meta.snapshots.clone(),
+            false => vec![meta.clone()],
+        };
+        if metas.len() != db.snapshots() as usize {
+            return Err(invalid(
+                "the snapshots' metadata do not match the file's".into(),
+            ));
+        }
+        for (s, m) in metas.into_iter().enumerate() {
+            let Some((date, time)) = m.data_time().map(|(d, t)| (d.to_string(), t)) else {
+                return Err(invalid(
+                    "no date: none of its prefix sources has one, and a history orders its \
+                     snapshots by the date of their routing data"
+                        .into(),
+                ));
+            };
+            list.push(Input {
+                time,
+                date,
+                path: path.clone(),
+                snapshot: s as u32,
+                meta: m,
+            });
+        }
+    }
+    list.sort_by_key(|i| i.time);
+    if let Some(w) = list.windows(2).find(|w| w[0].time == w[1].time) {
+        return Err(DbError::Invalid {
+            path: w[1].path.clone(),
+            message: format!(
+                "its data is of {}, as is that of {}: a history has one snapshot per time",
+                w[1].date,
+                w[0].path.display()
+            ),
+        });
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests;

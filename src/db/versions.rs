@@ -1,0 +1,166 @@
+//! Values that change from one snapshot to the next, as a history file stores them:
+//! each value is kept once with the snapshots it holds for, so that N snapshots
+//! cost one table plus what changed.
+//!
+//! - A *cell* is a value that is the same in every snapshot (below [`TIMELINE`]),
+//!   or [`TIMELINE`] plus the offset of its timeline. [`NONE`] is the static "no
+//!   value". A one-date file's cells are all static, so the same reads serve it.
+//! - A *timeline* is `n, (start, value) x n` in the `timeline` section, starts
+//!   ascending, the first at snapshot 0: at snapshot `s` the value is the one of
+//!   the last entry starting at or before `s`.
+//! - A [`VTrie`] is a compiled trie over every prefix any snapshot has. A leaf whose
+//!   id is below `statics` is the answer in every snapshot; a leaf with id
+//!   `statics + k` answers through timeline `churn[k]`, whose values are leaves too
+//!   (the longest prefix present in that snapshot, or a miss).
+
+use super::layout::NONE;
+use crate::key::Key;
+use crate::poptrie::{unpack, PoptrieRef, MISS};
+
+/// The flag of a cell that holds a timeline's offset.
+pub const TIMELINE: u32 = 1 << 31;
+
+/// A snapshot of a file: which one, and the timelines its cells read.
+#[derive(Copy, Clone, Debug)]
+pub struct At<'a> {
+    pub snapshot: u32,
+    pub timeline: &'a [u32],
+}
+
+impl<'a> At<'a> {
+    /// The only snapshot of a one-date file.
+    pub const ONE: At<'static> = At {
+        snapshot: 0,
+        timeline: &[],
+    };
+
+    /// The same timelines at another snapshot.
+    #[inline(always)]
+    pub fn with(self, snapshot: u32) -> At<'a> {
+        At { snapshot, ..self }
+    }
+
+    /// A cell's value at this snapshot ([`NONE`] for none).
+    #[inline(always)]
+    pub fn cell(self, cell: u32) -> u32 {
+        if cell & TIMELINE == 0 || cell == NONE {
+            return cell;
+        }
+        self.entry(cell & !TIMELINE, NONE)
+    }
+
+    /// The value at this snapshot of the timeline at `offset`; `missing` if the
+    /// offset or the timeline is out of range (only in a damaged file).
+    #[inline]
+    pub fn entry(self, offset: u32, missing: u32) -> u32 {
+        let o = offset as usize;
+        let Some(&n) = self.timeline.get(o) else {
+            return missing;
+        };
+        let Some(pairs) = self.timeline.get(o + 1..o + 1 + 2 * n as usize) else {
+            return missing;
+        };
+        let (mut lo, mut hi) = (0, n as usize);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if pairs[2 * mid] <= self.snapshot {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        match lo {
+            0 => missing,
+            i => pairs[2 * i - 1],
+        }
+    }
+}
+
+/// A trie whose leaves may change between snapshots (see the module docs).
+#[derive(Copy, Clone)]
+pub struct VTrie<'a, K: Key> {
+    pub trie: PoptrieRef<'a, K>,
+    /// Leaf ids below this are the same in every snapshot.
+    pub statics: u32,
+    /// The timeline offset of each changing leaf id, from `statics` on.
+    pub churn: &'a [u32],
+}
+
+impl<'a, K: Key> VTrie<'a, K> {
+    /// A one-date trie: every leaf static.
+    pub fn fixed(trie: PoptrieRef<'a, K>) -> Self {
+        VTrie {
+            trie,
+            statics: u32::MAX,
+            churn: &[],
+        }
+    }
+
+    /// The packed leaf (see [`unpack`]) of `key`'s longest match at `at`.
+    #[inline]
+    pub fn lookup(&self, key: K, at: At<'_>) -> u32 {
+        self.resolve(self.trie.lookup(key), at)
+    }
+
+    /// A leaf of the trie as it reads at `at`.
+    #[inline(always)]
+    pub fn resolve(&self, leaf: u32, at: At<'_>) -> u32 {
+        let id = leaf >> 8;
+        if id < self.statics || leaf == MISS {
+            return leaf;
+        }
+        match self.churn.get((id - self.statics) as usize) {
+            Some(&offset) => at.entry(offset, MISS),
+            None => MISS,
+        }
+    }
+}
+
+/// A timeline's entries as they are written: `(start, value)`, starts ascending.
+pub fn push_timeline(out: &mut Vec<u32>, entries: &[(u32, u32)]) -> u32 {
+    let offset = out.len() as u32;
+    out.push(entries.len() as u32);
+    for &(s, v) in entries {
+        out.extend([s, v]);
+    }
+    offset
+}
+
+/// Whether `leaf`, read at some snapshot for the prefix of length `len` whose
+/// region it answers, is that prefix itself: its route then, if so.
+#[inline]
+pub fn own_route(leaf: u32, len: u8) -> Option<u32> {
+    unpack(leaf).filter(|&(l, _)| l == len).map(|(_, r)| r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_read_their_value_at_each_snapshot() {
+        let mut tl = vec![];
+        let a = push_timeline(&mut tl, &[(0, NONE), (2, 7), (5, 9)]);
+        let at = |s| At {
+            snapshot: s,
+            timeline: &tl,
+        };
+        let cell = TIMELINE | a;
+        let got: Vec<u32> = (0..7).map(|s| at(s).cell(cell)).collect();
+        assert_eq!(got, [NONE, NONE, 7, 7, 7, 9, 9]);
+        assert_eq!(at(3).cell(42), 42);
+        assert_eq!(at(3).cell(NONE), NONE);
+        // Damaged offsets and counts read as no value.
+        assert_eq!(at(3).cell(TIMELINE | 99), NONE);
+        assert_eq!(at(3).entry(0, MISS), 7);
+        let bad = [u32::MAX, 0, 1];
+        assert_eq!(
+            At {
+                snapshot: 0,
+                timeline: &bad
+            }
+            .entry(0, MISS),
+            MISS
+        );
+    }
+}
