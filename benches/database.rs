@@ -101,7 +101,12 @@ fn bench(c: &mut Criterion, tag: &str, path: PathBuf) {
     g.bench_function("Arrow records of 1M address strings (every column)", |b| {
         b.iter(|| {
             db.view()
-                .arrow_batches(std::slice::from_ref(&column), OnBadAddress::Raise, &every)
+                .arrow_batches(
+                    std::slice::from_ref(&column),
+                    OnBadAddress::Raise,
+                    &every,
+                    geoip_rs::db::Snapshots::Own,
+                )
                 .unwrap()
         })
     });

@@ -31,6 +31,7 @@ from .database import (
     open,
     sample_path,
 )
+from ._history import add_snapshot, build_history
 from ._update import UpdateError, UpdateResult, update
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "DatabaseError",
     "Record",
     "build_database",
+    "build_history",
+    "add_snapshot",
     "default_path",
     "open",
     "update",

@@ -1,5 +1,6 @@
 """Type stubs for the Rust extension module ``geoip_rs._geoip_rs``."""
 
+import datetime as _dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -85,6 +86,14 @@ Addresses: TypeAlias = (
 )
 """Many addresses: an Arrow column, a numpy array (``uint32`` IPv4 or ``(N, 16)``
 ``uint8`` IPv6) or an iterable of addresses."""
+
+Time: TypeAlias = _dt.datetime | _dt.date | int | float | str | np.datetime64
+"""One time: a datetime (naive ones are UTC), a date (its midnight UTC), Unix
+seconds, a numpy ``datetime64`` or ``YYYY-MM-DD[THH:MM:SSZ]``."""
+
+Times: TypeAlias = ArrowExporter | npt.NDArray[np.datetime64] | npt.NDArray[np.int64] | Sequence[Time]
+"""One time per address: a numpy ``datetime64`` or integer (Unix seconds) array, an
+Arrow timestamp, date or integer column, or a list of times."""
 
 @type_check_only
 class ArrowTable(ArrowExporter):
@@ -627,14 +636,27 @@ class Database:
         honours ``SOURCE_DATE_EPOCH``), ``format_version`` and ``counts``."""
     @property
     def file_size(self) -> int: ...
-    def lookup(self, ip: Address) -> Record | None:
-        """The record of the longest matching prefix; None if no prefix covers ``ip``."""
-    def get(self, ip: Address) -> Record | None:
+    def lookup(self, ip: Address, at: Time | None = None) -> Record | None:
+        """The record of the longest matching prefix; None if no prefix covers ``ip``.
+
+        ``at`` (a datetime, a date, Unix seconds, a numpy ``datetime64`` or an ISO
+        date string; naive datetimes are UTC) asks the snapshot in force then: the
+        newest taken at or before it (None before the first). A one-date database
+        is one snapshot taken at its data time. Without ``at``, the newest."""
+    def get(self, ip: Address, at: Time | None = None) -> Record | None:
         """Same as ``lookup`` (maxminddb's name)."""
+    @property
+    def is_history(self) -> bool:
+        """Whether the file holds many snapshots (see ``geoip_rs.build_history``)."""
+    def _data_time(self) -> str | None: ...
+    def _times(self) -> list[int]: ...
+    def _snapshot_at(self, at: Time) -> int | None: ...
+    def _history(self, subject: Address | Network) -> list[tuple[int, int, Record]]: ...
+    def _diff(self, from_: int, to: int, /) -> dict[str, list[Any]]: ...
     def __contains__(self, ip: Address, /) -> bool:
         """True if a routed prefix covers ``ip``."""
     def __len__(self) -> int:
-        """Number of routed prefixes."""
+        """Number of routed prefixes (of the newest snapshot)."""
     def __iter__(self) -> DbIter:
         """``(prefix, origin AS)`` pairs, IPv4 then IPv6, in address order."""
     def lookup_batch(
@@ -643,6 +665,7 @@ class Database:
         *,
         details: bool = False,
         on_error: RowError = "raise",
+        at: Time | Times | None = None,
     ) -> BatchColumns:
         """Many addresses at once, with the GIL released (large batches on every core).
 
@@ -652,12 +675,21 @@ class Database:
             details: also return the text columns.
             on_error: a malformed address raises ``ValueError`` naming its row
                 (``"raise"``) or is a miss (``"null"``).
+            at: one time for every address (as ``lookup`` takes it), or one per
+                address: a numpy ``datetime64`` array (D, h, m, s, ms, us or ns),
+                integer Unix seconds, an Arrow timestamp, date or integer column, or
+                a list of times. NaT, nulls and a length other than the addresses'
+                raise ``ValueError``.
 
         Returns:
             columns: ``found`` (bool), ``asn`` (``uint32``, 0 where not found),
             ``prefix_len`` (``uint8``), ``country`` (``S2``, empty where unknown)
             and ``country_source`` (``S10``); with ``details``, lists ``prefix``,
-            ``as_name``, ``org_id``, ``org_name`` and ``registry``.
+            ``as_name``, ``org_id``, ``org_name`` and ``registry``; with ``at``,
+            ``snapshot`` (``int32``: the snapshot that answered, -1 for a time
+            before the first, which is a miss) and ``snapshot_time``
+            (``datetime64[s]``, NaT before the first): ``at`` minus it is how old
+            each answer was.
         """
     def to_arrow(
         self,
@@ -665,6 +697,7 @@ class Database:
         columns: Sequence[str] | None = None,
         *,
         on_error: RowError = "raise",
+        at: Time | Times | None = None,
     ) -> ArrowTable:
         """The records of many addresses as an Arrow table, made on every core with
         the GIL released: one row per address, the columns of
@@ -682,6 +715,7 @@ class Database:
             columns: the column names to give, in this order.
             on_error: a malformed address raises ``ValueError`` naming its row
                 (``"raise"``) or gives a null row (``"null"``).
+            at: the time(s) to answer at, as ``lookup_batch`` takes them.
         """
     def as_info(self, asn: int | str) -> AsInfo | None:
         """What the database knows about an AS (``15169`` or ``"AS15169"``)."""
@@ -702,6 +736,14 @@ class Database:
     def __exit__(self, *args: object) -> None: ...
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
+
+def _seconds(at: Time, /) -> int: ...
+def _build_history(
+    path: str | os.PathLike[str],
+    databases: list[str | os.PathLike[str]],
+    *,
+    progress: Progress = None,
+) -> None: ...
 
 #: The kinds of source file a database is built from, as ``(name, description,
 #: is_prefix_source)``, in the order a build reads them: ``mrt`` first (all MRT files

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any, Literal, Union
 
 
-from . import _geoip_rs
+from . import _geoip_rs, _history
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -45,7 +45,7 @@ class Database(_geoip_rs.Database):
         routing data (ISO 8601, UTC), from which ``age`` counts."""
         meta: dict[str, Any] = super().metadata
         meta["path"] = self.path
-        meta["data_time"] = _data_time(meta)
+        meta["data_time"] = self._data_time()
         return meta
 
     @property
@@ -70,9 +70,10 @@ class Database(_geoip_rs.Database):
         columns: Sequence[str] | None = None,
         *,
         on_error: Literal["raise", "null"] = "raise",
+        at: Any = None,
     ) -> Any:
         """A pandas DataFrame with one row per address: ``to_arrow``'s columns, misses
-        as missing values. Needs pandas and pyarrow (``pip install geoip_rs[pandas]``).
+        as missing values (at ``at``, as ``to_arrow`` takes it). Needs pandas and pyarrow (``pip install geoip_rs[pandas]``).
 
         The dictionary-encoded columns (AS name, organisation, country, its source,
         registry) become ``Categorical``: pandas' own dictionary encoding, which
@@ -80,7 +81,7 @@ class Database(_geoip_rs.Database):
         Arrow-backed (``pd.ArrowDtype``): the strings are not copied into Python
         objects, and integers with misses stay ``uint32``/``uint8`` instead of
         turning into floats."""
-        return arrow_to_pandas(self.to_arrow(addresses, columns, on_error=on_error))
+        return arrow_to_pandas(self.to_arrow(addresses, columns, on_error=on_error, at=at))
 
     def to_polars(
         self,
@@ -88,11 +89,40 @@ class Database(_geoip_rs.Database):
         columns: Sequence[str] | None = None,
         *,
         on_error: Literal["raise", "null"] = "raise",
+        at: Any = None,
     ) -> Any:
         """A Polars DataFrame with one row per address: ``to_arrow``'s columns (the
         dictionary-encoded ones as ``Categorical``), taken without a copy."""
         pl = _require("polars", "polars")
-        return pl.DataFrame(self.to_arrow(addresses, columns, on_error=on_error))
+        return pl.DataFrame(self.to_arrow(addresses, columns, on_error=on_error, at=at))
+
+    @property
+    def snapshots(self) -> list[dict[str, Any]]:
+        """Each snapshot, oldest first: ``index``, ``time`` (the date of its routing
+        data, a UTC datetime) and its database's ``sources``, ``built``,
+        ``options`` and ``counts``. A one-date database is one snapshot."""
+        return _history.snapshots(self)
+
+    def snapshot_at(self, at: Any) -> dict[str, Any] | None:
+        """The snapshot that answers at ``at`` (the newest taken at or before it):
+        ``index``, ``time``, and ``age``, how old it was then; None before the first."""
+        return _history.snapshot_at(self, at)
+
+    def history(self, address_or_prefix: Any, *, frame: bool = False) -> Any:
+        """The intervals in which an address (its longest match) or a prefix
+        (exactly it) was routed with one record: ``(start, end, record)`` tuples,
+        oldest first, ``end`` the time of the next snapshot (None while it lasts);
+        with ``frame=True`` a DataFrame of ``start``, ``end`` and the record's
+        fields."""
+        return _history.history(self, address_or_prefix, frame)
+
+    def diff(self, t1: Any, t2: Any, *, frame: bool = True) -> Any:
+        """The prefixes announced, withdrawn, or announced with other origins in the
+        snapshot in force at ``t2`` compared with the one at ``t1``: a DataFrame of
+        ``prefix``, ``kind`` (announced, withdrawn, changed), ``old`` and ``new``
+        (the primary origin, missing where not announced) and both origin lists;
+        with ``frame=False`` a dict of those columns as lists."""
+        return _history.diff(self, t1, t2, frame)
 
     def summary(self, by: Literal["asn", "country"] = "asn", *, frame: bool = True) -> Any:
         """Prefixes and addresses per origin AS (with name, organisation and country)
@@ -112,23 +142,6 @@ class Database(_geoip_rs.Database):
 #: The Arrow schema of ``Database.to_arrow(addresses, columns)``: the core's, through
 #: the PyCapsule interface (``pyarrow.schema(arrow_schema())``).
 arrow_schema = _geoip_rs.arrow_schema
-
-
-def _data_time(meta: dict[str, Any]) -> str | None:
-    """The newest date of the prefix sources (the routing data), as the file has it."""
-    prefix_kinds = {name for name, _, is_prefix in _geoip_rs.SOURCE_KINDS if is_prefix}
-    dates = [(t, s["date"]) for s in meta["sources"]
-             if s["kind"] in prefix_kinds and (t := _try_time(s["date"])) is not None]
-    return max(dates)[1] if dates else None
-
-
-def _try_time(text: str | None) -> datetime | None:
-    """A source's date as a time; None where it has none (or, in a file opened
-    without its checksum checked, one that does not read as a date)."""
-    try:
-        return _parse_time(text) if text else None
-    except ValueError:
-        return None
 
 
 def _parse_time(text: str) -> datetime:

@@ -4,7 +4,7 @@
 //! repeat (names, codes, registries), are dictionary-encoded. A large batch is made on
 //! every core, one record batch per core.
 
-use super::answers::Answer;
+use super::answers::{Answer, Snapshots};
 use super::layout::NONE;
 use super::read::View;
 use super::schema::{FieldType, FieldValue, RECORD_FIELDS};
@@ -126,6 +126,7 @@ impl View<'_> {
         chunks: &[ArrayRef],
         on_error: OnError,
         columns: &[ArrowColumn],
+        snaps: Snapshots,
     ) -> Result<Vec<RecordBatch>, ColumnError> {
         let mut out = Vec::new();
         let mut start = 0;
@@ -133,7 +134,8 @@ impl View<'_> {
             let column = addresses::read(chunk.as_ref(), on_error).map_err(|e| e.at(start))?;
             let text = addresses::is_text_column(chunk.as_ref()).then_some(chunk);
             let (keys, valid) = (column.keys.keys(), column.valid.as_deref());
-            out.extend(self.record_batches(keys, valid, text, columns));
+            let snaps = snaps.slice(start..start + chunk.len());
+            out.extend(self.record_batches(keys, valid, text, columns, snaps));
             start += chunk.len();
         }
         Ok(out)
@@ -149,10 +151,12 @@ impl View<'_> {
         valid: Option<&[bool]>,
         text: Option<&ArrayRef>,
         columns: &[ArrowColumn],
+        snaps: Snapshots,
     ) -> Vec<RecordBatch> {
         let schema = schema(columns);
         map_ranges(keys.len(), |r| {
-            let rows = Rows::new(self, keys.slice(r.clone()), valid.map(|v| &v[r.clone()]));
+            let (keys, snaps) = (keys.slice(r.clone()), snaps.slice(r.clone()));
+            let rows = Rows::new(self, keys, valid.map(|v| &v[r.clone()]), snaps);
             let text = text.map(|t| t.slice(r.start, r.len()));
             let arrays = rows.arrays(columns, text);
             let options = RecordBatchOptions::new().with_row_count(Some(r.len()));
@@ -174,9 +178,14 @@ struct Rows<'v, 'a> {
 }
 
 impl<'v, 'a> Rows<'v, 'a> {
-    fn new(view: &'v View<'a>, keys: Keys<'v>, valid: Option<&'v [bool]>) -> Self {
+    fn new(
+        view: &'v View<'a>,
+        keys: Keys<'v>,
+        valid: Option<&'v [bool]>,
+        snaps: Snapshots,
+    ) -> Self {
         let mut answers = vec![Answer::default(); keys.len()];
-        view.answers(keys, |i, a| answers[i] = *a);
+        view.answers_at(keys, snaps, |i, a| answers[i] = *a);
         let has = |i: usize| valid.is_none_or(|v| v[i]);
         let found: Vec<bool> = (0..keys.len())
             .map(|i| has(i) && answers[i].route != NONE)
@@ -287,31 +296,34 @@ impl<'v, 'a> Rows<'v, 'a> {
     }
 
     /// The dictionary-encoded columns of `fields`. Every text field of a record is
-    /// decided by its route and RIR block, so each distinct pair is described once.
+    /// decided by its route and RIR block (and in a history its snapshot), so each
+    /// distinct pair is described once.
     fn text_columns(&self, fields: &[usize]) -> Vec<ArrayRef> {
         if fields.is_empty() {
             return Vec::new();
         }
         let mut dicts: Vec<Dictionary<'a>> = fields.iter().map(|_| Dictionary::default()).collect();
         let mut keys: Vec<Vec<i32>> = vec![Vec::with_capacity(self.found.len()); fields.len()];
-        let mut slots: FxHashMap<(u32, u32), usize> = FxHashMap::default();
+        let mut slots: FxHashMap<(u32, u32, u32), usize> = FxHashMap::default();
         let mut table: Vec<i32> = Vec::new();
         for (i, a) in self.answers.iter().enumerate() {
             if !self.found[i] {
                 keys.iter_mut().for_each(|k| k.push(-1));
                 continue;
             }
-            let slot = *slots.entry((a.route, a.block)).or_insert_with(|| {
-                let values = self.view.record_of(self.keys.get(i), a).map(|r| r.fields());
-                for (f, d) in fields.iter().zip(&mut dicts) {
-                    let text = match values.as_ref().map(|v| &v[*f]) {
-                        Some(FieldValue::Text(t)) => t.clone(),
-                        _ => None,
-                    };
-                    table.push(text.map_or(-1, |t| d.intern(t)));
-                }
-                table.len() / fields.len() - 1
-            });
+            let slot = *slots
+                .entry((a.route, a.block, a.snapshot))
+                .or_insert_with(|| {
+                    let values = self.view.record_of(self.keys.get(i), a).map(|r| r.fields());
+                    for (f, d) in fields.iter().zip(&mut dicts) {
+                        let text = match values.as_ref().map(|v| &v[*f]) {
+                            Some(FieldValue::Text(t)) => t.clone(),
+                            _ => None,
+                        };
+                        table.push(text.map_or(-1, |t| d.intern(t)));
+                    }
+                    table.len() / fields.len() - 1
+                });
             let row = &table[slot * fields.len()..][..fields.len()];
             keys.iter_mut().zip(row).for_each(|(k, &x)| k.push(x));
         }

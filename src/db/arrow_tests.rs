@@ -127,7 +127,9 @@ fn every_cell_is_the_records_field_in_parallel_batches_too() {
     for n in [0, 1, 100, PARALLEL_BATCH + 17] {
         let texts = sample_texts(n);
         let chunk: ArrayRef = Arc::new(StringArray::from_iter_values(&texts));
-        let batches = v.arrow_batches(&[chunk], OnError::Raise, &columns).unwrap();
+        let batches = v
+            .arrow_batches(&[chunk], OnError::Raise, &columns, Snapshots::Own)
+            .unwrap();
         assert!(
             n < PARALLEL_BATCH || batches.len() > 1,
             "a large batch is split"
@@ -154,7 +156,12 @@ fn nulls_and_malformed_rows_have_no_record() {
     ];
     let chunk: ArrayRef = Arc::new(StringArray::from(texts.to_vec()));
     let batches = v
-        .arrow_batches(std::slice::from_ref(&chunk), OnError::Null, &columns)
+        .arrow_batches(
+            std::slice::from_ref(&chunk),
+            OnError::Null,
+            &columns,
+            Snapshots::Own,
+        )
         .unwrap();
     for (t, row) in texts.iter().zip(rows(&batches)) {
         let addr = t.and_then(|t| t.parse().ok());
@@ -164,7 +171,12 @@ fn nulls_and_malformed_rows_have_no_record() {
     // Raising names the first malformed row, counted across the chunks.
     let empty: ArrayRef = Arc::new(StringArray::from(Vec::<&str>::new()));
     let err = v
-        .arrow_batches(&[chunk.clone(), empty, chunk], OnError::Raise, &columns)
+        .arrow_batches(
+            &[chunk.clone(), empty, chunk],
+            OnError::Raise,
+            &columns,
+            Snapshots::Own,
+        )
         .unwrap_err();
     assert_eq!(
         err,
@@ -178,6 +190,7 @@ fn nulls_and_malformed_rows_have_no_record() {
         &[first_ok, Arc::new(StringArray::from(texts.to_vec()))],
         OnError::Raise,
         &columns,
+        Snapshots::Own,
     );
     assert_eq!(
         err.unwrap_err(),
@@ -249,7 +262,10 @@ fn every_column_form_answers_as_text_does() {
                 _ => true,
             })
             .collect();
-        let got = rows(&v.arrow_batches(&[array], OnError::Raise, &columns).unwrap());
+        let got = rows(
+            &v.arrow_batches(&[array], OnError::Raise, &columns, Snapshots::Own)
+                .unwrap(),
+        );
         assert_eq!(got.len(), want_texts.len(), "{name}");
         for (t, row) in want_texts.iter().zip(got) {
             assert_eq!(row, expected(&v, t.parse().ok(), Some(t)), "{name}: {t}");
@@ -263,7 +279,7 @@ fn columns_without_addresses_are_refused_by_type() {
     let v = db.view();
     let int8: ArrayRef = Arc::new(Int8Array::from(vec![1i8]));
     let err = v
-        .arrow_batches(&[int8], OnError::Raise, &arrow_columns())
+        .arrow_batches(&[int8], OnError::Raise, &arrow_columns(), Snapshots::Own)
         .unwrap_err();
     assert_eq!(err, ColumnError::Type(DataType::Int8));
     assert!(err.to_string().contains("got int8"), "{err}");

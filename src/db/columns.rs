@@ -52,8 +52,10 @@ pub struct Columns {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detail<'a> {
     pub prefix: IpPrefix,
-    /// The route, the key under which [`View::names`] can be shared between rows.
+    /// The route and the snapshot, the key under which [`View::names`] can be
+    /// shared between rows.
     pub route: u32,
+    pub snapshot: u32,
     pub registry: Option<&'a str>,
 }
 
@@ -139,17 +141,20 @@ impl<'a> View<'a> {
         let route = *columns.route.get(i)?;
         let prefix = IpPrefix::new(addr, columns.prefix_len[i], false).ok();
         let prefix = prefix.filter(|_| route != NONE)?;
+        let snapshot = columns.snapshot[i];
         Some(Detail {
             prefix,
             route,
-            registry: self.registry(addr, route),
+            snapshot,
+            registry: self.at_snapshot(snapshot).registry(addr, route),
         })
     }
 
     /// The AS name, organisation id and organisation name of a row's route: the
-    /// same for every address the route answers.
+    /// same for every address the route answers at one snapshot.
     pub fn names(&self, detail: &Detail<'_>) -> [Option<&'a str>; 3] {
-        match self.prefix_record(detail.prefix, detail.route) {
+        let v = self.at_snapshot(detail.snapshot);
+        match v.prefix_record(detail.prefix, detail.route) {
             Some(r) => [r.as_name, r.org_id, r.org_name],
             None => [None; 3],
         }

@@ -19,7 +19,7 @@ pub(crate) fn details(
     let py = d.py();
     let none = py.None().into_bound(py);
     let text = |x: Option<&str>| x.map_or(none.clone(), |x| PyString::new(py, x).into_any());
-    let mut names: HashMap<u32, [Bound<'_, PyAny>; 3]> = HashMap::new();
+    let mut names: HashMap<(u32, u32), [Bound<'_, PyAny>; 3]> = HashMap::new();
     let mut registries: HashMap<Option<&str>, Bound<'_, PyAny>> = HashMap::new();
     let mut out: [Vec<Bound<'_, PyAny>>; 5] = Default::default();
     for i in 0..cols.len() {
@@ -29,7 +29,7 @@ pub(crate) fn details(
         };
         out[0].push(PyString::new(py, &row.prefix.to_string()).into_any());
         let n = names
-            .entry(row.route)
+            .entry((row.route, row.snapshot))
             .or_insert_with(|| v.names(&row).map(text));
         for (k, name) in n.iter().enumerate() {
             out[k + 1].push(name.clone());

@@ -8,9 +8,10 @@ use super::arrow;
 use super::batch::with_keys;
 use super::convert;
 use super::errors::{db_error, value_error};
+use super::history;
 use super::record::Record;
 use crate::db::export::ExportFormat;
-use crate::db::{Database, SummaryBy, View};
+use crate::db::{Database, Subject, SummaryBy, View};
 use crate::ip::IpPrefix;
 use numpy::{IntoPyArray, PyFixedString};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -120,14 +121,111 @@ impl PyDatabase {
         Ok(self.db()?.file_size())
     }
 
-    fn lookup(&self, ip: &Bound<'_, PyAny>) -> PyResult<Option<Record>> {
+    #[pyo3(signature = (ip, at = None))]
+    fn lookup(
+        &self,
+        ip: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Record>> {
         let addr = convert::address(ip)?;
-        Ok(self.db()?.view().record(addr).map(Record::from_core))
+        let db = self.db()?;
+        let view = match at {
+            None => db.view(),
+            Some(t) => match db.snapshot_at(history::time(t)?) {
+                Some(s) => db.view_at(s),
+                None => return Ok(None),
+            },
+        };
+        Ok(view.record(addr).map(Record::from_core))
     }
 
     /// Same as `lookup` (the name maxminddb's reader uses).
-    fn get(&self, ip: &Bound<'_, PyAny>) -> PyResult<Option<Record>> {
-        self.lookup(ip)
+    #[pyo3(signature = (ip, at = None))]
+    fn get(
+        &self,
+        ip: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Record>> {
+        self.lookup(ip, at)
+    }
+
+    /// Whether the file holds many snapshots.
+    #[getter]
+    fn is_history(&self) -> PyResult<bool> {
+        Ok(self.db()?.is_history())
+    }
+
+    /// The date of the newest routing data, as the file writes it (None if none).
+    fn _data_time(&self) -> PyResult<Option<String>> {
+        Ok(self.db()?.metadata().data_time().map(|(d, _)| d.to_string()))
+    }
+
+    /// Each snapshot's time in Unix seconds, oldest first.
+    fn _times(&self) -> PyResult<Vec<i64>> {
+        Ok(self.db()?.times())
+    }
+
+    /// The index of the snapshot in force at `at`, None before the first.
+    fn _snapshot_at(&self, at: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+        Ok(self.db()?.snapshot_at(history::time(at)?))
+    }
+
+    /// `(first, last, record)` for each run of snapshots with one record of an
+    /// address, or of a prefix where it is routed.
+    fn _history(&self, subject: &Bound<'_, PyAny>) -> PyResult<Vec<(u32, u32, Record)>> {
+        let subject = match convert::key(subject, true)? {
+            convert::Key::Addr(a) => Subject::Address(a),
+            convert::Key::Net(p) => Subject::Prefix(p),
+        };
+        let db = self.db()?;
+        let runs = db.view().history(&subject);
+        Ok(runs
+            .into_iter()
+            .map(|i| (i.first, i.last, Record::from_core(i.record)))
+            .collect())
+    }
+
+    /// The prefixes that changed from snapshot `from` to `to`, as columns.
+    fn _diff<'py>(&self, py: Python<'py>, from: u32, to: u32) -> PyResult<Bound<'py, PyDict>> {
+        let db = self.db()?;
+        let v = db.view();
+        let changes = py.detach(|| v.diff(from, to));
+        let d = PyDict::new(py);
+        let origins = |r: Option<u32>| r.map(|r| v.origins(r).to_vec());
+        d.set_item(
+            "prefix",
+            changes
+                .iter()
+                .map(|c| c.prefix.to_string())
+                .collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "kind",
+            changes.iter().map(|c| c.kind.name()).collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "old",
+            changes
+                .iter()
+                .map(|c| c.old.map(|r| v.asn(r)))
+                .collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "new",
+            changes
+                .iter()
+                .map(|c| c.new.map(|r| v.asn(r)))
+                .collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "old_origins",
+            changes.iter().map(|c| origins(c.old)).collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "new_origins",
+            changes.iter().map(|c| origins(c.new)).collect::<Vec<_>>(),
+        )?;
+        Ok(d)
     }
 
     fn __contains__(&self, ip: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -221,19 +319,23 @@ impl PyDatabase {
     }
 
     /// Columns for many addresses (see the `.pyi` stub).
-    #[pyo3(signature = (addresses, *, details = false, on_error = "raise"))]
+    #[pyo3(signature = (addresses, *, details = false, on_error = "raise", at = None))]
     fn lookup_batch<'py>(
         &self,
         py: Python<'py>,
         addresses: &Bound<'py, PyAny>,
         details: bool,
         on_error: &str,
+        at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let on_error = on_error.parse().map_err(value_error)?;
         let db = self.db()?;
         with_keys(addresses, on_error, |keys, valid| {
+            let snaps = at
+                .map(|t| history::snapshots(&db, t, keys.len()))
+                .transpose()?;
             let cols = py.detach(|| {
-                let mut c = db.view().columns(keys);
+                let mut c = db.view().columns_at(keys, history::rows_at(&snaps));
                 valid.inspect(|v| c.mask(v));
                 c
             });
@@ -249,29 +351,43 @@ impl PyDatabase {
                 "country_source",
                 fixed(cols.country_source).into_pyarray(py),
             )?;
+            if at.is_some() {
+                history::snapshot_columns(&d, &db.times(), cols.snapshot)?;
+            }
             Ok(d)
         })
     }
 
     /// The records of many addresses as an Arrow table (see the `.pyi` stub).
-    #[pyo3(signature = (addresses, columns = None, *, on_error = "raise"))]
+    #[pyo3(signature = (addresses, columns = None, *, on_error = "raise", at = None))]
     fn to_arrow(
         &self,
         py: Python<'_>,
         addresses: &Bound<'_, PyAny>,
         columns: Option<Vec<String>>,
         on_error: &str,
+        at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTable> {
         let on_error = on_error.parse().map_err(value_error)?;
         let columns = arrow::columns(columns)?;
         let db = self.db()?;
         let batches = if arrow::is_arrow(addresses) {
             let column = arrow::Column::extract(addresses)?;
-            let batches = py.detach(|| db.view().arrow_batches(&column.chunks, on_error, &columns));
+            let n = column.chunks.iter().map(|c| c.len()).sum();
+            let snaps = at.map(|t| history::snapshots(&db, t, n)).transpose()?;
+            let rows = history::rows_at(&snaps);
+            let batches = py.detach(|| {
+                db.view()
+                    .arrow_batches(&column.chunks, on_error, &columns, rows)
+            });
             batches.map_err(|e| column.error(e))?
         } else {
             with_keys(addresses, on_error, |keys, valid| {
-                Ok(py.detach(|| db.view().record_batches(keys, valid, None, &columns)))
+                let snaps = at
+                    .map(|t| history::snapshots(&db, t, keys.len()))
+                    .transpose()?;
+                let rows = history::rows_at(&snaps);
+                Ok(py.detach(|| db.view().record_batches(keys, valid, None, &columns, rows)))
             })?
         };
         PyTable::try_new(batches, crate::db::arrow::schema(&columns))

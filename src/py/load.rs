@@ -106,29 +106,32 @@ pub(crate) fn run<T: Send>(
     load: impl FnOnce(&mut ReadOptions) -> Result<(T, u64), LoadError> + Send,
 ) -> PyResult<T> {
     let on_error: OnError = on_error_name.parse()?;
+    let work = |progress: &mut dyn Progress| load(&mut ReadOptions { on_error, progress });
+    let interrupted = |e: &LoadError| matches!(e, LoadError::Interrupted);
+    with_progress(py, progress, work, interrupted, to_pyerr)
+}
+
+/// `work` with the GIL released, reporting to `progress` (see [`PyProgress`]); a
+/// cancel (an error `interrupted` says is one) raises what Python raised.
+pub(crate) fn with_progress<T: Send, E: Send>(
+    py: Python<'_>,
+    progress: Option<Py<PyAny>>,
+    work: impl FnOnce(&mut dyn Progress) -> Result<(T, u64), E> + Send,
+    interrupted: impl Fn(&E) -> bool,
+    to_err: impl Fn(E) -> PyErr,
+) -> PyResult<T> {
     let mut reporter = PyProgress {
         callback: progress,
         last: Instant::now(),
         error: None,
     };
-    let result = py.detach(|| {
-        let mut opts = ReadOptions {
-            on_error,
-            progress: &mut reporter,
-        };
-        load(&mut opts)
-    });
-    match result {
+    match py.detach(|| work(&mut reporter)) {
         Ok((value, size)) => {
             reporter.finish(size)?;
             Ok(value)
         }
-        // A cancel from the callback or from Ctrl-C raises what Python raised.
-        Err(LoadError::Interrupted) => Err(reporter
-            .error
-            .take()
-            .unwrap_or_else(|| to_pyerr(LoadError::Interrupted))),
-        Err(e) => Err(to_pyerr(e)),
+        Err(e) if interrupted(&e) => Err(reporter.error.take().unwrap_or_else(|| to_err(e))),
+        Err(e) => Err(to_err(e)),
     }
 }
 

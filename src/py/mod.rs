@@ -9,6 +9,7 @@
 //! - [`load`], [`load_prefixes`], [`load_registry`], [`load_mrt`], [`db_build`]:
 //!   the readers, writers and the database build, run with the GIL released.
 //! - [`arrow`]: Arrow address columns in (pyo3-arrow) and record tables out.
+//! - [`history`]: times (`at=`) as Unix seconds and snapshots, and the history build.
 //! - [`convert`]: the one converter of Python addresses and networks;
 //!   [`errors`]: the one mapping of core errors to Python exceptions.
 
@@ -19,6 +20,7 @@ mod convert;
 mod database;
 mod db_build;
 mod errors;
+mod history;
 mod load;
 mod load_mrt;
 mod load_prefixes;
@@ -60,6 +62,7 @@ mod _geoip_rs {
         super::load_mrt::register(m)?;
         super::load_registry::register(m)?;
         super::db_build::register(m)?;
+        super::history::register(m)?;
         m.add(
             "DatabaseError",
             m.py().get_type::<super::errors::DatabaseError>(),

@@ -3,6 +3,8 @@
 
 use crate::db::kinds::SourceKind;
 use crate::db::provenance::Metadata;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType};
 
 /// Seconds since 1970 of `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (the two forms
 /// source dates are written in; see [`crate::db::provenance`]), UTC. The inverse of
@@ -93,6 +95,138 @@ pub fn snapshot_at(times: &[i64], t: i64) -> Option<u32> {
     (times.partition_point(|&s| s <= t) as u32).checked_sub(1)
 }
 
+/// The unit of integer times: numpy's `datetime64` units and Arrow's timestamps
+/// and dates (calendar months and years are not fixed lengths, so not here).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    Weeks,
+    Days,
+    Hours,
+    Minutes,
+    Seconds,
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl TimeUnit {
+    /// A numpy `datetime64` unit code (`s`, `ms`, `us`, `ns`, `D`, ...).
+    pub fn from_numpy(code: &str) -> Result<Self, String> {
+        Ok(match code {
+            "W" => TimeUnit::Weeks,
+            "D" => TimeUnit::Days,
+            "h" => TimeUnit::Hours,
+            "m" => TimeUnit::Minutes,
+            "s" => TimeUnit::Seconds,
+            "ms" => TimeUnit::Millis,
+            "us" => TimeUnit::Micros,
+            "ns" => TimeUnit::Nanos,
+            other => {
+                return Err(format!(
+                    "times in unit '{other}' are not supported: use datetime64 in D, h, m, s, \
+                     ms, us or ns"
+                ))
+            }
+        })
+    }
+
+    /// `v` of this unit in whole seconds (rounded down, so that a time compares
+    /// with the snapshots' whole seconds as it would unrounded); `None` past the
+    /// range of `i64` seconds.
+    pub fn seconds(self, v: i64) -> Option<i64> {
+        match self {
+            TimeUnit::Weeks => v.checked_mul(7 * 86_400),
+            TimeUnit::Days => v.checked_mul(86_400),
+            TimeUnit::Hours => v.checked_mul(3600),
+            TimeUnit::Minutes => v.checked_mul(60),
+            TimeUnit::Seconds => Some(v),
+            TimeUnit::Millis => Some(v.div_euclid(1_000)),
+            TimeUnit::Micros => Some(v.div_euclid(1_000_000)),
+            TimeUnit::Nanos => Some(v.div_euclid(1_000_000_000)),
+        }
+    }
+}
+
+/// Why a column of times cannot be used: the row without a time (NaT or null) or
+/// out of range, or what is wrong with the column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimeError {
+    Missing { row: usize },
+    OutOfRange { row: usize },
+    Type(String),
+}
+
+impl std::fmt::Display for TimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeError::Missing { row } => write!(f, "no time (NaT or null) at index {row}"),
+            TimeError::OutOfRange { row } => write!(f, "time out of range at index {row}"),
+            TimeError::Type(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Integer times of `unit` as seconds; numpy's NaT (`i64::MIN`) is an error naming
+/// its row, as a time out of range is.
+pub fn to_seconds(values: &[i64], unit: TimeUnit) -> Result<Vec<i64>, TimeError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(row, &v)| match v {
+            i64::MIN => Err(TimeError::Missing { row }),
+            v => unit.seconds(v).ok_or(TimeError::OutOfRange { row }),
+        })
+        .collect()
+}
+
+/// The times of an Arrow column's chunks as seconds: a timestamp (any unit; its
+/// time zone does not change the instant), a date, or integers taken as seconds.
+/// A null is an error naming its row, counted across chunks.
+pub fn arrow_times(chunks: &[ArrayRef]) -> Result<Vec<i64>, TimeError> {
+    use arrow_array::types::*;
+    use arrow_schema::{DataType as D, TimeUnit as U};
+    let mut out = Vec::with_capacity(chunks.iter().map(|c| c.len()).sum());
+    for chunk in chunks {
+        let c = chunk.as_ref();
+        let start = out.len();
+        match c.data_type() {
+            D::Timestamp(U::Second, _) => push::<TimestampSecondType>(c, TimeUnit::Seconds, start, &mut out),
+            D::Timestamp(U::Millisecond, _) => push::<TimestampMillisecondType>(c, TimeUnit::Millis, start, &mut out),
+            D::Timestamp(U::Microsecond, _) => push::<TimestampMicrosecondType>(c, TimeUnit::Micros, start, &mut out),
+            D::Timestamp(U::Nanosecond, _) => push::<TimestampNanosecondType>(c, TimeUnit::Nanos, start, &mut out),
+            D::Date32 => push::<Date32Type>(c, TimeUnit::Days, start, &mut out),
+            D::Date64 => push::<Date64Type>(c, TimeUnit::Millis, start, &mut out),
+            D::Int64 => push::<Int64Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::Int32 => push::<Int32Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::UInt32 => push::<UInt32Type>(c, TimeUnit::Seconds, start, &mut out),
+            other => Err(TimeError::Type(format!(
+                "expected times as an Arrow timestamp, date or integer (seconds) column, got {other}"
+            ))),
+        }?;
+    }
+    Ok(out)
+}
+
+fn push<T: ArrowPrimitiveType>(
+    array: &dyn Array,
+    unit: TimeUnit,
+    start: usize,
+    out: &mut Vec<i64>,
+) -> Result<(), TimeError>
+where
+    T::Native: Into<i64>,
+{
+    for (i, v) in array.as_primitive::<T>().iter().enumerate() {
+        let row = start + i;
+        let v = v.ok_or(TimeError::Missing { row })?;
+        out.push(
+            unit.seconds(v.into())
+                .ok_or(TimeError::OutOfRange { row })?,
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +274,37 @@ mod tests {
             ]
         );
         assert_eq!(snapshot_at(&[], 5), None);
+    }
+
+    #[test]
+    fn times_of_any_unit_are_whole_seconds_rounded_down() {
+        assert_eq!(
+            to_seconds(&[1, -1], TimeUnit::Days),
+            Ok(vec![86_400, -86_400])
+        );
+        assert_eq!(to_seconds(&[1_999, -1], TimeUnit::Millis), Ok(vec![1, -1]));
+        assert_eq!(
+            to_seconds(&[5, i64::MIN], TimeUnit::Seconds),
+            Err(TimeError::Missing { row: 1 })
+        );
+        assert_eq!(
+            to_seconds(&[i64::MAX], TimeUnit::Weeks),
+            Err(TimeError::OutOfRange { row: 0 })
+        );
+        assert!(TimeUnit::from_numpy("M").unwrap_err().contains("'M'"));
+        use arrow_array::{Date32Array, StringArray, TimestampNanosecondArray};
+        use std::sync::Arc;
+        let chunks: Vec<ArrayRef> = vec![
+            Arc::new(TimestampNanosecondArray::from(vec![1_500_000_000, -1])),
+            Arc::new(Date32Array::from(vec![Some(2), None])),
+        ];
+        assert_eq!(arrow_times(&chunks), Err(TimeError::Missing { row: 3 }));
+        assert_eq!(arrow_times(&chunks[..1]), Ok(vec![1, -1]));
+        let text: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec!["x"]))];
+        assert!(arrow_times(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("got Utf8"));
     }
 
     proptest! {

@@ -1,0 +1,224 @@
+//! Times in (`at=`: a date, a datetime, Unix seconds, numpy `datetime64`, an ISO
+//! string, or per address an array or Arrow column of them) and
+//! `geoip_rs._build_history`.
+
+use super::arrow::{is_arrow, Column};
+use super::errors::db_error;
+use super::load::{progress_callback, with_progress};
+use crate::db::history::build_history;
+use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeUnit};
+use crate::db::{Database, DbError, Snapshots};
+use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyString, PyType};
+use std::path::PathBuf;
+
+static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn type_error(obj: &Bound<'_, PyAny>) -> PyErr {
+    let name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    PyTypeError::new_err(format!(
+        "at: expected a time (datetime, date, Unix seconds, numpy datetime64 or an ISO \
+         date string), got {name}"
+    ))
+}
+
+/// One time as Unix seconds. A datetime without a time zone is taken as UTC, as
+/// the snapshots' times are.
+pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let py = obj.py();
+    if obj.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(type_error(obj));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj.extract::<i64>();
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let f = f.value();
+        return match f.is_finite() && f.abs() < 9.2e18 {
+            true => Ok(f.floor() as i64),
+            false => Err(PyValueError::new_err(format!("at: {f} is not a time"))),
+        };
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        let s = s.to_str()?;
+        return parse_time(s).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "at: {s:?} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"
+            ))
+        });
+    }
+    if obj.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
+        if obj.getattr("tzinfo")?.is_none() {
+            let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+            let aware =
+                obj.call_method("replace", (), Some(&[("tzinfo", utc)].into_py_dict(py)?))?;
+            return time(&aware);
+        }
+        return time(&obj.call_method0("timestamp")?);
+    }
+    if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
+        return time(&obj.call_method0("isoformat")?);
+    }
+    if obj.get_type().name()? == "datetime64" {
+        let seconds = obj
+            .call_method1("astype", ("datetime64[s]",))?
+            .call_method1("astype", ("int64",))?;
+        return match seconds.extract::<i64>()? {
+            i64::MIN => Err(PyValueError::new_err("at: NaT is not a time")),
+            s => Ok(s),
+        };
+    }
+    Err(type_error(obj))
+}
+
+/// The snapshots of a batch's `n` rows at `at`: one time for all, or one per row.
+pub(crate) fn snapshots(db: &Database, at: &Bound<'_, PyAny>, n: usize) -> PyResult<Vec<u32>> {
+    let times = match times(at)? {
+        None => {
+            return Ok(vec![
+                db.snapshot_at(time(at)?)
+                    .unwrap_or(crate::db::layout::NONE);
+                n
+            ])
+        }
+        Some(t) => t,
+    };
+    if times.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "at: {} times for {n} addresses (give one time, or one per address)",
+            times.len()
+        )));
+    }
+    Ok(at.py().detach(|| db.snapshots_at(&times)))
+}
+
+/// Times per row as seconds, or `None` for a single time.
+fn times(at: &Bound<'_, PyAny>) -> PyResult<Option<Vec<i64>>> {
+    let err = |e: crate::db::history::time::TimeError| PyValueError::new_err(format!("at: {e}"));
+    if is_arrow(at) {
+        let column = Column::extract(at)?;
+        return arrow_times(&column.chunks).map(Some).map_err(err);
+    }
+    let scalar = at.is_instance_of::<PyString>() || at.get_type().name()? == "datetime64";
+    if scalar || at.try_iter().is_err() && at.cast::<PyUntypedArray>().is_err() {
+        return Ok(None);
+    }
+    let np = at.py().import("numpy")?;
+    let arr = match at.cast::<PyUntypedArray>() {
+        Ok(a) => a.clone(),
+        Err(_) => np
+            .call_method1("asarray", (at,))?
+            .cast_into::<PyUntypedArray>()?,
+    };
+    if arr.ndim() != 1 {
+        return match arr.ndim() {
+            0 => Ok(None),
+            d => Err(PyValueError::new_err(format!(
+                "at: expected a 1-D array of times, got {d} dimensions"
+            ))),
+        };
+    }
+    let kind = arr.dtype().kind();
+    match kind {
+        b'M' => {
+            let (unit, count): (String, i64) = np
+                .call_method1("datetime_data", (arr.dtype(),))?
+                .extract()?;
+            let unit = TimeUnit::from_numpy(&unit)
+                .map_err(|e| PyValueError::new_err(format!("at: {e}")))?;
+            let ints = arr.call_method1("view", ("int64",))?;
+            let ints: PyReadonlyArray1<i64> = ints.extract()?;
+            let scaled: Vec<i64> = ints
+                .as_array()
+                .iter()
+                .map(|&v| match v {
+                    i64::MIN => v,
+                    v => v.saturating_mul(count),
+                })
+                .collect();
+            to_seconds(&scaled, unit).map(Some).map_err(err)
+        }
+        b'i' | b'u' => {
+            let ints: PyReadonlyArray1<i64> = arr.call_method1("astype", ("int64",))?.extract()?;
+            Ok(Some(ints.as_array().to_vec()))
+        }
+        b'O' => arr
+            .try_iter()?
+            .map(|t| time(&t?))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Some),
+        _ => Err(PyTypeError::new_err(format!(
+            "at: expected datetime64 or integer (Unix seconds) times, got a {} array",
+            arr.dtype().str()?
+        ))),
+    }
+}
+
+/// Merge dated databases into a history file (the Python `build_history` wraps it).
+#[pyfunction]
+#[pyo3(signature = (path, databases, *, progress = None))]
+fn _build_history(
+    py: Python<'_>,
+    path: PathBuf,
+    databases: Vec<PathBuf>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let callback = progress_callback(py, progress, &path.display().to_string())?;
+    let work = |p: &mut dyn crate::loaders::Progress| {
+        build_history(&path, &databases, p).map(|m| ((), m.snapshots.len() as u64))
+    };
+    let interrupted = |e: &DbError| matches!(e, DbError::Io { error, .. } if error.kind() == std::io::ErrorKind::Interrupted);
+    with_progress(py, callback, work, interrupted, db_error)
+}
+
+/// A time (as `at=` takes one) as Unix seconds.
+#[pyfunction]
+fn _seconds(at: &Bound<'_, PyAny>) -> PyResult<i64> {
+    time(at)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(_build_history, m)?)
+}
+
+/// The snapshots of `n` rows: the view's own without `at`.
+pub(crate) fn rows_at<'s>(own: &'s Option<Vec<u32>>) -> Snapshots<'s> {
+    match own {
+        None => Snapshots::Own,
+        Some(s) => Snapshots::Each(s),
+    }
+}
+
+/// The `snapshot` (its index, -1 before the first) and `snapshot_time` (NaT
+/// before the first) columns of a batch asked at a time.
+pub(crate) fn snapshot_columns(
+    d: &Bound<'_, pyo3::types::PyDict>,
+    times: &[i64],
+    snapshot: Vec<u32>,
+) -> PyResult<()> {
+    use numpy::IntoPyArray;
+    let py = d.py();
+    let index: Vec<i32> = snapshot
+        .iter()
+        .map(|&s| times.get(s as usize).map_or(-1, |_| s as i32))
+        .collect();
+    let when: Vec<i64> = snapshot
+        .iter()
+        .map(|&s| times.get(s as usize).copied().unwrap_or(i64::MIN))
+        .collect();
+    d.set_item("snapshot", index.into_pyarray(py))?;
+    d.set_item(
+        "snapshot_time",
+        when.into_pyarray(py)
+            .call_method1("view", ("datetime64[s]",))?,
+    )
+}
