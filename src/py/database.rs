@@ -157,7 +157,11 @@ impl PyDatabase {
 
     /// The date of the newest routing data, as the file writes it (None if none).
     fn _data_time(&self) -> PyResult<Option<String>> {
-        Ok(self.db()?.metadata().data_time().map(|(d, _)| d.to_string()))
+        Ok(self
+            .db()?
+            .metadata()
+            .data_time()
+            .map(|(d, _)| d.to_string()))
     }
 
     /// Each snapshot's time in Unix seconds, oldest first.

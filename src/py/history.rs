@@ -150,7 +150,8 @@ fn times(at: &Bound<'_, PyAny>) -> PyResult<Option<Vec<i64>>> {
             let ints: PyReadonlyArray1<i64> = arr.call_method1("astype", ("int64",))?.extract()?;
             Ok(Some(ints.as_array().to_vec()))
         }
-        b'O' => arr
+        // Objects (datetimes, pandas Timestamps) and text, one by one.
+        b'O' | b'U' => arr
             .try_iter()?
             .map(|t| time(&t?))
             .collect::<PyResult<Vec<_>>>()
