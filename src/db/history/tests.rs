@@ -442,3 +442,82 @@ fn inputs_without_a_date_or_of_one_date_are_refused() {
     );
     assert!(!out.exists() || std::fs::metadata(&out).unwrap().len() == 0);
 }
+
+#[test]
+fn every_truncation_and_bit_flip_of_a_history_is_refused() {
+    let days = series("hist_dmg", 3, 0.1, 21);
+    let out = temp_file("hist_dmg", "h.geoipdb", "");
+    build_history(&out, &days, &mut NoProgress).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let p = temp_file("hist_dmg", "damaged.geoipdb", "");
+    let step = (bytes.len() / 100).max(1);
+    for cut in (0..bytes.len()).step_by(step).chain(0..512) {
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        assert!(Database::open(&p, true).is_err(), "cut at {cut}");
+    }
+    let mut rng = SmallRng::seed_from_u64(22);
+    for _ in 0..200 {
+        let bit = rng.random_range(0..bytes.len() * 8);
+        let mut b = bytes.clone();
+        b[bit / 8] ^= 1 << (bit % 8);
+        std::fs::write(&p, &b).unwrap();
+        assert!(Database::open(&p, true).is_err(), "bit {bit}");
+    }
+}
+
+/// Damage with a valid checksum, as a crafted file would have: opening refuses it,
+/// or every query (at every snapshot, per-address snapshots, intervals, diffs) and
+/// a merge of it into another history run without a panic or a hang.
+#[test]
+fn crafted_histories_never_panic() {
+    let days = series("hist_craft", 3, 0.1, 23);
+    let out = temp_file("hist_craft", "h.geoipdb", "");
+    build_history(&out, &days, &mut NoProgress).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let p = temp_file("hist_craft", "crafted.geoipdb", "");
+    let merged = temp_file("hist_craft", "merged.geoipdb", "");
+    // Of a later date than every snapshot, so that a merge reads the damaged file.
+    let later = day_db("hist_craft", 10, "10.0.0.0/8\t64500\n");
+    let addrs = probes(24);
+    let addrs = &addrs[..200];
+    let mut rng = SmallRng::seed_from_u64(25);
+    let (mut opened, mut merges) = (0, 0);
+    for i in 0..150 {
+        let mut b = bytes.clone();
+        let at = rng.random_range(32..b.len());
+        b[at] = match i % 3 {
+            0 => b[at] ^ (1 << rng.random_range(0..8)),
+            1 => 0xFF,
+            _ => 0,
+        };
+        crate::db::file::seal(&mut b);
+        std::fs::write(&p, &b).unwrap();
+        let Ok(db) = Database::open(&p, true) else {
+            continue;
+        };
+        opened += 1;
+        for s in 0..db.snapshots() + 1 {
+            let v = db.view_at(s);
+            for a in addrs {
+                let _ = v.record(*a);
+            }
+            let _ = (
+                v.iter().count(),
+                v.as_tally(),
+                v.as_record(64_501),
+                v.diff(0, s),
+            );
+        }
+        let snaps: Vec<u32> = (0..addrs.len() as u32).map(|i| i % 5).collect();
+        let _ = db
+            .view()
+            .columns_at(Keys::Mixed(addrs), Snapshots::Each(&snaps));
+        let _ = db.view().history(&Subject::Address(addrs[0]));
+        // A damaged input to a merge: an error or a history, never a panic.
+        if build_history(&merged, &[p.clone(), later.clone()], &mut NoProgress).is_ok() {
+            merges += 1;
+        }
+    }
+    assert!(opened > 20, "only {opened} crafted files opened");
+    assert!(merges > 10, "only {merges} merges of crafted files");
+}
