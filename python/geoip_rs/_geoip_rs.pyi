@@ -30,6 +30,8 @@ __all__ = [
     "read_delegated",
     "read_asnames",
     "_build_database",
+    "_build_history",
+    "_seconds",
     "DatabaseError",
     "RECORD_FIELDS",
     "EXPORT_FORMATS",
@@ -737,7 +739,7 @@ class Database:
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
-def _seconds(at: Time, /) -> int: ...
+def _seconds(at: Time) -> int: ...
 def _build_history(
     path: str | os.PathLike[str],
     databases: list[str | os.PathLike[str]],
