@@ -2,6 +2,7 @@
 //! and RIR block, answered a block of addresses at a time, with the two tries
 //! (routes and RIR blocks) walked interleaved.
 
+use super::history::time::in_force;
 use super::layout::NONE;
 use super::query::{Hit, Record};
 use super::read::View;
@@ -39,6 +40,13 @@ pub struct Answer {
 pub enum Snapshots<'t> {
     Own,
     Each(&'t [u32]),
+    /// Per row, the snapshot in force at the row's time (`times`, Unix seconds)
+    /// among snapshots taken at `taken` (found as the rows are answered, on every
+    /// core).
+    At {
+        times: &'t [i64],
+        taken: &'t [i64],
+    },
 }
 
 impl<'t> Snapshots<'t> {
@@ -47,6 +55,10 @@ impl<'t> Snapshots<'t> {
         match self {
             Snapshots::Own => Snapshots::Own,
             Snapshots::Each(s) => Snapshots::Each(&s[range]),
+            Snapshots::At { times, taken } => Snapshots::At {
+                times: &times[range],
+                taken,
+            },
         }
     }
 
@@ -56,6 +68,7 @@ impl<'t> Snapshots<'t> {
         match self {
             Snapshots::Own => own,
             Snapshots::Each(s) => s[i],
+            Snapshots::At { times, taken } => in_force(taken, times[i]),
         }
     }
 }
@@ -230,7 +243,7 @@ impl<K> Gathered<K> {
     fn snaps(&self, all: Snapshots) -> Snapshots<'_> {
         match all {
             Snapshots::Own => Snapshots::Own,
-            Snapshots::Each(_) => Snapshots::Each(&self.snaps),
+            _ => Snapshots::Each(&self.snaps),
         }
     }
 

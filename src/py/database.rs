@@ -335,11 +335,9 @@ impl PyDatabase {
         let on_error = on_error.parse().map_err(value_error)?;
         let db = self.db()?;
         with_keys(addresses, on_error, |keys, valid| {
-            let snaps = at
-                .map(|t| history::snapshots(&db, t, keys.len()))
-                .transpose()?;
+            let rows = history::RowsAt::new(&db, at, keys.len())?;
             let cols = py.detach(|| {
-                let mut c = db.view().columns_at(keys, history::rows_at(&snaps));
+                let mut c = rows.view(&db).columns_at(keys, rows.snapshots());
                 valid.inspect(|v| c.mask(v));
                 c
             });
@@ -378,20 +376,21 @@ impl PyDatabase {
         let batches = if arrow::is_arrow(addresses) {
             let column = arrow::Column::extract(addresses)?;
             let n = column.chunks.iter().map(|c| c.len()).sum();
-            let snaps = at.map(|t| history::snapshots(&db, t, n)).transpose()?;
-            let rows = history::rows_at(&snaps);
+            let rows = history::RowsAt::new(&db, at, n)?;
             let batches = py.detach(|| {
-                db.view()
-                    .arrow_batches(&column.chunks, on_error, &columns, rows)
+                rows.view(&db)
+                    .arrow_batches(&column.chunks, on_error, &columns, rows.snapshots())
             });
             batches.map_err(|e| column.error(e))?
         } else {
             with_keys(addresses, on_error, |keys, valid| {
-                let snaps = at
-                    .map(|t| history::snapshots(&db, t, keys.len()))
-                    .transpose()?;
-                let rows = history::rows_at(&snaps);
-                Ok(py.detach(|| db.view().record_batches(keys, valid, None, &columns, rows)))
+                let rows = history::RowsAt::new(&db, at, keys.len())?;
+                let view = rows.view(&db);
+                Ok(
+                    py.detach(|| {
+                        view.record_batches(keys, valid, None, &columns, rows.snapshots())
+                    }),
+                )
             })?
         };
         PyTable::try_new(batches, crate::db::arrow::schema(&columns))

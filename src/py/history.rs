@@ -7,7 +7,7 @@ use super::errors::db_error;
 use super::load::{progress_callback, with_progress};
 use crate::db::history::build_history;
 use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeUnit};
-use crate::db::{Database, DbError, Snapshots};
+use crate::db::{Database, DbError, Snapshots, View};
 use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -79,25 +79,55 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     Err(type_error(obj))
 }
 
-/// The snapshots of a batch's `n` rows at `at`: one time for all, or one per row.
-pub(crate) fn snapshots(db: &Database, at: &Bound<'_, PyAny>, n: usize) -> PyResult<Vec<u32>> {
-    let times = match times(at)? {
-        None => {
-            return Ok(vec![
-                db.snapshot_at(time(at)?)
-                    .unwrap_or(crate::db::layout::NONE);
-                n
-            ])
+/// A batch's `at=`: which view answers, and the snapshots of its rows.
+pub(crate) enum RowsAt {
+    /// No `at`: the newest snapshot.
+    Newest,
+    /// One time for all rows, at this snapshot.
+    One(u32),
+    /// One time for all rows, before the first snapshot.
+    Before(Vec<u32>),
+    /// A time per row (seconds), and each snapshot's time.
+    Times { times: Vec<i64>, taken: Vec<i64> },
+}
+
+impl RowsAt {
+    pub(crate) fn new(db: &Database, at: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Self> {
+        let Some(at) = at else {
+            return Ok(RowsAt::Newest);
+        };
+        let Some(times) = times(at)? else {
+            return Ok(match db.snapshot_at(time(at)?) {
+                Some(s) => RowsAt::One(s),
+                None => RowsAt::Before(vec![crate::db::layout::NONE; n]),
+            });
+        };
+        if times.len() != n {
+            return Err(PyValueError::new_err(format!(
+                "at: {} times for {n} addresses (give one time, or one per address)",
+                times.len()
+            )));
         }
-        Some(t) => t,
-    };
-    if times.len() != n {
-        return Err(PyValueError::new_err(format!(
-            "at: {} times for {n} addresses (give one time, or one per address)",
-            times.len()
-        )));
+        Ok(RowsAt::Times {
+            times,
+            taken: db.times(),
+        })
     }
-    Ok(at.py().detach(|| db.snapshots_at(&times)))
+
+    pub(crate) fn view<'d>(&self, db: &'d Database) -> View<'d> {
+        match self {
+            RowsAt::One(s) => db.view_at(*s),
+            _ => db.view(),
+        }
+    }
+
+    pub(crate) fn snapshots(&self) -> Snapshots<'_> {
+        match self {
+            RowsAt::Newest | RowsAt::One(_) => Snapshots::Own,
+            RowsAt::Before(none) => Snapshots::Each(none),
+            RowsAt::Times { times, taken } => Snapshots::At { times, taken },
+        }
+    }
 }
 
 /// Times per row as seconds, or `None` for a single time.
@@ -189,14 +219,6 @@ fn _seconds(at: &Bound<'_, PyAny>) -> PyResult<i64> {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(_build_history, m)?)
-}
-
-/// The snapshots of `n` rows: the view's own without `at`.
-pub(crate) fn rows_at<'s>(own: &'s Option<Vec<u32>>) -> Snapshots<'s> {
-    match own {
-        None => Snapshots::Own,
-        Some(s) => Snapshots::Each(s),
-    }
 }
 
 /// The `snapshot` (its index, -1 before the first) and `snapshot_time` (NaT

@@ -69,34 +69,17 @@ impl Database {
     /// before it; `None` before the first. A one-date file is one snapshot, taken
     /// at its data time (if it has one: else it answers at any time).
     pub fn snapshot_at(&self, t: i64) -> Option<u32> {
-        let v = self.view();
-        match (v.times.is_empty(), self.metadata().data_time()) {
-            (false, _) => snapshot_at(v.times, t),
-            (true, Some((_, taken))) => (t >= taken).then_some(0),
-            (true, None) => Some(0),
-        }
+        snapshot_at(&self.times(), t)
     }
 
-    /// [`Database::snapshot_at`] for many times ([`NONE`](crate::db::layout::NONE)
-    /// before the first).
-    pub fn snapshots_at(&self, times: &[i64]) -> Vec<u32> {
-        times
-            .iter()
-            .map(|&t| self.snapshot_at(t).unwrap_or(super::layout::NONE))
-            .collect()
-    }
-
-    /// Each snapshot's time (a one-date file's data time, if it has one).
+    /// Each snapshot's time, what [`crate::db::Snapshots::At`] takes as `taken`: a
+    /// one-date file's data time, or for one without a date the beginning of time
+    /// (so that it answers at any time).
     pub fn times(&self) -> Vec<i64> {
         let v = self.view();
         match v.times.is_empty() {
             false => v.times.to_vec(),
-            true => self
-                .metadata()
-                .data_time()
-                .map(|(_, t)| t)
-                .into_iter()
-                .collect(),
+            true => vec![self.metadata().data_time().map_or(i64::MIN, |(_, t)| t)],
         }
     }
 }

