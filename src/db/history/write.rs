@@ -41,7 +41,9 @@ impl HistoryBuilder {
             &lpm(&self.rir6.finish(), rirs, &mut timeline)?,
         )?;
         let asn = lpm(&self.rir_asn.finish(), rirs, &mut timeline)?;
-        trie(&mut w, Section::AsnTrie, Section::AsnChurn, &asn)?;
+        // AS numbers fill a small corner of the 32-bit space: a direct level of 2^18
+        // entries (1 MiB, as IPv4 addresses take) would be nearly all misses.
+        trie_with(&mut w, Section::AsnTrie, Section::AsnChurn, &asn, 8)?;
         for s in [
             Section::RirAsnFirst,
             Section::RirAsnLast,
@@ -127,8 +129,17 @@ fn family<K: Stored>(w: &mut Sections, s: &FamilySections, l: &Lpm<K>) -> Result
 }
 
 fn trie<K: Key>(w: &mut Sections, trie: Section, churn: Section, l: &Lpm<K>) -> Result<(), String> {
-    let t = Poptrie::build(&l.items, default_direct_bits::<K>())
-        .map_err(|e| format!("{}: {e}", trie.name()))?;
+    trie_with(w, trie, churn, l, default_direct_bits::<K>())
+}
+
+fn trie_with<K: Key>(
+    w: &mut Sections,
+    trie: Section,
+    churn: Section,
+    l: &Lpm<K>,
+    direct_bits: u8,
+) -> Result<(), String> {
+    let t = Poptrie::build(&l.items, direct_bits).map_err(|e| format!("{}: {e}", trie.name()))?;
     w.add(trie, t.to_bytes());
     w.add(churn, cast_slice(&l.churn).to_vec());
     Ok(())
