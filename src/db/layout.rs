@@ -27,7 +27,8 @@
 //!   `v4churn`/`v6churn`, `rir4chrn`/`rir6chrn` the timelines of the tries' changing
 //!   leaves; `timeline` holds every timeline.
 //! - `asinfo` is the list of distinct AS entries and `ascell` gives each AS (in
-//!   `asnum`) its entry at each snapshot.
+//!   `asnum`) its entry at each snapshot; `routeas` holds the cell of the route's
+//!   primary origin (in a one-date file its AS index, which is its entry's).
 //! - The RIR AS number ranges are a trie over the AS number space (`asntrie`,
 //!   `asnchurn`), the `rirasn*` arrays empty.
 

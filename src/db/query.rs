@@ -325,11 +325,12 @@ impl<'a> View<'a> {
         self.describe_in(addr, hit, self.rir_block(addr), self.at)
     }
 
-    /// The AS entry of a route's primary origin at `at`.
+    /// The AS entry of a route's primary origin at `at`. `routeas` holds the
+    /// entry's cell: in a one-date file the AS's index, which is its entry's.
     #[inline]
     pub(super) fn route_info(&self, route: u32, at: At<'_>) -> Option<&'a AsInfo> {
-        let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
-        self.as_info_at(as_index, at)
+        let cell = self.route_as.get(route as usize).copied().unwrap_or(NONE);
+        self.as_info.get(at.cell(cell) as usize)
     }
 
     /// [`View::describe`] for an address whose RIR block is known (`block`), at
@@ -476,8 +477,10 @@ impl<'a> View<'a> {
         let mut out: BTreeMap<Option<[u8; 2]>, (Tally, std::collections::BTreeSet<u32>)> =
             BTreeMap::new();
         let mut add = |addr: IpAddr, route: u32, v4: bool, own: u128| {
-            let as_index = self.route_as.get(route as usize).copied().unwrap_or(NONE);
-            let cc = self.country(addr, as_index).map(|(cc, _)| cc);
+            let info = self.route_info(route, self.at);
+            let cc = self
+                .country_with(info, || self.rir_block(addr))
+                .map(|(cc, _)| cc);
             let (t, ases) = out.entry(cc).or_default();
             if v4 {
                 t.v4_prefixes += 1;

@@ -52,10 +52,8 @@ impl HistoryBuilder {
             w.add(s, Vec::new());
         }
         let ases: Own<u32> = self.ases.finish();
-        w.add(
-            Section::AsCell,
-            cast_slice(&ases.cells(&mut timeline)).to_vec(),
-        );
+        let as_cells = ases.cells(&mut timeline);
+        w.add(Section::AsCell, cast_slice(&as_cells).to_vec());
         let as_num = &ases.keys;
         w.add(Section::AsNum, cast_slice(as_num).to_vec());
         w.add(Section::AsInfo, cast_slice(&self.pools.ases.items).to_vec());
@@ -71,7 +69,10 @@ impl HistoryBuilder {
         for r in &self.pools.routes.items {
             asns.extend_from_slice(r);
             off.push(asns.len() as u32);
-            route_as.push(as_num.binary_search(&r[0]).map_or(NONE, |i| i as u32));
+            // The cell itself rather than the AS's index, so that a lookup goes from
+            // the route to its AS entry without the AS table's cells in between.
+            let cell = as_num.binary_search(&r[0]).ok().map(|i| as_cells[i]);
+            route_as.push(cell.unwrap_or(NONE));
         }
         w.add(Section::RouteOff, cast_slice(&off).to_vec());
         w.add(Section::RouteAsn, cast_slice(&asns).to_vec());
