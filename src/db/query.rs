@@ -285,14 +285,10 @@ impl<'a> View<'a> {
         })
     }
 
-    /// The country of an address routed by the AS at `as_index`, tried in the order
-    /// of [`CountrySource`]: organisation, address block, AS number, AS name.
-    pub fn country(&self, addr: IpAddr, as_index: u32) -> Option<([u8; 2], CountrySource)> {
-        self.country_with(self.as_info(as_index), || self.rir_block(addr))
-    }
-
-    /// [`View::country`] for the AS entry `info`, with the address's RIR block found
-    /// by `block`, which is only called when the organisation has no country.
+    /// The country of an address routed by the AS whose entry is `info`, tried in
+    /// the order of [`CountrySource`]: organisation, address block, AS number, AS
+    /// name; the address's RIR block is found by `block`, which is only called
+    /// when the organisation has no country.
     #[inline]
     pub(super) fn country_with(
         &self,
@@ -470,7 +466,7 @@ impl<'a> View<'a> {
         out
     }
 
-    /// Per country (as [`View::country`] gives it for each prefix's first address,
+    /// Per country (as a record gives it for each prefix's first address,
     /// with the primary origin): prefixes, addresses, and the number of origin ASes.
     /// Addresses in no country are under `None`.
     pub fn country_tally(&self) -> BTreeMap<Option<[u8; 2]>, (Tally, u64)> {
