@@ -31,6 +31,9 @@ pub struct Database {
     /// history's sections empty in a one-date file).
     ranges: Vec<Range<usize>>,
     history: bool,
+    /// A one-date file's data time (seconds), or the beginning of time for one
+    /// without a date, as the time of its one snapshot.
+    taken: [i64; 1],
 }
 
 /// One family's routed prefixes (in a history, every snapshot's).
@@ -91,11 +94,13 @@ impl Database {
         let meta: Metadata = serde_json::from_slice(bytes(Section::Meta))
             .map_err(|e| file.invalid(format!("bad metadata: {e}")))?;
         check(bytes, history).map_err(|m| file.invalid(m))?;
+        let taken = [meta.data_time().map_or(i64::MIN, |(_, t)| t)];
         Ok(Database {
             file,
             meta,
             ranges,
             history,
+            taken,
         })
     }
 
@@ -135,6 +140,16 @@ impl Database {
     /// The arrays as they read at snapshot `s` (0 is the oldest).
     pub fn view_at(&self, s: u32) -> View<'_> {
         self.view().at_snapshot(s)
+    }
+
+    /// Each snapshot's time (seconds), what [`super::Snapshots::At`] takes as
+    /// `taken`: a one-date file is one snapshot, taken at its data time (or, without
+    /// one, at the beginning of time, so that it answers at any time).
+    pub fn times(&self) -> &[i64] {
+        match self.history {
+            true => self.view().times,
+            false => &self.taken,
+        }
     }
 }
 

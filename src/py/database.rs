@@ -131,8 +131,8 @@ impl PyDatabase {
         let db = self.db()?;
         let view = match at {
             None => db.view(),
-            Some(t) => match db.snapshot_at(history::time(t)?) {
-                Some(s) => db.view_at(s),
+            Some(t) => match db.view_at_time(history::time(t)?) {
+                Some(v) => v,
                 None => return Ok(None),
             },
         };
@@ -166,7 +166,7 @@ impl PyDatabase {
 
     /// Each snapshot's time in Unix seconds, oldest first.
     fn _times(&self) -> PyResult<Vec<i64>> {
-        Ok(self.db()?.times())
+        Ok(self.db()?.times().to_vec())
     }
 
     /// The index of the snapshot in force at `at`, None before the first.
@@ -354,7 +354,7 @@ impl PyDatabase {
                 fixed(cols.country_source).into_pyarray(py),
             )?;
             if at.is_some() {
-                history::snapshot_columns(&d, &db.times(), cols.snapshot)?;
+                history::snapshot_columns(&d, db.times(), cols.snapshot)?;
             }
             Ok(d)
         })

@@ -110,7 +110,7 @@ impl RowsAt {
         }
         Ok(RowsAt::Times {
             times,
-            taken: db.times(),
+            taken: db.times().to_vec(),
         })
     }
 

@@ -66,21 +66,20 @@ impl HistoryBuilder {
 
 impl Database {
     /// The snapshot in force at time `t` (Unix seconds): the newest taken at or
-    /// before it; `None` before the first. A one-date file is one snapshot, taken
-    /// at its data time (if it has one: else it answers at any time).
+    /// before it; `None` before the first (see [`Database::times`]).
     pub fn snapshot_at(&self, t: i64) -> Option<u32> {
-        snapshot_at(&self.times(), t)
+        snapshot_at(self.times(), t)
     }
 
-    /// Each snapshot's time, what [`crate::db::Snapshots::At`] takes as `taken`: a
-    /// one-date file's data time, or for one without a date the beginning of time
-    /// (so that it answers at any time).
-    pub fn times(&self) -> Vec<i64> {
+    /// The view of the snapshot in force at `t`; `None` before the first.
+    pub fn view_at_time(&self, t: i64) -> Option<View<'_>> {
         let v = self.view();
-        match v.times.is_empty() {
-            false => v.times.to_vec(),
-            true => vec![self.metadata().data_time().map_or(i64::MIN, |(_, t)| t)],
-        }
+        let taken = if v.times.is_empty() {
+            self.times()
+        } else {
+            v.times
+        };
+        Some(v.at_snapshot(snapshot_at(taken, t)?))
     }
 }
 
