@@ -20,7 +20,8 @@
 //! - [`loaders`]: streaming readers (and writers) of routing and registry files.
 //! - [`db`]: the GeoIP database: built from the loaders' output into one
 //!   memory-mapped file, and what it answers (records, batch columns, summaries,
-//!   exports), with the one schema of record fields and the one country chain.
+//!   exports), with the one schema of record fields and the one country chain;
+//!   histories of many dated databases in one file, answered at any time.
 //! - `py` (feature `python`): the pyo3 binding; each function extracts its
 //!   arguments, calls the core above and converts the result. The core never uses
 //!   pyo3, so `cargo test` and `cargo bench` need no Python.

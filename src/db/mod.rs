@@ -18,6 +18,10 @@
 //! - [`provenance`]: the metadata of sources and build.
 //! - [`kinds`]: the kinds of source file, listed once ([`SourceKind`]).
 //! - [`sources`]: reading source files into a builder ([`DbBuilder::from_sources`]).
+//! - [`versions`]: values that change between the snapshots of a history (cells,
+//!   timelines, versioned tries), read through the same views.
+//! - [`history`]: many dated databases merged into one history file; the snapshot
+//!   in force at a time; a prefix's intervals and the diff of two snapshots.
 
 pub mod answers;
 pub mod arrow;
