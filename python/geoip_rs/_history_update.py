@@ -34,7 +34,7 @@ def date_range(start: str | Date, end: str | Date, every: str = "month") -> list
     if every not in EVERY:
         raise ValueError(f"every must be one of {', '.join(EVERY)}, not {every!r}")
     if last < first:
-        raise ValueError(f"the range ends ({_label(last)}) before it starts ({_label(first)})")
+        raise ValueError(f"the range ends ({date_label(last)}) before it starts ({date_label(first)})")
     out: list[datetime] = []
     while (t := _step(first, every, len(out))) <= last:
         out.append(t)
@@ -52,7 +52,7 @@ def _step(first: datetime, every: str, n: int) -> datetime:
                          day=min(first.day, calendar.monthrange(year, month)[1]))
 
 
-def _label(t: datetime) -> str:
+def date_label(t: datetime) -> str:
     return f"{t:%Y-%m-%d}" if (t.hour, t.minute) == (0, 0) else f"{t:%Y-%m-%d %H:%M}"
 
 
@@ -86,7 +86,7 @@ def update_history(
         try:
             result = update(date=t, history=history, **update_kwargs)
         except UpdateError as e:
-            raise UpdateError([f"{_label(t)}: {p}" for p in e.problems], built=e.built,
+            raise UpdateError([f"{date_label(t)}: {p}" for p in e.problems], built=e.built,
                               done=results) from None
         results.append(result)
         if on_result is not None:
