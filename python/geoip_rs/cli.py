@@ -76,8 +76,8 @@ def update_failed(e: updating.UpdateError, args: argparse.Namespace) -> int:
     for line in e.problems:
         print(f"geoip-rs: error: {line}", file=sys.stderr)
     if e.done:
-        print(f"geoip-rs: stopped there; the {len(e.done)} dates before it stay done "
-              f"(in {args.history})", file=sys.stderr)
+        print(f"geoip-rs: stopped at that date; {args.history} keeps what the dates "
+              "before it added", file=sys.stderr)
     if e.built:
         print(f"geoip-rs: {e.built} is built, but {args.history} was left as it was",
               file=sys.stderr)
