@@ -482,6 +482,13 @@ def test_update_adds_each_dates_database_to_a_history(server, tmp_path):
             f"not added: {h} already has a snapshot of its data time")
     assert h.read_bytes() == before
     assert updating.describe(results[0]).endswith(f"; added to {h}")
+    # --keep deletes the cache's older database; its snapshot stays in the history.
+    kept = run(server, tmp_path, date="2014-06-01", history=h, keep=1, **RV2)
+    assert kept.pruned == [results[0].path] and not results[0].path.exists()
+    with geoip_rs.open(h) as hist:
+        got = hist.lookup_batch(addrs, details=True, at=DATES[0])
+    np.testing.assert_array_equal(got["asn"], answers[0]["asn"])
+    assert got["prefix"] == answers[0]["prefix"]
 
 
 def test_a_history_that_is_not_a_database_fails_before_any_request(server, tmp_path):
