@@ -574,3 +574,21 @@ def test_cli_update_a_range_of_dates_into_a_history(server, tmp_path):
         f"geoip-rs: stopped at that date; {h} keeps what the dates before it added"]
     with geoip_rs.open(h) as hist:
         assert len(hist.snapshots) == 2
+
+
+def test_cli_a_database_that_cannot_join_the_history(server, tmp_path):
+    """A history file without a date (an undated database given as one): the update
+    builds its database, then says that the history was left as it was."""
+    (tmp_path / "t.ipasn").write_text("8.0.0.0/8\t3356\n")
+    h = tmp_path / "undated.geoipdb"
+    geoip_rs.build_database(h, ipasn=tmp_path / "t.ipasn").close()
+    before = h.read_bytes()
+    urls = [f"--url={k}={v}" for k, v in archive_mirror.urls(server.url).items()]
+    out = cli("update", "-q", "--cache-dir", str(tmp_path), "--collector", "rrc00", "--rir",
+              "afrinic", "--no-asnames", "--history", str(h), *urls)
+    built = cache.newest(tmp_path)
+    assert out.returncode == 1 and built is not None
+    error, then = out.stderr.splitlines()
+    assert error.startswith(f"geoip-rs: error: adding {built.name} to {h} failed: {h}: no date")
+    assert then == f"geoip-rs: {built} is built, but {h} was left as it was"
+    assert h.read_bytes() == before
