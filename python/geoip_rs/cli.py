@@ -40,6 +40,7 @@ SHOWN = ["address", "prefix", "asn", "as_name", "country", "country_source", "or
 AT_COLUMN = "snapshot_time"
 #: Addresses looked up per batch when reading a file: bounded memory for any size.
 CHUNK = 100_000
+DB_HELP = "database file (default: the newest in the cache, else the bundled sample)"
 
 
 class UserError(Exception):
@@ -101,18 +102,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"geoip-rs {__version__}")
     sub = p.add_subparsers(required=True, metavar="command")
-    db_help = "database file (default: the newest in the cache, else the bundled sample)"
-
-    lk = sub.add_parser("lookup", help="look addresses up")
-    lk.add_argument("addresses", nargs="*", metavar="IP", help="addresses to look up")
-    lk.add_argument("-f", "--file", help="read addresses from a file, one per line ('-' for stdin)")
-    lk.add_argument("-d", "--db", help=db_help)
-    lk.add_argument("-o", "--format", choices=["table", "csv", "jsonl"], default="table")
-    lk.add_argument("--at", metavar="TIME",
-                    help="answer as the database did then (a history's snapshot in force "
-                    "at TIME): YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SSZ, UTC; "
-                    "adds the snapshot_time column")
-    lk.set_defaults(run=run_lookup)
+    add_lookup(sub)
 
     b = sub.add_parser("build", help="build a database from routing and registry files")
     b.add_argument("output", help="database file to write")
@@ -133,16 +123,29 @@ def make_parser() -> argparse.ArgumentParser:
     ls.set_defaults(run=run_list)
 
     i = sub.add_parser("info", help="show a database's provenance and counts")
-    i.add_argument("db", nargs="?", help=db_help)
+    i.add_argument("db", nargs="?", help=DB_HELP)
     i.add_argument("--json", action="store_true", help="print the metadata as JSON")
     i.set_defaults(run=run_info)
 
     e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV")
-    e.add_argument("db", nargs="?", help=db_help)
+    e.add_argument("db", nargs="?", help=DB_HELP)
     e.add_argument("--format", choices=EXPORT_FORMATS, default=EXPORT_FORMATS[0])
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(run=run_export)
     return p
+
+
+def add_lookup(sub: Any) -> None:
+    lk = sub.add_parser("lookup", help="look addresses up")
+    lk.add_argument("addresses", nargs="*", metavar="IP", help="addresses to look up")
+    lk.add_argument("-f", "--file", help="read addresses from a file, one per line ('-' for stdin)")
+    lk.add_argument("-d", "--db", help=DB_HELP)
+    lk.add_argument("-o", "--format", choices=["table", "csv", "jsonl"], default="table")
+    lk.add_argument("--at", metavar="TIME",
+                    help="answer as the database did then (a history's snapshot in force "
+                    "at TIME): YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SSZ, UTC; "
+                    "adds the snapshot_time column")
+    lk.set_defaults(run=run_lookup)
 
 
 def add_update(sub: Any) -> None:
