@@ -186,11 +186,11 @@ def add_update(sub: Any) -> None:
 
 def add_build_history(sub: Any) -> None:
     h = sub.add_parser("build-history", help="merge dated databases into one history file")
-    h.add_argument("output", help="history file to write")
+    h.add_argument("output", metavar="OUT", help="history file to write")
     h.add_argument("databases", nargs="+", metavar="DB", help="databases (or histories) to "
                    "merge: a snapshot each, at the date of its routing data")
     h.add_argument("--append", action="store_true", help="add them to the snapshots "
-                   "OUTPUT already has (made if missing) instead of replacing it")
+                   "OUT already has (made if missing) instead of replacing it")
     h.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     h.set_defaults(run=run_build_history)
 
