@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import pytest
 
 import geoip_rs
 from geoip_rs import _archives, cache
+from geoip_rs import _update as updating
 
 import archive_mirror
 from conftest import require_shared
@@ -32,6 +34,7 @@ SMALL = {"collectors": ["route-views6"], "rirs": ["afrinic", "lacnic"], "asnames
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     data = require_shared(*{*archive_mirror.DUMPS.values(), *archive_mirror.CAIDA.values(),
+                            *archive_mirror.PARTIAL_DUMPS.values(),
                             *(src for _, src in archive_mirror.RIR_FILES.values()),
                             "asnames/asnames.json.gz"})
     root = tmp_path_factory.mktemp("archive")
@@ -419,3 +422,173 @@ def test_url_environment_variables(server, tmp_path, monkeypatch):
     result = geoip_rs.update(cache_dir=tmp_path, progress=False, **SMALL)
     assert result.built and all(r.path.startswith(("/routeviews/", "/afrinic/", "/lacnic/"))
                                 for r in server.requests)
+
+
+# --- histories: a database per date, added to one file ------------------------------
+
+#: Two moments with data of their own in the mirror: route-views2's 2008 dump with
+#: the RIR files of 2008-05-01, and its 2014 dump with those of 2014-05-29..31.
+DATES = ("2008-05-02", "2014-05-31")
+RV2 = {"collectors": ["route-views2"]}
+
+
+def sample(db, n=3000, seed=11):
+    """Addresses the history's snapshots answer differently: the first and last of
+    each prefix of ``db`` (the small 2008 one), random IPv4 ones (most routed in
+    2014), and misses."""
+    ends = [str(a) for net, _ in db for a in (net.network_address, net.broadcast_address)]
+    rng = np.random.default_rng(seed)
+    v4 = [f"{a}.{b}.{c}.{d}" for a, b, c, d in rng.integers(0, 256, size=(n, 4)).tolist()]
+    return ends + v4 + ["2001:db8::1", "::1"]
+
+
+def same_answers(history, db, at, addrs):
+    """The history at ``at`` answers each address exactly as ``db`` does."""
+    got = history.lookup_batch(addrs, details=True, at=at)
+    want = db.lookup_batch(addrs, details=True)
+    for name in ("found", "asn", "prefix_len", "country", "country_source"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=f"{name} at {at}")
+    for name in ("prefix", "as_name", "org_name", "registry"):
+        assert got[name] == want[name], f"{name} at {at}"
+    for a in addrs[::97]:
+        assert history.lookup(a, at=at) == db.lookup(a), (a, at)
+    return got
+
+
+def test_update_adds_each_dates_database_to_a_history(server, tmp_path):
+    h = tmp_path / "h.geoipdb"
+    results = [run(server, tmp_path, date=d, history=h, **RV2) for d in DATES]
+    assert [(r.built, r.added, r.history) for r in results] == [(True, True, h)] * 2
+    dbs = [geoip_rs.open(r.path) for r in results]
+    with geoip_rs.open(h) as hist, dbs[0], dbs[1]:
+        # Snapshots at the time of each database's data (the first record of its dump).
+        assert [s["time"].isoformat() for s in hist.snapshots] == [
+            "2008-05-01T06:44:58+00:00", "2014-05-30T22:00:00+00:00"]
+        addrs = sample(dbs[0])
+        answers = [same_answers(hist, db, d, addrs) for db, d in zip(dbs, DATES)]
+        for db in dbs:  # at the data's own time, and between the two
+            same_answers(hist, db, db.metadata["data_time"], addrs)
+        same_answers(hist, dbs[0], "2011-01-01", addrs)
+        # The check has substance: both answer, and not alike.
+        assert min(a["found"].sum() for a in answers) > 3000
+        assert (answers[0]["asn"] != answers[1]["asn"]).sum() > 1000
+        assert not hist.lookup_batch(addrs, at="2008-05-01")["found"].any()
+    # Run again, or for a date of the same data: no new snapshot, no failure.
+    before = h.read_bytes()
+    for d in ("2014-05-31", "2014-06-01"):
+        again = run(server, tmp_path, date=d, history=h, **RV2)
+        assert (again.built, again.added, again.path) == (False, False, results[1].path)
+        assert updating.describe(again).endswith(
+            f"not added: {h} already has a snapshot of its data time")
+    assert h.read_bytes() == before
+    assert updating.describe(results[0]).endswith(f"; added to {h}")
+    # --keep deletes the cache's older database; its snapshot stays in the history.
+    kept = run(server, tmp_path, date="2014-06-01", history=h, keep=1, **RV2)
+    assert kept.pruned == [results[0].path] and not results[0].path.exists()
+    with geoip_rs.open(h) as hist:
+        got = hist.lookup_batch(addrs, details=True, at=DATES[0])
+    np.testing.assert_array_equal(got["asn"], answers[0]["asn"])
+    assert got["prefix"] == answers[0]["prefix"]
+
+
+def test_a_history_that_is_not_a_database_fails_before_any_request(server, tmp_path):
+    junk = tmp_path / "junk.geoipdb"
+    junk.write_bytes(b"x" * 100)
+    with pytest.raises(geoip_rs.DatabaseError, match="junk.geoipdb: not a geoip_rs database"):
+        run(server, tmp_path, history=junk, **SMALL)
+    with pytest.raises(ValueError, match="no folder"):
+        run(server, tmp_path, history=tmp_path / "nowhere" / "h.geoipdb", **SMALL)
+    assert server.requests == [] and junk.read_bytes() == b"x" * 100
+
+
+def test_date_range_steps():
+    days = lambda *ds: [datetime.fromisoformat(d).replace(tzinfo=timezone.utc) for d in ds]  # noqa: E731
+    assert geoip_rs.date_range("2019-01-01", "2019-04-01") == days(
+        "2019-01-01", "2019-02-01", "2019-03-01", "2019-04-01")
+    assert geoip_rs.date_range("2023-01-31", "2023-05-30", every="month") == days(
+        "2023-01-31", "2023-02-28", "2023-03-31", "2023-04-30")
+    assert geoip_rs.date_range("2024-02-26", "2024-03-11", every="week") == days(
+        "2024-02-26", "2024-03-04", "2024-03-11")
+    assert geoip_rs.date_range(date(2024, 2, 28), "2024-03-01T12:00", every="day") == days(
+        "2024-02-28", "2024-02-29", "2024-03-01")
+    assert geoip_rs.date_range("2024-01-01T06:00", "2024-01-02", "day") == days("2024-01-01T06:00")
+    for args, message in ((("2024-02-01", "2024-01-01"), "ends .2024-01-01. before it starts"),
+                          (("2024-01-01", "2024-02-01", "year"), "day, week, month"),
+                          (("2024-01-01", "2024-02-30"), "is not YYYY-MM-DD")):
+        with pytest.raises(ValueError, match=message):
+            geoip_rs.date_range(*args)
+
+
+def test_update_history_stops_at_the_first_date_that_fails(server, tmp_path):
+    h = tmp_path / "h.geoipdb"
+    dates = geoip_rs.date_range("2008-05-02", "2008-05-16", every="week")
+    seen = []
+    with pytest.raises(geoip_rs.UpdateError) as info:
+        geoip_rs.update_history(h, dates, cache_dir=tmp_path, urls=archive_mirror.urls(server.url),
+                                rirs=["arin"], asnames=False, retries=1, progress=False,
+                                on_result=lambda t, r: seen.append((t, r)), **RV2)
+    e = info.value
+    # 2008-05-09 is a week after the RIR file of 2008-05-01, beyond the days looked back.
+    assert e.problems == [f"2008-05-09: arin: no delegated file for 2008-05-09 or the 7 days "
+                          f"before ({server.url}/arin/pub/stats/arin/delegated-arin-extended-20080509)"]
+    assert [(t, r.added) for t, r in seen] == [(dates[0], True)] and e.done == [seen[0][1]]
+    assert not any("20080516" in r.path for r in server.requests)  # no date after it
+    with geoip_rs.open(h) as hist, geoip_rs.open(e.done[0].path) as db:
+        assert len(hist.snapshots) == 1
+        same_answers(hist, db, "2008-05-16", sample(db, 500))
+    with pytest.raises(TypeError, match="date"):
+        geoip_rs.update_history(h, dates, date="2008-05-02")
+
+
+def test_cli_update_a_range_of_dates_into_a_history(server, tmp_path):
+    h = tmp_path / "h.geoipdb"
+    urls = [f"--url={k}={v}" for k, v in archive_mirror.urls(server.url).items()]
+    update = ["update", "-q", "--cache-dir", str(tmp_path), "--collector", "route-views2",
+              "--rir", "ripencc", "--rir", "apnic", "--no-asnames", "--history", str(h), *urls]
+    out = cli(*update, "--date", "2008-05-02..2008-05-03", "--every", "day")
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()
+    assert first.startswith("2008-05-02: built ") and first.endswith(f"; added to {h}")
+    assert second.startswith("2008-05-03: up to date: ") and second.endswith(
+        f"not added: {h} already has a snapshot of its data time")
+    out = cli(*update, "--date", "2014-05-31..2014-06-01", "--every", "day")
+    assert [ln.split(" ", 2)[:2] for ln in out.stdout.splitlines()] == [
+        ["2014-05-31:", "built"], ["2014-06-01:", "up"]], out.stderr
+    # The oracle: the one-date databases the updates left in the cache.
+    dbs = [geoip_rs.open(d.path) for d in reversed(cache.databases(tmp_path))]
+    with geoip_rs.open(h) as hist, dbs[0], dbs[1]:
+        assert len(hist.snapshots) == len(dbs) == 2
+        addrs = sample(dbs[0], 1000)
+        for db, at in zip(dbs, ("2008-05-03", "2014-06-01")):
+            same_answers(hist, db, at, addrs)
+    info = cli("info", str(h)).stdout
+    assert "history:   2 snapshots, 2008-05-01 06:44 UTC .. 2014-05-30 22:00 UTC" in info
+    assert "mrt rib.20080501.0644.bz2" in info and "mrt rib.20140530.2200.bz2" in info
+    # A date that fails stops the range (APNIC's file of 2014-05-29 is 9 days before
+    # 2014-06-07); what was added before it stays.
+    out = cli(*update, "--date", "2014-05-31..2014-06-14", "--every", "week")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.splitlines() == [
+        "geoip-rs: error: 2014-06-07: apnic: no delegated file for 2014-06-07 or the 7 days "
+        f"before ({server.url}/apnic/stats/apnic/2014/delegated-apnic-extended-20140607.gz)",
+        f"geoip-rs: stopped at that date; {h} keeps what the dates before it added"]
+    with geoip_rs.open(h) as hist:
+        assert len(hist.snapshots) == 2
+
+
+def test_cli_a_database_that_cannot_join_the_history(server, tmp_path):
+    """A history file without a date (an undated database given as one): the update
+    builds its database, then says that the history was left as it was."""
+    (tmp_path / "t.ipasn").write_text("8.0.0.0/8\t3356\n")
+    h = tmp_path / "undated.geoipdb"
+    geoip_rs.build_database(h, ipasn=tmp_path / "t.ipasn").close()
+    before = h.read_bytes()
+    urls = [f"--url={k}={v}" for k, v in archive_mirror.urls(server.url).items()]
+    out = cli("update", "-q", "--cache-dir", str(tmp_path), "--collector", "rrc00", "--rir",
+              "afrinic", "--no-asnames", "--history", str(h), *urls)
+    built = cache.newest(tmp_path)
+    assert out.returncode == 1 and built is not None
+    error, then = out.stderr.splitlines()
+    assert error.startswith(f"geoip-rs: error: adding {built.name} to {h} failed: {h}: no date")
+    assert then == f"geoip-rs: {built} is built, but {h} was left as it was"
+    assert h.read_bytes() == before

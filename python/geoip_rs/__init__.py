@@ -33,6 +33,7 @@ from .database import (
 )
 from ._history import add_snapshot, build_history
 from ._update import UpdateError, UpdateResult, update
+from ._history_update import date_range, update_history
 
 __all__ = [
     "SOURCE_KINDS",
@@ -46,6 +47,8 @@ __all__ = [
     "default_path",
     "open",
     "update",
+    "update_history",
+    "date_range",
     "UpdateError",
     "UpdateResult",
     "sample_path",

@@ -8,6 +8,10 @@ lacks or that changed (several at once, conditionally, resumably), check them (t
 RIRs' ``.md5`` files, each file's first bytes), then build unless a database of the
 very same inputs is already there. Any failure leaves the cache's databases as they
 were and raises :class:`UpdateError` with one line per problem.
+
+With ``history=``, the database is then added to a history file (a snapshot at
+the time of its routing data); ``geoip_rs.update_history`` (in ``_history_update``)
+does that for many dates, one after the other.
 """
 
 from __future__ import annotations
@@ -22,14 +26,15 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date as Date, datetime, timedelta, timezone
 from pathlib import Path
 
 from . import _archives as arch
 from . import cache
 from ._fetch import Fetcher, FetchError, NotFound, Options, _meta_path, md5_file
 from ._progress import DownloadBar
-from .database import build_database
+from ._history import add_snapshot
+from .database import Database, build_database
 
 ACCEPT_CAIDA_ENV = "GEOIP_RS_ACCEPT_CAIDA_AUA"
 URL_ENV_PREFIX = "GEOIP_RS_URL_"
@@ -40,10 +45,17 @@ class _Skip(Exception):
 
 
 class UpdateError(Exception):
-    """An update that did not make a database; ``problems`` has one line each."""
+    """An update that did not make a database; ``problems`` has one line each.
 
-    def __init__(self, problems: list[str]):
+    ``built`` is the database that was made when adding it to the history failed
+    (else None); ``done`` holds the results of the dates ``update_history`` had
+    finished, and added to its history, before the one that failed."""
+
+    def __init__(self, problems: list[str], *, built: Path | None = None,
+                 done: Sequence[UpdateResult] = ()):
         self.problems = problems
+        self.built = built
+        self.done = list(done)
         super().__init__("\n".join(problems))
 
 
@@ -60,6 +72,11 @@ class UpdateResult:
     requests: int
     warnings: list[str] = field(default_factory=list)
     pruned: list[Path] = field(default_factory=list)
+    #: The history file the database went to (``update(history=...)``), else None.
+    history: Path | None = None
+    #: Whether it was added there: False when the history already held a snapshot
+    #: of the same data time (this database, or another of the same data).
+    added: bool = False
 
 
 @dataclass
@@ -79,7 +96,7 @@ def update(
     rirs: Sequence[str] = arch.RIRS,
     asnames: bool = True,
     accept_caida_aua: bool | None = None,
-    date: str | datetime | None = None,
+    date: str | Date | None = None,
     urls: Mapping[str, str] | None = None,
     offline: bool = False,
     keep: int | None = None,
@@ -88,6 +105,7 @@ def update(
     retries: int = 3,
     workers: int = 4,
     progress: bool | None = None,
+    history: cache.PathLike | None = None,
 ) -> UpdateResult:
     """Download the newest public data (or that of ``date``) and build a database in
     the cache directory; ``geoip_rs.open()`` then opens it.
@@ -100,16 +118,24 @@ def update(
     Acceptable Use Agreement licenses use and asks for citation, but not
     redistribution (see the README).
 
-    ``date`` (``"YYYY-MM-DD"``, ``"YYYY-MM-DDTHH:MM"`` UTC, or a datetime) builds the
+    ``date`` (``"YYYY-MM-DD"``, ``"YYYY-MM-DDTHH:MM"`` UTC, a datetime or a date) builds the
     database for that moment: the dumps at or before it, the RIR files of its day, the
     as2org file in force. ``urls`` overrides base URLs by source name (also
     ``$GEOIP_RS_URL_<NAME>``; the names are ``SOURCES``). ``offline`` rebuilds from
-    the cache alone. ``keep`` deletes all but that many newest databases afterwards.
+    the cache alone. ``keep`` deletes all but that many newest databases afterwards
+    (after adding to ``history``, so nothing it needs is lost).
+
+    ``history`` (a path) adds the database, built now or found already built, to
+    that history file (made if missing; see ``geoip_rs.add_snapshot``), atomically.
+    A history that already holds a snapshot of the same data time is left as it
+    is: ``added`` says which happened.
+
     Raises :class:`UpdateError` (one line per problem) and leaves the cache's
-    databases as they were when anything fails."""
+    databases, and the history, as they were when anything fails."""
     plan = _plan(collectors, rirs, asnames, accept_caida_aua, date, urls)
     if keep is not None and keep < 1:
         raise ValueError(f"keep must be at least 1, not {keep}")
+    target = _history_target(history)
     root = cache.cache_dir(cache_dir)
     opts = Options(timeout=timeout, retries=retries, offline=offline)
     show = sys.stderr.isatty() if progress is None else progress
@@ -119,6 +145,9 @@ def update(
             files, warnings = _fetch_all(fetcher, plan, workers)
         result = _build(root, files, origin_policy, show)
         result.requests, result.warnings = fetcher.requests, warnings
+        if target is not None:
+            result.history = target
+            result.added = _add_to_history(target, result.path, show)
         if keep is not None:
             result.pruned = cache.prune(keep, root)
     return result
@@ -137,16 +166,25 @@ def _plan(collectors, rirs, asnames, accept, date, urls) -> _Plan:
     for r in rirs:
         if r not in arch.RIRS:
             raise ValueError(f"unknown RIR {r!r}: the RIRs are {', '.join(arch.RIRS)}")
-    if isinstance(date, str):
-        date = arch.parse_moment(date)
-    elif date is not None and date.tzinfo is None:
-        date = date.replace(tzinfo=timezone.utc)
+    if date is not None:
+        date = _moment(date)
     if accept is None:
         accept = os.environ.get(ACCEPT_CAIDA_ENV, "") in ("1", "yes", "true")
     cols = [arch.Collector.named(c) for c in dict.fromkeys(collectors)]
     if not cols:
         raise ValueError("no collectors: a database needs at least one RIB dump")
     return _Plan(date, base, cols, list(dict.fromkeys(rirs)), bool(accept), asnames)
+
+
+def _moment(value: str | Date) -> datetime:
+    """A date as ``update`` takes it, as an aware UTC datetime: a string
+    (``YYYY-MM-DD``, ``YYYY-MM-DDTHH:MM``), a datetime (naive ones are UTC) or a
+    date (its midnight)."""
+    if isinstance(value, str):
+        return arch.parse_moment(value)
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _env_urls() -> dict[str, str]:
@@ -354,6 +392,41 @@ def _build(root: Path, files: dict[str, list[Path]], policy: str, show: bool) ->
     return UpdateResult(out, True, data_time, files, 0)
 
 
+# --- histories ---------------------------------------------------------------------
+
+
+def _history_target(history: cache.PathLike | None) -> Path | None:
+    """The history file to add to, checked before any request is made: one that
+    exists must be a database, a new one's folder must exist."""
+    if history is None:
+        return None
+    path = Path(history)
+    if path.exists():
+        Database(path, verify=False).close()  # DatabaseError (a ValueError) naming it
+    elif not path.parent.is_dir():
+        raise ValueError(f"history {path}: no folder {path.parent}")
+    return path
+
+
+def _add_to_history(history: Path, database: Path, show: bool) -> bool:
+    """Add the database to the history, unless it holds a snapshot of the same data
+    time already (False then): a history has one snapshot per time, and the same
+    update run again is nothing new."""
+    try:
+        with Database(database, verify=False) as db:
+            data_time = db.metadata["data_time"]
+        if data_time is not None and history.exists():
+            with Database(history, verify=False) as h:
+                taken = h.snapshot_at(data_time)
+            if taken is not None and taken["age"] == timedelta(0):
+                return False
+        add_snapshot(history, database, progress=show or None).close()
+    except (OSError, ValueError) as e:
+        raise UpdateError([f"adding {database.name} to {history} failed: {e}"],
+                          built=database) from None
+    return True
+
+
 # --- locking ------------------------------------------------------
 
 
@@ -377,6 +450,11 @@ def _locked(root: Path) -> Iterator[None]:
 def describe(result: UpdateResult) -> str:
     """One line for the command line."""
     verb = "built" if result.built else "up to date:"
-    return (f"{verb} {result.path} (data of {result.data_time:%Y-%m-%d %H:%M} UTC, "
+    line = (f"{verb} {result.path} (data of {result.data_time:%Y-%m-%d %H:%M} UTC, "
             f"{sum(len(v) for v in result.files.values())} files, {result.requests} requests)")
+    if result.history is None:
+        return line
+    if result.added:
+        return f"{line}; added to {result.history}"
+    return f"{line}; not added: {result.history} already has a snapshot of its data time"
 

@@ -1,6 +1,6 @@
 """The ``geoip-rs`` command: look addresses up, fetch today's data into a database
-(``update``), build one from files, list the cached ones, show a database's
-metadata, export it.
+(``update``), build one from files, merge dated ones into a history
+(``build-history``), list the cached ones, show a database's metadata, export it.
 
 User mistakes (a bad address, a missing or broken file) print one line on stderr,
 ``geoip-rs: error: ...``, and exit with status 1 (2 for bad usage); no tracebacks.
@@ -14,12 +14,15 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from . import FormatError, __version__
 from . import _archives, cache
+from . import _history_update as ranges
 from . import _update as updating
 from ._geoip_rs import EXPORT_FORMATS, ORIGIN_POLICIES
+from ._history import build_history
 from .database import (
     BATCH_FIELDS,
     SOURCE_KINDS,
@@ -33,8 +36,11 @@ from .database import (
 COLUMNS = [name for name, _ in BATCH_FIELDS]
 #: The columns the aligned table shows (the others are in CSV and JSON lines).
 SHOWN = ["address", "prefix", "asn", "as_name", "country", "country_source", "org_name"]
+#: The column ``lookup --at`` adds: the time of the snapshot that answered.
+AT_COLUMN = "snapshot_time"
 #: Addresses looked up per batch when reading a file: bounded memory for any size.
 CHUNK = 100_000
+DB_HELP = "database file (default: the newest in the cache, else the bundled sample)"
 
 
 class UserError(Exception):
@@ -54,12 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         return fail(str(e))
     except updating.UpdateError as e:
-        for line in e.problems:
-            print(f"geoip-rs: error: {line}", file=sys.stderr)
-        kept = cache.newest(getattr(args, "cache_dir", None))
-        print("geoip-rs: no new database; " + (f"{kept} stays in use" if kept else
-              "geoip_rs.open() still opens the bundled sample"), file=sys.stderr)
-        return 1
+        return update_failed(e, args)
     except (OSError, ValueError, FormatError) as e:
         return fail(str(e))
     except KeyboardInterrupt:
@@ -69,6 +70,24 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
+
+
+def update_failed(e: updating.UpdateError, args: argparse.Namespace) -> int:
+    """An update's problems, one line each, and what it leaves behind."""
+    for line in e.problems:
+        print(f"geoip-rs: error: {line}", file=sys.stderr)
+    if e.done:
+        print(f"geoip-rs: stopped at that date; {args.history} keeps what the dates "
+              "before it added", file=sys.stderr)
+    if e.built:
+        print(f"geoip-rs: {e.built} is built, but {args.history} was left as it was",
+              file=sys.stderr)
+    if e.done or e.built:
+        return 1
+    kept = cache.newest(getattr(args, "cache_dir", None))
+    print("geoip-rs: no new database; " + (f"{kept} stays in use" if kept else
+          "geoip_rs.open() still opens the bundled sample"), file=sys.stderr)
+    return 1
 
 
 def fail(message: str, status: int = 1) -> int:
@@ -83,14 +102,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"geoip-rs {__version__}")
     sub = p.add_subparsers(required=True, metavar="command")
-    db_help = "database file (default: the newest in the cache, else the bundled sample)"
-
-    lk = sub.add_parser("lookup", help="look addresses up")
-    lk.add_argument("addresses", nargs="*", metavar="IP", help="addresses to look up")
-    lk.add_argument("-f", "--file", help="read addresses from a file, one per line ('-' for stdin)")
-    lk.add_argument("-d", "--db", help=db_help)
-    lk.add_argument("-o", "--format", choices=["table", "csv", "jsonl"], default="table")
-    lk.set_defaults(run=run_lookup)
+    add_lookup(sub)
 
     b = sub.add_parser("build", help="build a database from routing and registry files")
     b.add_argument("output", help="database file to write")
@@ -104,22 +116,36 @@ def make_parser() -> argparse.ArgumentParser:
     b.set_defaults(run=run_build)
 
     add_update(sub)
+    add_build_history(sub)
     ls = sub.add_parser("list", help="list the databases in the cache directory")
     ls.add_argument("--cache-dir", help="cache directory (default: $GEOIP_RS_CACHE or the "
                     "platform's user cache directory)")
     ls.set_defaults(run=run_list)
 
     i = sub.add_parser("info", help="show a database's provenance and counts")
-    i.add_argument("db", nargs="?", help=db_help)
+    i.add_argument("db", nargs="?", help=DB_HELP)
     i.add_argument("--json", action="store_true", help="print the metadata as JSON")
     i.set_defaults(run=run_info)
 
     e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV")
-    e.add_argument("db", nargs="?", help=db_help)
+    e.add_argument("db", nargs="?", help=DB_HELP)
     e.add_argument("--format", choices=EXPORT_FORMATS, default=EXPORT_FORMATS[0])
     e.add_argument("-o", "--output", help="file to write (default: stdout)")
     e.set_defaults(run=run_export)
     return p
+
+
+def add_lookup(sub: Any) -> None:
+    lk = sub.add_parser("lookup", help="look addresses up")
+    lk.add_argument("addresses", nargs="*", metavar="IP", help="addresses to look up")
+    lk.add_argument("-f", "--file", help="read addresses from a file, one per line ('-' for stdin)")
+    lk.add_argument("-d", "--db", help=DB_HELP)
+    lk.add_argument("-o", "--format", choices=["table", "csv", "jsonl"], default="table")
+    lk.add_argument("--at", metavar="TIME",
+                    help="answer as the database did then (a history's snapshot in force "
+                    "at TIME): YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SSZ, UTC; "
+                    "adds the snapshot_time column")
+    lk.set_defaults(run=run_lookup)
 
 
 def add_update(sub: Any) -> None:
@@ -137,7 +163,14 @@ def add_update(sub: Any) -> None:
     u.add_argument("--accept-caida-aua", action="store_true",
                    help="use CAIDA's AS-to-organisation data, accepting its Acceptable Use "
                    f"Agreement (or set {updating.ACCEPT_CAIDA_ENV}=1)")
-    u.add_argument("--date", help="build for a past moment: YYYY-MM-DD or YYYY-MM-DDTHH:MM UTC")
+    u.add_argument("--date", help="build for a past moment: YYYY-MM-DD or YYYY-MM-DDTHH:MM "
+                   "UTC; or FIRST..LAST, a database for each date of that range (with "
+                   "--history)")
+    u.add_argument("--every", choices=ranges.EVERY,
+                   help="the dates of a --date range: every day, week or month (default: "
+                   "month, the same day of each month)")
+    u.add_argument("--history", metavar="FILE", help="add the database to this history "
+                   "file (made if missing); left out if it has a snapshot of the same time")
     u.add_argument("--url", action="append", default=[], metavar="NAME=URL",
                    help=f"base URL of a source (repeatable; or {updating.URL_ENV_PREFIX}<NAME>): "
                    f"{', '.join(updating.SOURCES)}")
@@ -151,6 +184,33 @@ def add_update(sub: Any) -> None:
     u.set_defaults(run=run_update)
 
 
+def add_build_history(sub: Any) -> None:
+    h = sub.add_parser("build-history", help="merge dated databases into one history file")
+    h.add_argument("output", metavar="OUT", help="history file to write")
+    h.add_argument("databases", nargs="+", metavar="DB", help="databases (or histories) to "
+                   "merge: a snapshot each, at the date of its routing data")
+    h.add_argument("--append", action="store_true", help="add them to the snapshots "
+                   "OUT already has (made if missing) instead of replacing it")
+    h.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    h.set_defaults(run=run_build_history)
+
+
+#: The forms ``--at`` takes: ``update --date``'s, and the seconds the core's ISO form has.
+TIME_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%SZ",
+                "%Y-%m-%dT%H:%M:%S")
+
+
+def moment(text: str) -> datetime:
+    """A ``--at`` time as an aware UTC datetime."""
+    for fmt in TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    raise UserError(f"--at {text!r} is not YYYY-MM-DD, YYYY-MM-DDTHH:MM or "
+                    "YYYY-MM-DDTHH:MM:SSZ (UTC)")
+
+
 def open_arg(path: str | None) -> Database:
     return open_db(path) if path else open_db()
 
@@ -161,10 +221,12 @@ def open_arg(path: str | None) -> Database:
 def run_lookup(args: argparse.Namespace) -> int:
     if args.addresses and args.file:
         raise UserError("give addresses as arguments or with --file, not both")
+    at = moment(args.at) if args.at is not None else None
+    extra = [AT_COLUMN] if at is not None else []
     with open_arg(args.db) as db:
-        out = Output(args.format, sys.stdout)
+        out = Output(args.format, sys.stdout, COLUMNS + extra, SHOWN + extra)
         for chunk in chunks(address_lines(args)):
-            for row in lookup_rows(db, chunk):
+            for row in lookup_rows(db, chunk, at):
                 out.write(row)
             out.flush()
         out.flush()  # the header alone, if there were no addresses
@@ -203,17 +265,25 @@ def chunks(items: Iterable[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
         yield chunk
 
 
-def lookup_rows(db: Database, chunk: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+def lookup_rows(db: Database, chunk: list[tuple[str, str]],
+                at: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The output rows of a chunk; with ``at``, answered then, with the time of the
+    snapshot that answered (None before the first)."""
     try:
-        cols = db.lookup_batch([a for _, a in chunk], details=True)
+        cols = db.lookup_batch([a for _, a in chunk], details=True, at=at)
     except ValueError as e:
         # The batch names the index; the user wants the line or argument.
         raise UserError(locate(str(e), chunk)) from None
     found = cols["found"].tolist()
     lists = {name: _values(kind, _as_list(cols[name]), found)
              for name, kind in BATCH_FIELDS if kind != "address"}
+    names = COLUMNS
+    if at is not None:
+        lists[AT_COLUMN] = [None if t is None else f"{t:%Y-%m-%dT%H:%M:%SZ}"
+                            for t in cols[AT_COLUMN].tolist()]
+        names = COLUMNS + [AT_COLUMN]
     for i, (_, address) in enumerate(chunk):
-        yield {name: lists[name][i] if name in lists else address for name, _ in BATCH_FIELDS}
+        yield {name: lists[name][i] if name in lists else address for name in names}
 
 
 def _as_list(column: Any) -> list[Any]:
@@ -243,11 +313,12 @@ class Output:
     """Rows as an aligned table (aligned per chunk, so that memory stays bounded),
     CSV or JSON lines."""
 
-    def __init__(self, fmt: str, stream: TextIO) -> None:
-        self.fmt, self.stream = fmt, stream
+    def __init__(self, fmt: str, stream: TextIO, columns: list[str] = COLUMNS,
+                 shown: list[str] = SHOWN) -> None:
+        self.fmt, self.stream, self.shown = fmt, stream, shown
         self.rows: list[dict[str, Any]] = []
         self.header = True
-        self.csv = csv.DictWriter(stream, COLUMNS, lineterminator="\n") if fmt == "csv" else None
+        self.csv = csv.DictWriter(stream, columns, lineterminator="\n") if fmt == "csv" else None
         if self.csv:
             self.csv.writeheader()
 
@@ -262,16 +333,16 @@ class Output:
     def flush(self) -> None:
         """End of a chunk: write the table rows so far."""
         if self.fmt == "table" and (self.rows or self.header):
-            self.stream.write(table(self.rows, self.header))
+            self.stream.write(table(self.rows, self.header, self.shown))
             self.rows, self.header = [], False
 
 
-def table(rows: list[dict[str, Any]], header: bool) -> str:
-    cells = [[c.upper() for c in SHOWN]]
+def table(rows: list[dict[str, Any]], header: bool, shown: list[str] = SHOWN) -> str:
+    cells = [[c.upper() for c in shown]]
     for r in rows:
-        cells.append(["-" if r[c] is None else str(r[c]) for c in SHOWN])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(SHOWN))]
-    widths[SHOWN.index("as_name")] = min(widths[SHOWN.index("as_name")], 40)
+        cells.append(["-" if r[c] is None else str(r[c]) for c in shown])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(shown))]
+    widths[shown.index("as_name")] = min(widths[shown.index("as_name")], 40)
     lines = []
     for row in cells if header else cells[1:]:
         parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(row, widths)]
@@ -289,22 +360,41 @@ def run_update(args: argparse.Namespace) -> int:
         if not sep or not url:
             raise UserError(f"--url {item!r}: expected NAME=URL")
         urls[name] = url
-    result = updating.update(
+    options: dict[str, Any] = dict(
         cache_dir=args.cache_dir,
         collectors=args.collector or _archives.DEFAULT_COLLECTORS,
         rirs=args.rir or _archives.RIRS,
         asnames=not args.no_asnames,
         accept_caida_aua=True if args.accept_caida_aua else None,
-        date=args.date, urls=urls, offline=args.offline, keep=args.keep,
+        urls=urls, offline=args.offline, keep=args.keep,
         origin_policy=args.origin_policy, timeout=args.timeout, retries=args.retries,
         progress=not args.quiet and sys.stderr.isatty(),
     )
+    first, dots, last = (args.date or "").partition("..")
+    if not dots:
+        if args.every:
+            raise UserError("--every is for a range of dates: --date FIRST..LAST")
+        report_update(updating.update(date=args.date, history=args.history, **options), set())
+        return 0
+    if not args.history:
+        raise UserError("a range of dates needs --history FILE to add its databases to")
+    dates = ranges.date_range(first, last, args.every or "month")
+    noted: set[str] = set()
+    ranges.update_history(args.history, dates, **options,
+                          on_result=lambda t, r: report_update(r, noted, ranges.date_label(t)))
+    return 0
+
+
+def report_update(result: updating.UpdateResult, noted: set[str], date: str = "") -> None:
+    """What an update did, as it is done (a range's dates may take long); each note
+    once (the dates of a range share most of them)."""
     for w in result.warnings:
-        print(f"geoip-rs: note: {w}", file=sys.stderr)
-    print(updating.describe(result))
+        if w not in noted:
+            print(f"geoip-rs: note: {w}", file=sys.stderr)
+            noted.add(w)
+    print((f"{date}: " if date else "") + updating.describe(result), flush=True)
     for p in result.pruned:
         print(f"removed {p}")
-    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -343,6 +433,21 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_build_history(args: argparse.Namespace) -> int:
+    inputs = list(args.databases)
+    if args.append and os.path.exists(args.output):
+        inputs.insert(0, args.output)
+    with build_history(args.output, inputs, progress=not args.quiet and sys.stderr.isatty()) as db:
+        snaps = db.snapshots
+        print(f"wrote {args.output}: {len(snaps)} snapshots, {when(snaps[0]['time'])} .. "
+              f"{when(snaps[-1]['time'])}", file=sys.stderr)
+    return 0
+
+
+def when(t: datetime) -> str:
+    return f"{t:%Y-%m-%d %H:%M} UTC"
+
+
 def describe(meta: dict[str, Any]) -> str:
     c = meta["counts"]
     return (
@@ -360,16 +465,35 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"database:  {db.path}{'  (bundled sample)' if db.path == sample_path() else ''}")
         print(f"format:    {meta['format_version']} (geoip_rs {meta['geoip_rs_version']})")
         print(f"built:     {meta['built']}")
+        snaps = db.snapshots if db.is_history else []
+        if snaps:
+            print(f"history:   {len(snaps)} snapshots, {when(snaps[0]['time'])} .. "
+                  f"{when(snaps[-1]['time'])}")
         if db.age is not None:
             print(f"data of:   {meta['data_time']}  ({db.age.total_seconds() / 86400:.1f} days old)")
-        print(f"contents:  {describe(meta)}")
+        print(f"contents:  {describe(meta)}" + " in all snapshots" * bool(snaps))
         for k, v in meta["options"].items():
             print(f"option:    {k} = {v}")
-        print("sources:")
+        if snaps:
+            print_snapshots(snaps)
+        print("sources of the newest snapshot:" if snaps else "sources:")
         for s in meta["sources"]:
             print(f"  {s['kind']:<10} {s['name']}  date {s['date'] or '-'}  "
                   f"{s['size']:,} bytes  sha256 {s['sha256'][:16]}…")
     return 0
+
+
+def print_snapshots(snaps: list[dict[str, Any]]) -> None:
+    """A history's snapshots, one line each: its time, its prefixes and the prefix
+    sources it was built from (what sets its time)."""
+    prefix_kinds = {name for name, _, is_prefix in SOURCE_KINDS if is_prefix}
+    print("snapshots:")
+    for s in snaps:
+        c = s["counts"]
+        sources = ", ".join(f"{x['kind']} {x['name']}" for x in s["sources"]
+                            if x["kind"] in prefix_kinds)
+        print(f"  {when(s['time'])}  {c['ipv4_prefixes']:>9,} IPv4 {c['ipv6_prefixes']:>7,} "
+              f"IPv6 prefixes  {sources}")
 
 
 def run_export(args: argparse.Namespace) -> int:
