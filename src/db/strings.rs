@@ -26,6 +26,19 @@ impl StringsBuilder {
         id
     }
 
+    /// A table holding `strings` with their ids as they are (a repeat keeps its
+    /// place; lookups find the first).
+    pub fn from_strings<'s>(strings: impl Iterator<Item = &'s str>) -> Self {
+        let mut b = StringsBuilder::default();
+        for s in strings {
+            let id = b.offsets.len() as u32;
+            b.offsets.push(b.data.len() as u32);
+            b.data.extend_from_slice(s.as_bytes());
+            b.ids.entry(s.to_owned()).or_insert(id);
+        }
+        b
+    }
+
     /// The `stroff` and `strdata` sections.
     pub fn into_sections(mut self) -> (Vec<u32>, Vec<u8>) {
         self.offsets.push(self.data.len() as u32);

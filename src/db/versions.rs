@@ -116,6 +116,15 @@ impl<'a, K: Key> VTrie<'a, K> {
     }
 }
 
+/// The entries of the timeline at `offset`; `None` if the offset or the count is
+/// out of range (only in a damaged file).
+pub fn timeline_entries(timeline: &[u32], offset: u32) -> Option<Vec<(u32, u32)>> {
+    let o = offset as usize;
+    let n = *timeline.get(o)? as usize;
+    let pairs = timeline.get(o + 1..o + 1 + 2 * n)?;
+    Some(pairs.chunks_exact(2).map(|p| (p[0], p[1])).collect())
+}
+
 /// A timeline's entries as they are written: `(start, value)`, starts ascending.
 pub fn push_timeline(out: &mut Vec<u32>, entries: &[(u32, u32)]) -> u32 {
     let offset = out.len() as u32;

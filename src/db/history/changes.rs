@@ -1,117 +1,147 @@
-//! How keyed tables change over a history's snapshots, recorded as they are met
-//! (one snapshot in memory at a time) and turned at the end into the cells and
-//! timelines of [`crate::db::versions`].
+//! Keyed tables over a history's snapshots, grown one snapshot at a time (from
+//! nothing, or from a history file's own tables, so that adding a snapshot costs
+//! the same however many the history has), and turned at the end into the cells,
+//! timelines and tries of [`crate::db::versions`].
 
 use crate::db::layout::NONE;
 use crate::db::versions::{push_timeline, TIMELINE};
 use crate::key::{Key, Prefix};
 use crate::poptrie::{pack, MAX_ID, MISS};
 
-/// The changes of one table: each key's value where it differs from the snapshot
-/// before ([`NONE`] where the key went away).
-pub struct Changes<T> {
-    prev: Vec<(T, u32)>,
-    events: Vec<(T, u32, u32)>,
-}
+/// `(start, value)` entries, starts ascending from 0.
+pub type Timeline = Vec<(u32, u32)>;
 
-impl<T> Default for Changes<T> {
-    fn default() -> Self {
-        Changes {
-            prev: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-}
-
-/// Every key any snapshot had, in order, each with its own timeline (starting at
-/// snapshot 0, [`NONE`] where it is absent).
-pub struct Own<T> {
+/// Every key of any snapshot so far, in order, each with its timeline: for a map
+/// (AS entries) the key's own value ([`NONE`] where absent); for a longest-match
+/// table the leaf that answers for the key's addresses (see [`Versioned::add_lpm`]).
+pub struct Versioned<T> {
     pub keys: Vec<T>,
-    /// Key `i`'s entries are `entries[start[i]..start[i + 1]]`.
-    start: Vec<usize>,
-    entries: Vec<(u32, u32)>,
+    pub lines: Vec<Timeline>,
 }
 
-impl<T: Ord + Copy> Changes<T> {
-    /// Snapshot `s`'s table, sorted by key without repeats (snapshots in order).
-    pub fn add(&mut self, s: u32, mut now: Vec<(T, u32)>) {
-        if !now.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Only a damaged input is out of order.
-            now.sort_by_key(|e| e.0);
-            now.dedup_by_key(|e| e.0);
-        }
-        let (mut i, mut j) = (0, 0);
-        let prev = std::mem::take(&mut self.prev);
-        while i < prev.len() || j < now.len() {
-            let (a, b) = (prev.get(i), now.get(j));
-            match (a, b) {
-                (Some(&(k, v)), Some(&(l, w))) if k == l => {
-                    if v != w {
-                        self.events.push((l, s, w));
-                    }
-                    (i, j) = (i + 1, j + 1);
-                }
-                (Some(&(k, _)), Some(&(l, _))) if l < k => {
-                    self.events.push((l, s, now[j].1));
-                    j += 1;
-                }
-                (Some(&(k, _)), _) => {
-                    self.events.push((k, s, NONE));
-                    i += 1;
-                }
-                (None, Some(&(l, w))) => {
-                    self.events.push((l, s, w));
-                    j += 1;
-                }
-                (None, None) => unreachable!("the loop runs while one is left"),
-            }
-        }
-        self.prev = now;
-    }
-
-    pub fn finish(mut self) -> Own<T> {
-        // Stable: each key's events stay in snapshot order.
-        self.events.sort_by_key(|e| e.0);
-        let mut own = Own {
+impl<T> Default for Versioned<T> {
+    fn default() -> Self {
+        Versioned {
             keys: Vec::new(),
-            start: vec![0],
-            entries: Vec::with_capacity(self.events.len()),
-        };
-        for (k, s, v) in self.events {
-            if own.keys.last() != Some(&k) {
-                if !own.keys.is_empty() {
-                    own.start.push(own.entries.len());
-                }
-                own.keys.push(k);
-                if s > 0 {
-                    own.entries.push((0, NONE));
-                }
-            }
-            own.entries.push((s, v));
+            lines: Vec::new(),
         }
-        own.start.push(own.entries.len());
-        own
     }
 }
 
-impl<T> Own<T> {
-    pub fn entries(&self, i: usize) -> &[(u32, u32)] {
-        &self.entries[self.start[i]..self.start[i + 1]]
+/// Make `v` a timeline's value from snapshot `s` on (`s` at or after its last
+/// start), keeping neighbours distinct.
+fn set(line: &mut Timeline, s: u32, v: u32) {
+    match line.last_mut() {
+        Some(last) if last.1 == v => {}
+        Some(last) if last.0 == s => {
+            last.1 = v;
+            let n = line.len();
+            if n >= 2 && line[n - 2].1 == v {
+                line.pop();
+            }
+        }
+        _ => line.push((s, v)),
+    }
+}
+
+/// `now` sorted by key without repeats (only a damaged input is not).
+fn sorted<T: Ord>(mut now: Vec<(T, u32)>) -> Vec<(T, u32)> {
+    if !now.windows(2).all(|w| w[0].0 < w[1].0) {
+        now.sort_by(|a, b| a.0.cmp(&b.0));
+        now.dedup_by(|a, b| a.0 == b.0);
+    }
+    now
+}
+
+impl<T: Ord + Copy> Versioned<T> {
+    /// The keys of this table and of `now` merged in order, each with its line
+    /// here (`None` for a new key) and its value in `now`.
+    fn merged(self, now: Vec<(T, u32)>) -> Vec<(T, Option<Timeline>, Option<u32>)> {
+        let mut out = Vec::with_capacity(self.keys.len().max(now.len()));
+        let mut old = self.keys.into_iter().zip(self.lines).peekable();
+        let mut new = sorted(now).into_iter().peekable();
+        loop {
+            let take_old = match (old.peek(), new.peek()) {
+                (None, None) => return out,
+                (Some((k, _)), Some((l, _))) if k == l => {
+                    let ((k, line), (_, v)) = (old.next().unwrap(), new.next().unwrap());
+                    out.push((k, Some(line), Some(v)));
+                    continue;
+                }
+                (Some((k, _)), Some((l, _))) => k < l,
+                (o, _) => o.is_some(),
+            };
+            out.push(match take_old {
+                true => old.next().map(|(k, line)| (k, Some(line), None)).unwrap(),
+                false => new.next().map(|(l, v)| (l, None, Some(v))).unwrap(),
+            });
+        }
+    }
+
+    /// Snapshot `s` (after every one so far) of a map: each key's value, sorted.
+    pub fn add_map(&mut self, s: u32, now: Vec<(T, u32)>) {
+        let mut next = Versioned::default();
+        for (k, line, v) in std::mem::take(self).merged(now) {
+            let mut line = line.unwrap_or_else(|| vec![(0, NONE)]);
+            set(&mut line, s, v.unwrap_or(NONE));
+            next.keys.push(k);
+            next.lines.push(line);
+        }
+        *self = next;
     }
 
     /// One cell per key: the value if it never changes, else a timeline.
     pub fn cells(&self, timeline: &mut Vec<u32>) -> Vec<u32> {
-        (0..self.keys.len())
-            .map(|i| match self.entries(i) {
-                &[(0, v)] if v & TIMELINE == 0 => v,
-                e => TIMELINE | push_timeline(timeline, e),
+        self.lines
+            .iter()
+            .map(|line| match line[..] {
+                [(0, v)] if v & TIMELINE == 0 => v,
+                _ => TIMELINE | push_timeline(timeline, line),
             })
             .collect()
     }
 }
 
-/// `(start, value)` entries, starts ascending from 0.
-type Timeline = Vec<(u32, u32)>;
+impl<K: Key> Versioned<Prefix<K>> {
+    /// Snapshot `s` (after every one so far) of a longest-match table: its prefixes
+    /// with their values, sorted. A prefix's line holds, at each snapshot, the leaf
+    /// that answers for the addresses it is the longest of all snapshots' prefixes
+    /// for: the prefix itself if present then, else what its closest enclosing
+    /// prefix answers then (a miss without one). A prefix new at `s` takes its
+    /// enclosing prefix's line for the snapshots before, whose answers it gave.
+    pub fn add_lpm(&mut self, s: u32, now: Vec<(Prefix<K>, u32)>) {
+        let mut next = Versioned::default();
+        // Enclosing prefixes of the current one: (prefix, its index in `next`, its
+        // leaf at `s`).
+        let mut stack: Vec<(Prefix<K>, usize, u32)> = Vec::new();
+        for (p, line, v) in std::mem::take(self).merged(now) {
+            while stack.last().is_some_and(|(q, _, _)| !q.contains(&p)) {
+                stack.pop();
+            }
+            let outer = stack.last().map(|&(_, i, leaf)| (i, leaf));
+            let leaf = match v {
+                Some(v) => pack(v, p.prefix_len()),
+                None => outer.map_or(MISS, |(_, leaf)| leaf),
+            };
+            let mut line = line.unwrap_or_else(|| match outer {
+                Some((i, _)) => next.lines[i]
+                    .iter()
+                    .copied()
+                    .filter(|e: &(u32, u32)| e.0 < s)
+                    .collect(),
+                None => vec![(0, MISS)],
+            });
+            if line.is_empty() {
+                line.push((0, MISS));
+            }
+            set(&mut line, s, leaf);
+            stack.push((p, next.keys.len(), leaf));
+            next.keys.push(p);
+            next.lines.push(line);
+        }
+        *self = next;
+    }
+}
 
 /// A versioned longest-match table laid out: its prefixes in order with their
 /// cells, and the items of its trie with the timelines of the changing ones.
@@ -122,37 +152,29 @@ pub struct Lpm<K: Key> {
     pub churn: Vec<u32>,
 }
 
-/// Lay out the prefixes of `own`, whose values are ids below `statics`. A prefix's
-/// trie leaf answers for the addresses it is the longest of all snapshots' prefixes
-/// for: at each snapshot that is the prefix itself if present, else what its
-/// closest enclosing prefix answers then (a miss without one). A prefix present in
-/// every snapshot with one value is static; any other gets a timeline of leaves.
-pub fn lpm<K: Key>(
-    own: &Own<Prefix<K>>,
+/// Lay out `table`, whose values are ids below `statics`: a prefix present in
+/// every snapshot with one value is static (its cell and leaf are the value); any
+/// other gets a timeline of leaves and a leaf id from `statics` on.
+pub fn layout<K: Key>(
+    table: &Versioned<Prefix<K>>,
     statics: u32,
     timeline: &mut Vec<u32>,
 ) -> Result<Lpm<K>, String> {
-    let n = own.keys.len();
+    let n = table.keys.len();
     let mut out = Lpm {
-        prefixes: own.keys.clone(),
+        prefixes: table.keys.clone(),
         cells: Vec::with_capacity(n),
         items: Vec::with_capacity(n),
         churn: Vec::new(),
     };
-    let mut stack: Vec<(Prefix<K>, Timeline)> = Vec::new();
-    for (i, &p) in own.keys.iter().enumerate() {
-        while stack.last().is_some_and(|(q, _)| !q.contains(&p)) {
-            stack.pop();
-        }
-        let outer = stack.last().map_or(&[(0, MISS)][..], |(_, a)| &a[..]);
-        let answer = answers(own.entries(i), outer, p.prefix_len());
-        match answer[..] {
+    for (&p, line) in table.keys.iter().zip(&table.lines) {
+        match line[..] {
             [(0, leaf)] if leaf == pack(leaf >> 8, p.prefix_len()) => {
                 out.cells.push(leaf >> 8);
                 out.items.push((p, leaf >> 8));
             }
             _ => {
-                let offset = push_timeline(timeline, &answer);
+                let offset = push_timeline(timeline, line);
                 let id = statics as u64 + out.churn.len() as u64;
                 if id > MAX_ID as u64 {
                     return Err(format!(
@@ -164,30 +186,8 @@ pub fn lpm<K: Key>(
                 out.churn.push(offset);
             }
         }
-        stack.push((p, answer));
     }
     Ok(out)
-}
-
-/// The leaves of a prefix of length `len` over the snapshots: its own value where
-/// it has one, else the enclosing prefix's leaf (`outer`), with equal neighbours
-/// merged.
-fn answers(own: &[(u32, u32)], outer: &[(u32, u32)], len: u8) -> Timeline {
-    let value_at = |t: &[(u32, u32)], s: u32| t[t.partition_point(|e| e.0 <= s) - 1].1;
-    let mut starts: Vec<u32> = own.iter().chain(outer).map(|e| e.0).collect();
-    starts.sort_unstable();
-    starts.dedup();
-    let mut out: Timeline = Vec::with_capacity(starts.len());
-    for s in starts {
-        let leaf = match value_at(own, s) {
-            NONE => value_at(outer, s),
-            v => pack(v, len),
-        };
-        if out.last().is_none_or(|&(_, l)| l != leaf) {
-            out.push((s, leaf));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -212,13 +212,12 @@ mod tests {
     proptest! {
         #[test]
         fn versioned_tries_answer_as_each_snapshot(snaps in snapshots()) {
-            let mut changes = Changes::default();
+            let mut table = Versioned::default();
             for (s, t) in snaps.iter().enumerate() {
-                changes.add(s as u32, t.iter().map(|(p, v)| (*p, *v)).collect());
+                table.add_lpm(s as u32, t.iter().map(|(p, v)| (*p, *v)).collect());
             }
-            let own = changes.finish();
             let mut timeline = vec![];
-            let l = lpm(&own, 4, &mut timeline).unwrap();
+            let l = layout(&table, 4, &mut timeline).unwrap();
             let trie = Poptrie::build(&l.items, 4).unwrap();
             let vt = crate::db::versions::VTrie { trie: trie.view(), statics: 4, churn: &l.churn };
             for (s, t) in snaps.iter().enumerate() {
@@ -238,22 +237,26 @@ mod tests {
                     prop_assert_eq!(got, t.get(p).copied());
                 }
             }
+            // Timelines have no equal neighbours, and start at snapshot 0.
+            for line in &table.lines {
+                prop_assert_eq!(line[0].0, 0);
+                prop_assert!(line.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 != w[1].1));
+            }
         }
 
         #[test]
         fn map_cells_give_each_snapshots_value(
             snaps in prop::collection::vec(prop::collection::btree_map(0u32..20, 0u32..3, 0..12), 1..8)
         ) {
-            let mut changes = Changes::default();
+            let mut table = Versioned::default();
             for (s, t) in snaps.iter().enumerate() {
-                changes.add(s as u32, t.iter().map(|(k, v)| (*k, *v)).collect());
+                table.add_map(s as u32, t.iter().map(|(k, v)| (*k, *v)).collect());
             }
-            let own = changes.finish();
             let mut timeline = vec![];
-            let cells = own.cells(&mut timeline);
+            let cells = table.cells(&mut timeline);
             for (s, t) in snaps.iter().enumerate() {
                 let at = At { snapshot: s as u32, timeline: &timeline };
-                for (i, k) in own.keys.iter().enumerate() {
+                for (i, k) in table.keys.iter().enumerate() {
                     let v = at.cell(cells[i]);
                     prop_assert_eq!((v != NONE).then_some(v), t.get(k).copied());
                 }

@@ -7,8 +7,9 @@
 //! - [`time`]: a database's data time, and the snapshot in force at a time.
 //! - [`pools`]: the values all snapshots share, each once.
 //! - [`snapshot`]: one snapshot's tables read from a view.
-//! - [`changes`]: each table's changes from snapshot to snapshot, and the cells,
-//!   timelines and tries made from them.
+//! - [`changes`]: each table over the snapshots, grown one snapshot at a time, and
+//!   the cells, timelines and tries made from it.
+//! - [`resume`]: a history file's tables and pools read back, to grow further.
 //! - [`write`]: the history's sections.
 //! - [`queries`]: what only a history answers: a prefix's intervals, and what
 //!   changed between two snapshots.
@@ -16,6 +17,7 @@
 pub mod changes;
 pub mod pools;
 pub mod queries;
+mod resume;
 pub mod snapshot;
 pub mod time;
 mod write;
@@ -25,7 +27,7 @@ use super::provenance::Metadata;
 use super::read::{Database, View};
 use crate::key::Prefix;
 use crate::loaders::Progress;
-use changes::Changes;
+use changes::Versioned;
 use pools::Pools;
 use snapshot::Tables;
 use std::path::{Path, PathBuf};
@@ -33,18 +35,19 @@ use std::path::{Path, PathBuf};
 pub use queries::{Change, ChangeKind, Interval};
 pub use time::{parse_time, snapshot_at};
 
-/// The snapshots as they are added, oldest first.
+/// The snapshots as they are added, oldest first: every table over them, and the
+/// values they share.
 #[derive(Default)]
 pub struct HistoryBuilder {
     pools: Pools,
     times: Vec<i64>,
     metas: Vec<Metadata>,
-    v4: Changes<Prefix<u32>>,
-    v6: Changes<Prefix<u128>>,
-    rir4: Changes<Prefix<u32>>,
-    rir6: Changes<Prefix<u128>>,
-    rir_asn: Changes<Prefix<u32>>,
-    ases: Changes<u32>,
+    v4: Versioned<Prefix<u32>>,
+    v6: Versioned<Prefix<u128>>,
+    rir4: Versioned<Prefix<u32>>,
+    rir6: Versioned<Prefix<u128>>,
+    rir_asn: Versioned<Prefix<u32>>,
+    ases: Versioned<u32>,
 }
 
 impl HistoryBuilder {
@@ -53,12 +56,12 @@ impl HistoryBuilder {
     pub fn add(&mut self, view: &View<'_>, meta: Metadata, time: i64) {
         let s = self.times.len() as u32;
         let t = Tables::read(view, &mut self.pools);
-        self.v4.add(s, t.v4);
-        self.v6.add(s, t.v6);
-        self.rir4.add(s, t.rir4);
-        self.rir6.add(s, t.rir6);
-        self.rir_asn.add(s, t.rir_asn);
-        self.ases.add(s, t.ases);
+        self.v4.add_lpm(s, t.v4);
+        self.v6.add_lpm(s, t.v6);
+        self.rir4.add_lpm(s, t.rir4);
+        self.rir6.add_lpm(s, t.rir6);
+        self.rir_asn.add_lpm(s, t.rir_asn);
+        self.ases.add_map(s, t.ases);
         self.times.push(time);
         self.metas.push(meta);
     }
@@ -105,9 +108,9 @@ pub fn build_history(
 ) -> Result<Metadata, DbError> {
     let list = snapshots_of(inputs)?;
     let total = list.len() as u64;
-    let mut b = HistoryBuilder::default();
+    let (mut b, done) = resumed(&list)?;
     let mut open: Option<Database> = None;
-    for (n, input) in list.into_iter().enumerate() {
+    for (n, input) in list.into_iter().enumerate().skip(done) {
         if open.as_ref().is_none_or(|d| d.path() != input.path) {
             open = Some(Database::open(&input.path, true)?);
         }
@@ -128,6 +131,22 @@ pub fn build_history(
     let (writer, meta) = b.to_writer().map_err(invalid)?;
     writer.write(out)?;
     Ok(meta)
+}
+
+/// Where the merge starts: from the tables of a history whose snapshots are the
+/// oldest of all (so that adding newer ones to a history reads only them), else
+/// from nothing; and how many snapshots that covers.
+fn resumed(list: &[Input]) -> Result<(HistoryBuilder, usize), DbError> {
+    let Some(first) = list.first() else {
+        return Ok((HistoryBuilder::default(), 0));
+    };
+    let n = list.iter().take_while(|i| i.path == first.path).count();
+    let probe = Database::open(&first.path, false)?;
+    if !probe.is_history() || probe.snapshots() as usize != n {
+        return Ok((HistoryBuilder::default(), 0));
+    }
+    let db = Database::open(&first.path, true)?;
+    Ok((HistoryBuilder::resume(&db), n))
 }
 
 /// Every snapshot of the inputs with its time, oldest first (files opened for

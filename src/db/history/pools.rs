@@ -24,6 +24,16 @@ impl<T> Default for Pool<T> {
 }
 
 impl<T: Clone + Eq + Hash> Pool<T> {
+    /// A pool holding `items` with their ids as they are (a repeat, only in a
+    /// damaged file, keeps its place; lookups find the first).
+    pub fn from_items(items: Vec<T>) -> Self {
+        let mut ids = HashMap::with_capacity(items.len());
+        for (i, x) in items.iter().enumerate().rev() {
+            ids.insert(x.clone(), i as u32);
+        }
+        Pool { items, ids }
+    }
+
     pub fn id(&mut self, value: T) -> u32 {
         if let Some(&id) = self.ids.get(&value) {
             return id;

@@ -377,6 +377,14 @@ fn histories_grow_by_a_snapshot_and_merge_with_histories() {
     }
     assert_eq!(a.file_size(), b.file_size());
     assert_eq!(a.metadata().snapshots, b.metadata().snapshots);
+    // An older snapshot than a history's: merged in from all of them again.
+    let late = temp_file("hist_add", "late.geoipdb", "");
+    build_history(&late, &days[1..], &mut NoProgress).unwrap();
+    build_history(&late, &[late.clone(), days[0].clone()], &mut NoProgress).unwrap();
+    let c = Database::open(&late, true).unwrap();
+    for s in 0..6 {
+        same_answers(&c.view_at(s), &b.view_at(s), &addrs);
+    }
 }
 
 #[test]

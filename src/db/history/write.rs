@@ -2,7 +2,7 @@
 //! cells, timelines and versioned tries where values change (see
 //! [`crate::db::layout`]).
 
-use super::changes::{lpm, Lpm, Own};
+use super::changes::{layout, Lpm};
 use super::HistoryBuilder;
 use crate::db::build::Sections;
 use crate::db::file::{Writer, HISTORY_VERSION};
@@ -24,23 +24,23 @@ impl HistoryBuilder {
         let mut timeline = Vec::new();
         let routes = self.pools.routes.items.len() as u32;
         let rirs = self.pools.rirs.items.len() as u32;
-        let v4 = lpm(&self.v4.finish(), routes, &mut timeline)?;
-        let v6 = lpm(&self.v6.finish(), routes, &mut timeline)?;
+        let v4 = layout(&self.v4, routes, &mut timeline)?;
+        let v6 = layout(&self.v6, routes, &mut timeline)?;
         family(&mut w, &V4_SECTIONS, &v4)?;
         family(&mut w, &V6_SECTIONS, &v6)?;
         trie(
             &mut w,
             Section::Rir4Trie,
             Section::Rir4Churn,
-            &lpm(&self.rir4.finish(), rirs, &mut timeline)?,
+            &layout(&self.rir4, rirs, &mut timeline)?,
         )?;
         trie(
             &mut w,
             Section::Rir6Trie,
             Section::Rir6Churn,
-            &lpm(&self.rir6.finish(), rirs, &mut timeline)?,
+            &layout(&self.rir6, rirs, &mut timeline)?,
         )?;
-        let asn = lpm(&self.rir_asn.finish(), rirs, &mut timeline)?;
+        let asn = layout(&self.rir_asn, rirs, &mut timeline)?;
         // AS numbers fill a small corner of the 32-bit space: a direct level of 2^18
         // entries (1 MiB, as IPv4 addresses take) would be nearly all misses.
         trie_with(&mut w, Section::AsnTrie, Section::AsnChurn, &asn, 8)?;
@@ -51,7 +51,7 @@ impl HistoryBuilder {
         ] {
             w.add(s, Vec::new());
         }
-        let ases: Own<u32> = self.ases.finish();
+        let ases = &self.ases;
         let as_cells = ases.cells(&mut timeline);
         w.add(Section::AsCell, cast_slice(&as_cells).to_vec());
         let as_num = &ases.keys;
