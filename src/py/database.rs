@@ -432,8 +432,12 @@ impl PyDatabase {
             Ok(db) => {
                 let m = db.metadata();
                 let n = |k: &str| m.counts.get(k).copied().unwrap_or(0);
+                let snapshots = match db.is_history() {
+                    true => format!("snapshots={}, ", db.snapshots()),
+                    false => String::new(),
+                };
                 format!(
-                    "ipv4={}, ipv6={}, ases={}, built={:?}",
+                    "{snapshots}ipv4={}, ipv6={}, ases={}, built={:?}",
                     n("ipv4_prefixes"),
                     n("ipv6_prefixes"),
                     n("ases"),
