@@ -410,3 +410,393 @@ def test_real_record_lookups(real, pairs):
             snap = h.snapshot_at(at)
             assert (snap and snap["index"]) == (s if s >= 0 else None)
     assert hits > 1000
+
+
+# ---- 2. a synthetic churn series -------------------------------------------------------
+
+DAYS = ["2021-01-01", "2021-01-02", "2021-01-03", "2021-01-05", "2021-01-09",
+        "2021-01-10", "2021-01-20", "2021-02-01", "2021-03-01", "2022-01-01"]
+# The routing changes every day but two: 2021-01-10 changes the registry files only,
+# and 2021-01-20 changes nothing at all.
+ROUTING_CHANGES = [False, True, True, True, True, False, False, True, True, True]
+REGISTRY = [0, 0, 1, 1, 1, 2, 2, 2, 3, 3]  # the version of the registry files each day
+V4_ROOTS = ["11.0.0.0/8", "45.0.0.0/8", "193.0.0.0/8"]
+V6_ROOTS = ["2a01::/16", "2600::/16"]
+COUNTRIES = ["DE", "NL", "FR", "GB", "IT", "SE", "PL", "ES", "JP", "BR"]
+
+
+def sub_prefix(rng: np.random.Generator, net, longest: int):
+    """A random prefix inside ``net``, 1 to 8 bits longer (at most ``longest``)."""
+    length = min(net.prefixlen + int(rng.integers(1, 9)), longest)
+    offset = int(rng.integers(0, 2 ** (length - net.prefixlen))) << (net.max_prefixlen - length)
+    return type(net)((int(net.network_address) + offset, length))
+
+
+class Churn:
+    """Routing tables (``{network: asn}``) day by day: a base of nested prefixes, then
+    prefixes added, withdrawn, announced again, re-originated (some back to their
+    previous origin), split into their two halves and merged from them."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.asns = [int(a) for a in self.rng.choice(np.arange(1000, 400_000), 150, replace=False)]
+        self.asns += [4_200_000_000 + i for i in range(10)]  # 32-bit ASNs
+        table = {ipaddress.ip_network(p): self.asn() for p in V4_ROOTS + V6_ROOTS}
+        for version, count in ((4, 2500), (6, 700)):
+            keys = [n for n in table if n.version == version]
+            while len(keys) < count:
+                self.add(table, keys)
+        self.tables = [table]
+        self.gone: set = set()
+        self.previous: dict = {}
+
+    def asn(self) -> int:
+        return self.asns[int(self.rng.integers(0, len(self.asns)))]
+
+    def pick(self, table: dict, version: int, k: int) -> list:
+        keys = [n for n in table if n.version == version]  # in insertion order: seeded
+        return [keys[i] for i in self.rng.choice(len(keys), k, replace=False)]
+
+    def add(self, table: dict, keys: list) -> None:
+        """A prefix inside a random one of ``keys`` (appended to them)."""
+        parent = keys[int(self.rng.integers(0, len(keys)))]
+        net = sub_prefix(self.rng, parent, 28 if parent.version == 4 else 64)
+        if net not in table:  # a third inherit their covering prefix's origin
+            table[net] = table[parent] if self.rng.random() < 0.3 else self.asn()
+            keys.append(net)
+
+    def next_day(self, changes: bool) -> None:
+        table = dict(self.tables[-1])
+        for version, k in ((4, 40), (6, 10)) if changes else ():
+            for net in self.pick(table, version, k):  # withdrawn
+                self.gone.add((net, table.pop(net)))
+            back = sorted(self.gone, key=str)
+            for i in self.rng.choice(len(back), min(k // 4, len(back)), replace=False):
+                net, asn = back[i]  # announced again, half of them by another AS
+                if net not in table:
+                    table[net] = asn if i % 2 else self.asn()
+                    self.gone.discard(back[i])
+            keys = [n for n in table if n.version == version]
+            for _ in range(k):
+                self.add(table, keys)
+            for net in self.pick(table, version, k):  # re-originated
+                old = table[net]
+                table[net] = self.previous.get(net, self.asn()) if self.rng.random() < 0.3 else self.asn()
+                self.previous[net] = old
+            longest = 28 if version == 4 else 64
+            for net in self.pick(table, version, k // 2):  # split into its halves
+                halves = list(net.subnets())
+                if net.prefixlen < longest and not any(h in table for h in halves):
+                    asn = table.pop(net)
+                    table[halves[0]], table[halves[1]] = asn, (asn if self.rng.random() < 0.5 else self.asn())
+            merged = 0
+            for net in sorted(table, key=str):  # merged into the covering prefix
+                parent = net.supernet()
+                halves = list(parent.subnets())
+                if net == halves[0] and halves[1] in table and parent not in table and merged < k // 2:
+                    asn = table.pop(halves[0])
+                    del table[halves[1]]
+                    table[parent] = asn
+                    merged += 1
+        self.tables.append(table)
+
+
+def ipasn_text(table: dict) -> str:
+    lines = [f"{net}\t{asn}\n" for net, asn in sorted(table.items(), key=lambda x: (x[0].version, str(x[0])))]
+    return "; a synthetic day\n" + "".join(lines)
+
+
+def delegated_text(registry: str, records: list[str]) -> str:
+    """An RIR delegated file (version line, summary lines, records)."""
+    head = f"2|{registry}|20210101|{len(records)}|19700101|20210101|+0000\n"
+    kinds = sorted({r.split("|")[2] for r in records})
+    summary = "".join(f"{registry}|*|{k}|*|{sum(r.split('|')[2] == k for r in records)}|summary\n" for k in kinds)
+    return head + summary + "".join(r + "\n" for r in records)
+
+
+def registry_files(folder: Path, version: int, asns: list[int]) -> dict[str, list[Path] | Path]:
+    """The registry files of one version: RIR delegations of /10 (IPv4) and /20
+    (IPv6) blocks of the roots and of some ASNs, in two registries (193.0.0.0/8 is
+    APNIC's), CAIDA as2org and AS names; countries, holders and names change from one
+    version to the next, and some blocks and ASes are in none."""
+    ripe, apnic = [], []
+    for root in V4_ROOTS + V6_ROOTS:
+        net = ipaddress.ip_network(root)
+        for i, block in enumerate(net.subnets(new_prefix=net.prefixlen + 2 if net.version == 4 else 20)):
+            if (i + version) % 5 == 0:
+                continue
+            cc = COUNTRIES[(i * 3 + version) % len(COUNTRIES)]
+            reg, out = ("apnic", apnic) if root.startswith("193.") else ("ripencc", ripe)
+            size = block.num_addresses if block.version == 4 else block.prefixlen
+            out.append(f"{reg}|{cc}|ipv{block.version}|{block.network_address}|{size}|20200101|allocated")
+    for k, asn in enumerate(asns):
+        if (k + version) % 3 == 0:
+            ripe.append(f"ripencc|{COUNTRIES[(k + version) % len(COUNTRIES)]}|asn|{asn}|1|20200101|assigned")
+    orgs = [f"ORG-{k}|20200101|Org {k} {'renamed ' * (k % 4 == version)}Ltd|"
+            f"{'' if k % 7 == 0 else COUNTRIES[(k + version // 2) % len(COUNTRIES)]}|RIPE" for k in range(20)]
+    aut = [f"{asn}|20200101|AS-{asn}-V{version % 2}|ORG-{(k + version) % 20}|RIPE"
+           for k, asn in enumerate(asns) if (k + version) % 4 != 1]
+    as2org = ("# format:org_id|changed|org_name|country|source\n" + "\n".join(orgs)
+              + "\n# format:aut|changed|aut_name|org_id|source\n" + "\n".join(aut) + "\n")
+    names = "".join(f"AS{asn} NAME{asn} - Name {asn}, {COUNTRIES[k % len(COUNTRIES)]}\n"
+                    for k, asn in enumerate(asns) if (k + version) % 2 == 0)
+    files = {}
+    for kind, name, text in [("ripe", "delegated-ripencc-v", delegated_text("ripencc", ripe)),
+                             ("apnic", "delegated-apnic-v", delegated_text("apnic", apnic)),
+                             ("as2org", "as-org2info-v", as2org), ("asnames", "asnames-v", names)]:
+        path = folder / f"{name}{version}.txt"
+        path.write_text(text, encoding="utf-8")
+        files[kind] = path
+    return {"delegated": [files["ripe"], files["apnic"]], "as2org": files["as2org"], "asnames": files["asnames"]}
+
+
+@dataclass
+class Synthetic:
+    """The churn series: each day's table, one-date database and time, and the
+    history of them all."""
+
+    tables: list[dict]
+    dbs: list
+    history: geoip_rs.Database
+    times: np.ndarray
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Synthetic:
+    folder = tmp_path_factory.mktemp("synthetic_history")
+    churn = Churn(seed=2021)
+    for changes in ROUTING_CHANGES[1:]:
+        churn.next_day(changes)
+    registries = {v: registry_files(folder, v, churn.asns) for v in sorted(set(REGISTRY))}
+    dbs = []
+    for day, table, version in zip(DAYS, churn.tables, REGISTRY):
+        src = folder / f"ipasn_{day.replace('-', '')}.dat"
+        src.write_text(ipasn_text(table), encoding="ascii")
+        dbs.append(geoip_rs.build_database(folder / f"day_{day}.geoipdb", ipasn=src, **registries[version]))
+    order = np.random.default_rng(5).permutation(len(dbs))
+    history = geoip_rs.build_history(folder / "history.geoipdb", [dbs[i] for i in order])
+    yield Synthetic(churn.tables, dbs, history, np.array([seconds(d) for d in DAYS], np.int64), folder)
+    history.close()
+    for db in dbs:
+        db.close()
+
+
+def test_synthetic_series_is_churn(synth):
+    """The series has what it claims: every kind of change on the days that change,
+    none on the two that do not (guards the generator, not the library)."""
+    t = synth.tables
+    for a, b, changes in zip(t, t[1:], ROUTING_CHANGES[1:]):
+        assert (a == b) != changes
+        if changes:
+            gone, new = a.keys() - b.keys(), b.keys() - a.keys()
+            assert len(gone) > 20 and len(new) > 20
+            assert sum(a[n] != b[n] for n in a.keys() & b.keys()) > 20
+            assert any(h in new for n in gone for h in n.subnets()), "no split"
+            assert any(n.supernet() in new for n in gone), "no merge"
+    everything = set().union(*t)
+    nested = sum(n.supernet() in everything or n.supernet().supernet() in everything for n in everything)
+    assert nested > 500 and len(t[0]) == 3200
+
+
+def synthetic_pairs(synth: Synthetic, n: int, seed: int):
+    """``n`` IPv4 and ``n // 2`` IPv6 (address, time) pairs: inside the prefixes of
+    every day, and (IPv4) anywhere in the roots."""
+    rng = np.random.default_rng(seed)
+    everything = set().union(*synth.tables)
+    v4 = sorted(str(p) for p in everything if p.version == 4)
+    v6 = sorted(str(p) for p in everything if p.version == 6)
+    a4 = np.concatenate([v4_inside(rng, v4, n - n // 4), v4_inside(rng, V4_ROOTS, n // 4)])
+    a6 = v6_inside(rng, v6, n // 2)
+    return a4, random_times(rng, synth.times, len(a4)), a6, random_times(rng, synth.times, len(a6))
+
+
+def test_synthetic_batches(synth):
+    """Batches with details at every kind of time, as each day's database answers."""
+    a4, t4, a6, t6 = synthetic_pairs(synth, 100_000, seed=1)
+    for addresses, at in [(a4, t4.astype("datetime64[s]")), (a6, t6)]:
+        snap = in_force(synth.times, at.astype(np.int64))
+        got = synth.history.lookup_batch(addresses, details=True, at=at)
+        assert_batch_equal(got, expected_batch(synth.dbs, snap, addresses, details=True), snap, synth.times)
+    # Times as datetime64[D]: a whole day, in force from its midnight.
+    days = (t4 // 86_400).astype("datetime64[D]")
+    snap = in_force(synth.times, (t4 // 86_400) * 86_400)
+    got = synth.history.lookup_batch(a4, at=days)
+    assert_batch_equal(got, expected_batch(synth.dbs, snap, a4), snap, synth.times)
+
+
+def test_synthetic_records_and_to_arrow(synth):
+    a4, t4, a6, t6 = synthetic_pairs(synth, 2000, seed=2)
+    text = [v4_text(a) for a in a4] + [v6_text(a) for a in a6]
+    secs = np.concatenate([t4, t6])
+    snap = in_force(synth.times, secs)
+    want = [synth.dbs[s].lookup(a) if s >= 0 else None for a, s in zip(text, snap)]
+    assert [synth.history.lookup(a, at=int(t)) for a, t in zip(text, secs)] == want
+    assert sum(w is not None for w in want) > 1500
+    rows = pa.table(synth.history.to_arrow(text, at=pa.array(secs, pa.int64()))).to_pylist()
+    for a, w, row in zip(text, want, rows):
+        if w is None:
+            assert row == {k: (a if k == "address" else None) for k in row}
+        else:
+            assert row == {**w.to_dict(), "address": a, "prefix": str(w.prefix),
+                           "prefix_len": w.prefix.prefixlen, "origins": list(w.origins)}
+
+
+def test_synthetic_snapshots(synth):
+    h = synth.history
+    snaps = h.snapshots
+    assert [s["time"] for s in snaps] == [datetime.fromisoformat(d).replace(tzinfo=UTC) for d in DAYS]
+    for s, db, day in zip(snaps, synth.dbs, DAYS):
+        assert s["sources"] == db.metadata["sources"]
+        assert s["sources"][0]["name"] == f"ipasn_{day.replace('-', '')}.dat"
+        assert s["counts"] == db.metadata["counts"]
+    for i, t in enumerate(synth.times):
+        for at, offset in [(int(t), 0), (int(t) + 3600, 3600), (datetime.fromtimestamp(t, UTC) - timedelta(seconds=1), None)]:
+            got = h.snapshot_at(at)
+            if offset is None:  # a second before snapshot i: the one before, or none
+                assert got == (None if i == 0 else {"index": i - 1, "time": snaps[i - 1]["time"],
+                                                      "age": snaps[i]["time"] - snaps[i - 1]["time"] - timedelta(seconds=1)})
+            else:
+                assert got == {"index": i, "time": snaps[i]["time"], "age": timedelta(seconds=offset)}
+    assert h.snapshot_at("2100-01-01")["index"] == len(DAYS) - 1
+
+
+def expected_diff(a: dict, b: dict) -> dict:
+    """``{prefix: (kind, old, new)}`` from two tables' set difference."""
+    out = {str(n): ("announced", None, b[n]) for n in b.keys() - a.keys()}
+    out |= {str(n): ("withdrawn", a[n], None) for n in a.keys() - b.keys()}
+    out |= {str(n): ("changed", a[n], b[n]) for n in a.keys() & b.keys() if a[n] != b[n]}
+    return out
+
+
+def test_synthetic_diff(synth):
+    """``diff`` between any two days (also at times between snapshots) is the set
+    difference of their tables; with ``frame=True`` a DataFrame of the same rows."""
+    h, t = synth.history, synth.times
+    for i in range(len(DAYS)):
+        for j in range(len(DAYS)):
+            d = h.diff(int(t[i]) + 7200, DAYS[j], frame=False)
+            assert len(set(d["prefix"])) == len(d["prefix"])
+            got = {p: (k, o, n) for p, k, o, n in zip(d["prefix"], d["kind"], d["old"], d["new"])}
+            assert got == expected_diff(synth.tables[i], synth.tables[j]), (i, j)
+            for o, n, oo, no in zip(d["old"], d["new"], d["old_origins"], d["new_origins"]):
+                assert oo == (None if o is None else [o]) and no == (None if n is None else [n])
+            assert (len(got) == 0) == (synth.tables[i] == synth.tables[j])
+    frame = h.diff(DAYS[2], DAYS[3])
+    assert list(frame.columns) == ["prefix", "kind", "old", "new", "old_origins", "new_origins"]
+    want = expected_diff(synth.tables[2], synth.tables[3])
+    assert len(frame) == len(want) and set(frame["kind"].cat.categories) == {"announced", "withdrawn", "changed"}
+    for row in frame.itertuples():
+        kind, old, new = want[row.prefix]
+        assert (row.kind, None if old is None else int(old), None if new is None else int(new)) == (kind, old, new)
+        assert (row.old is __import__("pandas").NA) == (old is None)
+    with pytest.raises(ValueError, match="no snapshot at"):
+        h.diff("2020-12-31", DAYS[0])
+
+
+def csv_rows(db) -> dict[str, dict]:
+    """A one-date database's prefixes' records, by prefix, from its CSV export."""
+    buf = io.StringIO()
+    cli_export(db, "csv", buf)
+    return {r["prefix"]: r for r in csv.DictReader(io.StringIO(buf.getvalue()))}
+
+
+def expand(runs: list, times: np.ndarray) -> dict[int, object]:
+    """``{snapshot: record}`` from ``history``'s ``(start, end, record)`` runs, which
+    are checked to be in order, whole snapshots, and maximal."""
+    stamps = [datetime.fromtimestamp(t, UTC) for t in times]
+    out = {}
+    for k, (start, end, record) in enumerate(runs):
+        first = stamps.index(start)
+        last = len(stamps) - 1 if end is None else stamps.index(end) - 1
+        assert first <= last
+        if k:
+            prev_start, prev_end, prev_record = runs[k - 1]
+            assert prev_end is not None and prev_end <= start
+            assert prev_end < start or prev_record != record, "two runs with one record touch"
+        for s in range(first, last + 1):
+            out[s] = record
+    return out
+
+
+def test_synthetic_history_of_addresses(synth):
+    """``history(address)``, expanded to one record per snapshot, is each day's
+    lookup (gaps where it is not routed)."""
+    a4, _, a6, _ = synthetic_pairs(synth, 300, seed=3)
+    addresses = [v4_text(a) for a in a4] + [v6_text(a) for a in a6]
+    runs_seen = registry_only = 0
+    day5 = datetime.fromisoformat(DAYS[5]).replace(tzinfo=UTC)
+    for a in addresses:
+        runs = synth.history.history(a)
+        want = {i: r for i, db in enumerate(synth.dbs) if (r := db.lookup(a)) is not None}
+        assert expand(runs, synth.times) == want, a
+        runs_seen += len(runs) > 1
+        # A run ends where only the registry files changed (2021-01-10), not where
+        # nothing did (2021-01-20).
+        registry_only += any(s == day5 for s, _, _ in runs[1:])
+        assert all(s != datetime.fromisoformat(DAYS[6]).replace(tzinfo=UTC) for s, _, _ in runs)
+    assert runs_seen > 100 and registry_only > 20
+    frame = synth.history.history(addresses[0], frame=True)
+    runs = synth.history.history(addresses[0])
+    assert list(frame.columns[:2]) == ["start", "end"] and len(frame) == len(runs)
+    assert [r.asn for _, _, r in runs] == frame["asn"].tolist()
+
+
+def test_synthetic_history_of_prefixes(synth):
+    """``history(prefix)``, expanded per snapshot, holds the snapshots in which
+    exactly that prefix is routed, with its record as the day's export gives it."""
+    exports = [csv_rows(db) for db in synth.dbs]
+    everything = sorted(set().union(*synth.tables), key=str)
+    rng = np.random.default_rng(4)
+    chosen = [everything[i] for i in rng.choice(len(everything), 600, replace=False)]
+    chosen += [ipaddress.ip_network("11.0.0.0/7", strict=False), ipaddress.ip_network("203.0.113.0/24")]
+    for net in chosen:
+        got = expand(synth.history.history(str(net)), synth.times)
+        assert set(got) == {i for i, t in enumerate(synth.tables) if net in t}, net
+        for i, record in got.items():
+            row = {k: ("" if v is None else str(v)) for k, v in record.to_dict().items()}
+            row["origins"] = " ".join(str(o) for o in record.origins)
+            assert record.address == net.network_address and record.prefix == net
+            assert record.asn == synth.tables[i][net]
+            assert {k: row[k] for k in exports[i][str(net)]} == exports[i][str(net)], (net, i)
+            at_start = synth.dbs[i].lookup(net.network_address)
+            if at_start.prefix == net:
+                assert record == at_start
+    assert synth.history.history(ipaddress.ip_network("11.0.0.0/8")) != []
+
+
+def test_add_snapshot_day_by_day(synth, tmp_path):
+    """A history grown one day at a time (``add_snapshot`` on a file that does not
+    exist yet, then on itself) answers as the databases added so far, and in the
+    end as the history built at once."""
+    path = tmp_path / "grown.geoipdb"
+    a4, t4, a6, t6 = synthetic_pairs(synth, 20_000, seed=5)
+    for k, db in enumerate(synth.dbs):
+        grown = geoip_rs.add_snapshot(path, db.path)
+        assert [s["time"] for s in grown.snapshots] == [datetime.fromtimestamp(t, UTC) for t in synth.times[:k + 1]]
+        snap = in_force(synth.times[:k + 1], t4)
+        got = grown.lookup_batch(a4, details=True, at=t4)
+        assert_batch_equal(got, expected_batch(synth.dbs[:k + 1], snap, a4, details=True), snap, synth.times)
+        grown.close()
+    with geoip_rs.open(path) as grown:
+        assert grown.is_history
+        assert grown.snapshots == synth.history.snapshots
+        for addresses, at in [(a4, t4), (a6, t6)]:
+            got, want = grown.lookup_batch(addresses, details=True, at=at), synth.history.lookup_batch(addresses, details=True, at=at)
+            assert got.keys() == want.keys()
+            for key in got:
+                assert np.array_equal(np.asarray(got[key], object), np.asarray(want[key], object)), key
+        for i in range(len(DAYS) - 1):
+            assert grown.diff(DAYS[i], DAYS[i + 1], frame=False) == synth.history.diff(DAYS[i], DAYS[i + 1], frame=False)
+        for a in [v4_text(a) for a in a4[:200]]:
+            assert grown.history(a) == synth.history.history(a)
+
+
+def test_add_snapshot_out_of_order(synth, tmp_path):
+    """An older day added to a history takes its place by time."""
+    path = tmp_path / "h.geoipdb"
+    geoip_rs.build_history(path, [synth.dbs[i] for i in (0, 3, 9)]).close()
+    h = geoip_rs.add_snapshot(path, synth.dbs[5])
+    assert [s["sources"] for s in h.snapshots] == [synth.dbs[i].metadata["sources"] for i in (0, 3, 5, 9)]
+    assert h.lookup("11.0.0.1", at=DAYS[6]) == synth.dbs[5].lookup("11.0.0.1")
+    h.close()
