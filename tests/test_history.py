@@ -800,3 +800,132 @@ def test_add_snapshot_out_of_order(synth, tmp_path):
     assert [s["sources"] for s in h.snapshots] == [synth.dbs[i].metadata["sources"] for i in (0, 3, 5, 9)]
     assert h.lookup("11.0.0.1", at=DAYS[6]) == synth.dbs[5].lookup("11.0.0.1")
     h.close()
+
+
+# ---- 3. a history without at: its newest snapshot ------------------------------------
+
+
+def test_real_newest_snapshot_queries(real):
+    """Without ``at``, a history is its newest snapshot's database: length,
+    iteration, ``in``, covering, covered, prefixes, as_info, as_sizes, summaries and
+    lookups."""
+    h, newest, oldest = real.history, real.dbs[-1], real.dbs[0]
+    assert len(h) == len(newest) != len(real.dbs[-2])
+    n = 0
+    for a, b in zip(h, newest, strict=True):
+        assert a == b
+        n += 1
+    assert n == len(newest)
+    rng = np.random.default_rng(9)
+    nets = [ipaddress.ip_network(real.v4[i]) for i in rng.choice(len(real.v4), 1500, replace=False)]
+    nets += [ipaddress.ip_network(real.v6[i]) for i in rng.choice(len(real.v6), 500, replace=False)]
+    absent = 0
+    for net in nets:
+        covering = newest.covering(net)
+        assert h.covering(net) == covering, net
+        absent += all(p != net for p, _ in covering)
+        assert (net.network_address in h) == (net.network_address in newest)
+    assert absent > 100  # prefixes of older snapshots only are among them
+    for net in [n.supernet(new_prefix=max(n.prefixlen - 4, 0)) for n in nets[::40]] + [ipaddress.ip_network("193.0.0.0/8")]:
+        assert h.covered(net) == newest.covered(net), net
+    asns = [int(a) for db in (oldest, newest) for a in rng.choice(sorted(db.as_sizes()), 400, replace=False)]
+    for asn in asns + [0, 4_294_967_295]:
+        assert h.as_info(asn) == newest.as_info(asn), asn
+    for asn in asns[::20] + [3356, 15169]:  # prefixes() scans every prefix: 10-20 ms a call
+        assert h.prefixes(asn) == newest.prefixes(asn), asn
+    assert h.as_sizes() == newest.as_sizes()
+    for by in ("asn", "country"):
+        assert h.summary(by, frame=False) == newest.summary(by, frame=False)
+    assert h.summary().equals(newest.summary())
+    v4 = rng.integers(0, 2**32, 50_000, dtype=np.uint32)
+    got, want = h.lookup_batch(v4, details=True), newest.lookup_batch(v4, details=True)
+    assert got.keys() == want.keys()
+    for k in got:
+        assert np.array_equal(np.asarray(got[k], object), np.asarray(want[k], object)), k
+    assert h.lookup("8.8.8.8") == newest.lookup("8.8.8.8") != oldest.lookup("8.8.8.8")
+    meta = h.metadata
+    assert (meta["sources"], meta["data_time"]) == (newest.metadata["sources"], newest.metadata["data_time"])
+
+
+def cli(*args) -> str:
+    p = subprocess.run([sys.executable, "-m", "geoip_rs", *map(str, args)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+@pytest.mark.parametrize("fmt", ["ipasn", "csv"])
+def test_synthetic_export_is_the_newest(synth, fmt):
+    """``geoip-rs export`` of a history writes its newest snapshot's prefixes: the
+    one-date database's export but for the build time in the ipasn header."""
+    got, want = (cli("export", path, "--format", fmt).splitlines() for path in (synth.history.path, synth.dbs[-1].path))
+    built = [line for line in got if line.startswith("; exported by")]
+    assert len(built) == (fmt == "ipasn")
+    if built:
+        assert built[0].endswith(f"from a database built {synth.history.metadata['built']}")
+    assert [x for x in got if x not in built] == [x for x in want if not x.startswith("; exported by")]
+    assert len(got) - (8 if fmt == "ipasn" else 1) > 0.9 * len(synth.tables[-1])
+    rows = got[1:] if fmt == "csv" else [x for x in got if not x.startswith(";")]
+    assert {r.split(",")[0] if fmt == "csv" else r.split("\t")[0] for r in rows} == {str(n) for n in synth.tables[-1]}
+
+
+def test_synthetic_iteration_and_summary(synth):
+    h, newest = synth.history, synth.dbs[-1]
+    assert list(h) == list(newest) == sorted(synth.tables[-1].items(), key=lambda x: (x[0].version, x[0]))
+    assert len(h) == len(synth.tables[-1])
+    for by in ("asn", "country"):
+        assert h.summary(by, frame=False) == newest.summary(by, frame=False)
+    for asn in synth.dbs[0].as_sizes():
+        assert h.as_info(asn) == newest.as_info(asn) and h.prefixes(asn) == newest.prefixes(asn)
+
+
+def test_history_pickles_as_its_path(synth):
+    h = synth.history
+    data = pickle.dumps(h)
+    assert h.path.encode() in data and len(data) < len(h.path) + 200
+    copy = pickle.loads(data)
+    try:
+        assert type(copy) is type(h) and copy.path == h.path and copy.is_history
+        assert copy.snapshots == h.snapshots
+        at = np.array(synth.times) + 1
+        for a in ["11.0.0.1", "45.1.2.3", "2a01::1"]:
+            assert copy.history(a) == h.history(a)
+            assert [copy.lookup(a, at=int(t)) for t in at] == [h.lookup(a, at=int(t)) for t in at]
+    finally:
+        copy.close()
+
+
+def test_history_context_manager(synth):
+    with geoip_rs.open(synth.history.path) as h:
+        assert h.lookup("11.0.0.1", at=DAYS[2]) == synth.dbs[2].lookup("11.0.0.1")
+    assert h.closed
+    for use in [lambda: h.lookup("11.0.0.1", at=DAYS[2]), lambda: h.lookup_batch(["11.0.0.1"], at=DAYS[2]),
+                lambda: h.snapshots, lambda: h.snapshot_at(DAYS[2]), lambda: h.history("11.0.0.1"),
+                lambda: h.diff(DAYS[0], DAYS[1]), lambda: h.is_history, lambda: len(h)]:
+        with pytest.raises(ValueError, match="closed"):
+            use()
+    assert not synth.history.closed  # another handle on the same file is unaffected
+
+
+def test_one_date_database_at(synth):
+    """A one-date database is one snapshot, taken at its data time: before it every
+    answer is a miss, from it on the database's own."""
+    db, t = synth.dbs[3], int(synth.times[3])
+    assert not db.is_history
+    assert [s["time"] for s in db.snapshots] == [datetime.fromtimestamp(t, UTC)]
+    assert db.snapshots[0]["sources"] == db.metadata["sources"]
+    a4, _, a6, _ = synthetic_pairs(synth, 2000, seed=6)
+    text = [v4_text(a) for a in a4] + [v6_text(a) for a in a6]
+    for a in text[:300]:
+        own = db.lookup(a)
+        assert db.lookup(a, at=t - 1) is None and db.get(a, at=DAYS[2]) is None
+        assert db.lookup(a, at=t) == db.lookup(a, at="2100-01-01") == own
+        assert db.history(a) == ([] if own is None else [(datetime.fromtimestamp(t, UTC), None, own)])
+    before = db.lookup_batch(a4, at=t - 1)
+    assert not before["found"].any() and (before["snapshot"] == -1).all()
+    after, own = db.lookup_batch(a4, at=np.full(len(a4), t + 86_400 * 400)), db.lookup_batch(a4)
+    assert own["found"].mean() > 0.5 and (after["snapshot"] == 0).all()
+    for k in own:
+        np.testing.assert_array_equal(after[k], own[k])
+    assert db.snapshot_at(t - 1) is None and db.snapshot_at(t + 60)["age"] == timedelta(seconds=60)
+    assert db.diff(t, t + 1, frame=False)["prefix"] == []
