@@ -412,6 +412,52 @@ def test_real_record_lookups(real, pairs):
     assert hits > 1000
 
 
+
+def csv_origins(db) -> dict[str, str]:
+    """``{prefix: origins}`` of a one-date database, from its CSV export."""
+    buf = io.StringIO()
+    cli_export(db, "csv", buf)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("prefix,asn,origins,")
+    # The first three fields are never quoted: a prefix and numbers.
+    return {p: o for p, _, o, _ in (line.split(",", 3) for line in lines[1:])}
+
+
+def test_real_diff_multi_origin(real):
+    """``diff`` between the two pfx2as tables (prefixes with several origins), both
+    ways, against the set difference of the one-date databases' exports: a prefix
+    whose origin list changes is ``changed`` even where its first origin stays."""
+    old, new = csv_origins(real.dbs[3]), csv_origins(real.dbs[6])
+    assert sum(" " in v for v in new.values()) > 1000
+    want = {p: ("announced", None, new[p]) for p in new.keys() - old.keys()}
+    want |= {p: ("withdrawn", old[p], None) for p in old.keys() - new.keys()}
+    want |= {p: ("changed", old[p], new[p]) for p in old.keys() & new.keys() if old[p] != new[p]}
+    back = {"announced": "withdrawn", "withdrawn": "announced", "changed": "changed"}
+    text = lambda o: None if o is None else " ".join(map(str, o))  # noqa: E731
+    for t1, t2, expected in [(real.times[3] + 1, real.times[6], want),
+                             (real.times[6] + 86_400, real.times[3], {p: (back[k], n, o) for p, (k, o, n) in want.items()})]:
+        d = real.history.diff(int(t1), int(t2), frame=False)
+        assert len(set(d["prefix"])) == len(d["prefix"])
+        got = {p: (k, text(oo), text(no)) for p, k, oo, no in zip(d["prefix"], d["kind"], d["old_origins"], d["new_origins"])}
+        assert got == expected
+        for o, n, oo, no in zip(d["old"], d["new"], d["old_origins"], d["new_origins"]):
+            assert o == (oo[0] if oo else None) and n == (no[0] if no else None)
+        assert sum(k == "changed" and o == n for k, o, n in zip(d["kind"], d["old"], d["new"])) > 100
+
+
+def test_real_history_of_addresses(real, pairs):
+    """``history(address)`` expanded per snapshot is each real table's lookup."""
+    v4, _, v6, _ = pairs
+    addresses = [v4_text(a) for a in v4[:150]] + [v6_text(a) for a in v6[:50]] + ["8.8.8.8", "2001:4860:4860::8888"]
+    changing = 0
+    for a in addresses:
+        want = {i: r for i, db in enumerate(real.dbs) if (r := db.lookup(a)) is not None}
+        runs = real.history.history(a)
+        assert expand(runs, real.times) == want, a
+        changing += len(runs) > 1
+    assert changing > 50
+
+
 # ---- 2. a synthetic churn series -------------------------------------------------------
 
 DAYS = ["2021-01-01", "2021-01-02", "2021-01-03", "2021-01-05", "2021-01-09",
@@ -618,11 +664,16 @@ def test_synthetic_batches(synth):
         snap = in_force(synth.times, at.astype(np.int64))
         got = synth.history.lookup_batch(addresses, details=True, at=at)
         assert_batch_equal(got, expected_batch(synth.dbs, snap, addresses, details=True), snap, synth.times)
-    # Times as datetime64[D]: a whole day, in force from its midnight.
+    # Days (numpy datetime64[D], Arrow date32): in force from their midnight.
     days = (t4 // 86_400).astype("datetime64[D]")
     snap = in_force(synth.times, (t4 // 86_400) * 86_400)
-    got = synth.history.lookup_batch(a4, at=days)
-    assert_batch_equal(got, expected_batch(synth.dbs, snap, a4), snap, synth.times)
+    want = expected_batch(synth.dbs, snap, a4)
+    for at in (days, pa.array(days, pa.date32())):
+        assert_batch_equal(synth.history.lookup_batch(a4, at=at), want, snap, synth.times)
+    # Arrow timestamps are instants whatever their time zone.
+    snap = in_force(synth.times, t4)
+    at = pa.array(t4, pa.timestamp("s", tz="Asia/Kolkata"))
+    assert_batch_equal(synth.history.lookup_batch(a4, at=at), expected_batch(synth.dbs, snap, a4), snap, synth.times)
 
 
 def test_synthetic_records_and_to_arrow(synth):
@@ -634,6 +685,10 @@ def test_synthetic_records_and_to_arrow(synth):
     assert [synth.history.lookup(a, at=int(t)) for a, t in zip(text, secs)] == want
     assert sum(w is not None for w in want) > 1500
     rows = pa.table(synth.history.to_arrow(text, at=pa.array(secs, pa.int64()))).to_pylist()
+    assert pa.table(synth.history.to_arrow(pa.array(text), at=secs)).to_pylist() == rows  # Arrow addresses
+    pd = pytest.importorskip("pandas")
+    frame = synth.history.to_pandas(text, at=pd.Series(secs.astype("datetime64[s]")).dt.tz_localize("UTC"))
+    assert [None if x is pd.NA else x for x in frame["asn"].astype(object)] == [None if w is None else w.asn for w in want]
     for a, w, row in zip(text, want, rows):
         if w is None:
             assert row == {k: (a if k == "address" else None) for k in row}
@@ -790,6 +845,21 @@ def test_add_snapshot_day_by_day(synth, tmp_path):
             assert grown.diff(DAYS[i], DAYS[i + 1], frame=False) == synth.history.diff(DAYS[i], DAYS[i + 1], frame=False)
         for a in [v4_text(a) for a in a4[:200]]:
             assert grown.history(a) == synth.history.history(a)
+
+
+def test_history_of_histories(synth, tmp_path):
+    """Two histories of interleaved days merged into one: the history of all days."""
+    even = geoip_rs.build_history(tmp_path / "even.geoipdb", synth.dbs[0::2])
+    odd = geoip_rs.build_history(tmp_path / "odd.geoipdb", synth.dbs[1::2])
+    both = geoip_rs.build_history(tmp_path / "both.geoipdb", [odd, even])
+    assert both.snapshots == synth.history.snapshots
+    a4, t4, a6, t6 = synthetic_pairs(synth, 20_000, seed=7)
+    for addresses, at in [(a4, t4), (a6, t6)]:
+        snap = in_force(synth.times, at)
+        got = both.lookup_batch(addresses, details=True, at=at)
+        assert_batch_equal(got, expected_batch(synth.dbs, snap, addresses, details=True), snap, synth.times)
+    for db in (even, odd, both):
+        db.close()
 
 
 def test_add_snapshot_out_of_order(synth, tmp_path):
