@@ -6,13 +6,13 @@ use super::arrow::{is_arrow, Column};
 use super::errors::db_error;
 use super::load::{progress_callback, with_progress};
 use crate::db::history::build_history;
-use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeUnit};
+use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeError, TimeUnit};
 use crate::db::{Database, DbError, Snapshots, View};
 use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyFloat, PyInt, PyString, PyType};
+use pyo3::types::{IntoPyDict, PyFloat, PyString, PyType};
 use std::path::PathBuf;
 
 static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -37,15 +37,33 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     if obj.is_instance_of::<pyo3::types::PyBool>() {
         return Err(type_error(obj));
     }
-    if obj.is_instance_of::<PyInt>() {
-        return obj.extract::<i64>();
+    if let Ok(a) = obj.cast::<PyUntypedArray>() {
+        return match a.ndim() {
+            0 => time(&obj.get_item(())?),
+            _ => Err(type_error(obj)),
+        };
     }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        let f = f.value();
+    // Python and numpy integers (through `__index__`), then floats.
+    if obj.hasattr("__index__")? {
+        return obj.extract::<i64>().map_err(|_| {
+            let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+            PyValueError::new_err(format!("at: {shown} is out of range"))
+        });
+    }
+    let type_name = obj.get_type().name()?.to_string();
+    if obj.is_instance_of::<PyFloat>() || type_name.starts_with("float") {
+        let f: f64 = obj.extract()?;
         return match f.is_finite() && f.abs() < 9.2e18 {
             true => Ok(f.floor() as i64),
             false => Err(PyValueError::new_err(format!("at: {f} is not a time"))),
         };
+    }
+    if obj.is_none() || !obj.eq(obj)? {
+        // None, and NaT (not equal to itself, as NaN).
+        return Err(PyValueError::new_err(format!(
+            "at: {} is not a time",
+            obj.str()?
+        )));
     }
     if let Ok(s) = obj.cast::<PyString>() {
         let s = s.to_str()?;
@@ -56,18 +74,19 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         });
     }
     if obj.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
-        if obj.getattr("tzinfo")?.is_none() {
-            let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
-            let aware =
-                obj.call_method("replace", (), Some(&[("tzinfo", utc)].into_py_dict(py)?))?;
-            return time(&aware);
-        }
-        return time(&obj.call_method0("timestamp")?);
+        let aware = match obj.getattr("tzinfo")?.is_none() {
+            true => {
+                let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+                obj.call_method("replace", (), Some(&[("tzinfo", utc)].into_py_dict(py)?))?
+            }
+            false => obj.clone(),
+        };
+        return time(&aware.call_method0("timestamp")?);
     }
     if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
         return time(&obj.call_method0("isoformat")?);
     }
-    if obj.get_type().name()? == "datetime64" {
+    if type_name == "datetime64" {
         let seconds = obj
             .call_method1("astype", ("datetime64[s]",))?
             .call_method1("astype", ("int64",))?;
@@ -132,21 +151,24 @@ impl RowsAt {
 
 /// Times per row as seconds, or `None` for a single time.
 fn times(at: &Bound<'_, PyAny>) -> PyResult<Option<Vec<i64>>> {
-    let err = |e: crate::db::history::time::TimeError| PyValueError::new_err(format!("at: {e}"));
     if is_arrow(at) {
         let column = Column::extract(at)?;
-        return arrow_times(&column.chunks).map(Some).map_err(err);
+        return arrow_times(&column.chunks).map(Some).map_err(|e| match e {
+            TimeError::Type(m) => PyTypeError::new_err(format!("at: {m}")),
+            e => PyValueError::new_err(format!("at: {e}")),
+        });
     }
     let scalar = at.is_instance_of::<PyString>() || at.get_type().name()? == "datetime64";
     if scalar || at.try_iter().is_err() && at.cast::<PyUntypedArray>().is_err() {
         return Ok(None);
     }
-    let np = at.py().import("numpy")?;
     let arr = match at.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
-        Err(_) => np
-            .call_method1("asarray", (at,))?
-            .cast_into::<PyUntypedArray>()?,
+        Err(_) => {
+            let np = at.py().import("numpy")?;
+            np.call_method1("asarray", (at,))?
+                .cast_into::<PyUntypedArray>()?
+        }
     };
     if arr.ndim() != 1 {
         return match arr.ndim() {
@@ -156,40 +178,74 @@ fn times(at: &Bound<'_, PyAny>) -> PyResult<Option<Vec<i64>>> {
             ))),
         };
     }
-    let kind = arr.dtype().kind();
-    match kind {
-        b'M' => {
-            let (unit, count): (String, i64) = np
-                .call_method1("datetime_data", (arr.dtype(),))?
-                .extract()?;
-            let unit = TimeUnit::from_numpy(&unit)
-                .map_err(|e| PyValueError::new_err(format!("at: {e}")))?;
-            let ints = arr.call_method1("view", ("int64",))?;
-            let ints: PyReadonlyArray1<i64> = ints.extract()?;
-            let scaled: Vec<i64> = ints
-                .as_array()
-                .iter()
-                .map(|&v| match v {
-                    i64::MIN => v,
-                    v => v.saturating_mul(count),
-                })
-                .collect();
-            to_seconds(&scaled, unit).map(Some).map_err(err)
-        }
-        b'i' | b'u' => {
-            let ints: PyReadonlyArray1<i64> = arr.call_method1("astype", ("int64",))?.extract()?;
-            Ok(Some(ints.as_array().to_vec()))
-        }
-        // Objects (datetimes, pandas Timestamps) and text, one by one.
+    match arr.dtype().kind() {
+        b'M' => datetimes(&arr).map(Some),
+        b'i' | b'u' | b'f' => numbers(&arr).map(Some),
+        // Objects (datetimes, pandas Timestamps, None) and text, one by one.
         b'O' | b'U' => arr
             .try_iter()?
-            .map(|t| time(&t?))
+            .enumerate()
+            .map(|(i, t)| time(&t?).map_err(|e| at_index(at.py(), e, i)))
             .collect::<PyResult<Vec<_>>>()
             .map(Some),
         _ => Err(PyTypeError::new_err(format!(
-            "at: expected datetime64 or integer (Unix seconds) times, got a {} array",
+            "at: expected datetime64 or number (Unix seconds) times, got a {} array",
             arr.dtype().str()?
         ))),
+    }
+}
+
+/// A `datetime64` array as seconds. Months and years (not fixed lengths) are
+/// converted by numpy first.
+fn datetimes(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
+    let np = arr.py().import("numpy")?;
+    let (unit, count): (String, i64) = np
+        .call_method1("datetime_data", (arr.dtype(),))?
+        .extract()?;
+    if unit == "M" || unit == "Y" {
+        let arr = arr
+            .call_method1("astype", ("datetime64[s]",))?
+            .cast_into::<PyUntypedArray>()?;
+        return datetimes(&arr);
+    }
+    let unit =
+        TimeUnit::from_numpy(&unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))?;
+    let ints: PyReadonlyArray1<i64> = arr.call_method1("view", ("int64",))?.extract()?;
+    let scaled: Vec<i64> = ints
+        .as_array()
+        .iter()
+        .map(|&v| match v {
+            i64::MIN => v,
+            v => v.saturating_mul(count),
+        })
+        .collect();
+    to_seconds(&scaled, unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))
+}
+
+/// An integer or float array as seconds (floats rounded down).
+fn numbers(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
+    let floats: PyReadonlyArray1<f64> = arr.call_method1("astype", ("float64",))?.extract()?;
+    let ints: PyReadonlyArray1<i64> = arr.call_method1("astype", ("int64",))?.extract()?;
+    let exact = arr.dtype().kind() != b'f';
+    let (floats, ints) = (floats.as_array(), ints.as_array());
+    (0..ints.len())
+        .map(|i| match floats[i] {
+            // Integers past i64 wrap in astype; their float is what tells.
+            f if f.is_nan() || f.abs() >= 9.2e18 => Err(PyValueError::new_err(format!(
+                "at: time {f} at index {i} is not a time or out of range"
+            ))),
+            _ if exact => Ok(ints[i]),
+            f => Ok(f.floor() as i64),
+        })
+        .collect()
+}
+
+/// A per-row error with its index.
+fn at_index(py: Python<'_>, e: PyErr, i: usize) -> PyErr {
+    let message = format!("{} (at index {i})", e.value(py));
+    match e.is_instance_of::<PyTypeError>(py) {
+        true => PyTypeError::new_err(message),
+        false => PyValueError::new_err(message),
     }
 }
 
