@@ -63,7 +63,12 @@ def history(db: Database, subject: Any, frame: bool) -> Any:
     pd = _require("pandas", "pandas")
     data = [{"start": s, "end": e, **r.to_dict()} for s, e, r in rows]
     columns = ["start", "end", *[name for name, _, _ in _geoip_rs.RECORD_FIELDS]]
-    return pd.DataFrame(data, columns=columns)
+    df = pd.DataFrame(data, columns=columns)
+    # As in every other frame of records (and empty ones too).
+    df["asn"] = df["asn"].astype("UInt32")
+    for c in ("start", "end"):
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df
 
 
 def diff(db: Database, t1: Any, t2: Any, frame: bool) -> Any:

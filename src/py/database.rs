@@ -8,8 +8,8 @@ use super::arrow;
 use super::batch::with_keys;
 use super::convert;
 use super::errors::{db_error, value_error};
-use super::history;
 use super::record::Record;
+use super::times;
 use crate::db::export::ExportFormat;
 use crate::db::{Database, Subject, SummaryBy, View};
 use crate::ip::IpPrefix;
@@ -131,7 +131,7 @@ impl PyDatabase {
         let db = self.db()?;
         let view = match at {
             None => db.view(),
-            Some(t) => match db.view_at_time(history::time(t)?) {
+            Some(t) => match db.view_at_time(times::time(t)?) {
                 Some(v) => v,
                 None => return Ok(None),
             },
@@ -171,7 +171,7 @@ impl PyDatabase {
 
     /// The index of the snapshot in force at `at`, None before the first.
     fn _snapshot_at(&self, at: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
-        Ok(self.db()?.snapshot_at(history::time(at)?))
+        Ok(self.db()?.snapshot_at(times::time(at)?))
     }
 
     /// `(first, last, record)` for each run of snapshots with one record of an
@@ -335,7 +335,7 @@ impl PyDatabase {
         let on_error = on_error.parse().map_err(value_error)?;
         let db = self.db()?;
         with_keys(addresses, on_error, |keys, valid| {
-            let rows = history::RowsAt::new(&db, at, keys.len())?;
+            let rows = times::RowsAt::new(&db, at, keys.len())?;
             let cols = py.detach(|| {
                 let mut c = rows.view(&db).columns_at(keys, rows.snapshots());
                 valid.inspect(|v| c.mask(v));
@@ -354,7 +354,7 @@ impl PyDatabase {
                 fixed(cols.country_source).into_pyarray(py),
             )?;
             if at.is_some() {
-                history::snapshot_columns(&d, db.times(), cols.snapshot)?;
+                times::snapshot_columns(&d, db.times(), cols.snapshot)?;
             }
             Ok(d)
         })
@@ -376,7 +376,7 @@ impl PyDatabase {
         let batches = if arrow::is_arrow(addresses) {
             let column = arrow::Column::extract(addresses)?;
             let n = column.chunks.iter().map(|c| c.len()).sum();
-            let rows = history::RowsAt::new(&db, at, n)?;
+            let rows = times::RowsAt::new(&db, at, n)?;
             let batches = py.detach(|| {
                 rows.view(&db)
                     .arrow_batches(&column.chunks, on_error, &columns, rows.snapshots())
@@ -384,7 +384,7 @@ impl PyDatabase {
             batches.map_err(|e| column.error(e))?
         } else {
             with_keys(addresses, on_error, |keys, valid| {
-                let rows = history::RowsAt::new(&db, at, keys.len())?;
+                let rows = times::RowsAt::new(&db, at, keys.len())?;
                 let view = rows.view(&db);
                 Ok(
                     py.detach(|| {
@@ -431,7 +431,9 @@ impl PyDatabase {
         let state = match self.db() {
             Ok(db) => {
                 let m = db.metadata();
-                let n = |k: &str| m.counts.get(k).copied().unwrap_or(0);
+                // A history's counts as its newest snapshot's (as `len` gives).
+                let counts = m.snapshots.last().map_or(&m.counts, |s| &s.counts);
+                let n = |k: &str| counts.get(k).copied().unwrap_or(0);
                 let snapshots = match db.is_history() {
                     true => format!("snapshots={}, ", db.snapshots()),
                     false => String::new(),

@@ -9,7 +9,8 @@
 //! - [`load`], [`load_prefixes`], [`load_registry`], [`load_mrt`], [`db_build`]:
 //!   the readers, writers and the database build, run with the GIL released.
 //! - [`arrow`]: Arrow address columns in (pyo3-arrow) and record tables out.
-//! - [`history`]: times (`at=`) as Unix seconds and snapshots, and the history build.
+//! - [`times`]: times (`at=`) as Unix seconds, and the snapshots of a batch's rows;
+//!   [`history`]: the history build.
 //! - [`convert`]: the one converter of Python addresses and networks;
 //!   [`errors`]: the one mapping of core errors to Python exceptions.
 
@@ -27,6 +28,7 @@ mod load_prefixes;
 mod load_registry;
 mod record;
 mod table;
+mod times;
 mod values;
 
 #[pyo3::pymodule]

@@ -1,0 +1,290 @@
+//! Times in, as `at=` takes them: a date, a datetime, Unix seconds, numpy
+//! `datetime64`, an ISO string, or per address an array, list or Arrow column of
+//! them; each turned into Unix seconds (the core's unit) with errors naming the
+//! row, and the batch columns that say which snapshot answered.
+
+use super::arrow::{is_arrow, Column};
+use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeError, TimeUnit};
+use crate::db::{Database, Snapshots, View};
+use numpy::{
+    PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{IntoPyDict, PyFloat, PyString, PyType};
+
+static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn type_error(obj: &Bound<'_, PyAny>) -> PyErr {
+    let name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    PyTypeError::new_err(format!(
+        "at: expected a time (datetime, date, Unix seconds, numpy datetime64 or an ISO \
+         date string), got {name}"
+    ))
+}
+
+/// One time as Unix seconds. A datetime without a time zone is taken as UTC, as
+/// the snapshots' times are.
+pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let py = obj.py();
+    if obj.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(type_error(obj));
+    }
+    if let Ok(a) = obj.cast::<PyUntypedArray>() {
+        return match a.ndim() {
+            0 => time(&obj.get_item(())?),
+            _ => Err(type_error(obj)),
+        };
+    }
+    // Python and numpy integers (through `__index__`), then floats.
+    if obj.hasattr("__index__")? {
+        return obj.extract::<i64>().map_err(|_| {
+            let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+            PyValueError::new_err(format!("at: {shown} is out of range"))
+        });
+    }
+    let type_name = obj.get_type().name()?.to_string();
+    if obj.is_instance_of::<PyFloat>() || type_name.starts_with("float") {
+        let f: f64 = obj.extract()?;
+        return match f.is_finite() && f.abs() < 9.2e18 {
+            true => Ok(f.floor() as i64),
+            false => Err(PyValueError::new_err(format!("at: {f} is not a time"))),
+        };
+    }
+    if obj.is_none() || !obj.eq(obj)? {
+        // None, and NaT (not equal to itself, as NaN).
+        return Err(PyValueError::new_err(format!(
+            "at: {} is not a time",
+            obj.str()?
+        )));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        let s = s.to_str()?;
+        return parse_time(s).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "at: {s:?} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"
+            ))
+        });
+    }
+    if obj.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
+        let aware = match obj.getattr("tzinfo")?.is_none() {
+            true => {
+                let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+                obj.call_method("replace", (), Some(&[("tzinfo", utc)].into_py_dict(py)?))?
+            }
+            false => obj.clone(),
+        };
+        return time(&aware.call_method0("timestamp")?);
+    }
+    if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
+        return time(&obj.call_method0("isoformat")?);
+    }
+    if type_name == "datetime64" {
+        let seconds = obj
+            .call_method1("astype", ("datetime64[s]",))?
+            .call_method1("astype", ("int64",))?;
+        return match seconds.extract::<i64>()? {
+            i64::MIN => Err(PyValueError::new_err("at: NaT is not a time")),
+            s => Ok(s),
+        };
+    }
+    Err(type_error(obj))
+}
+
+/// A batch's `at=`: which view answers, and the snapshots of its rows.
+pub(crate) enum RowsAt {
+    /// No `at`: the newest snapshot.
+    Newest,
+    /// One time for all rows, at this snapshot.
+    One(u32),
+    /// One time for all rows, before the first snapshot.
+    Before(Vec<u32>),
+    /// A time per row (seconds), and each snapshot's time.
+    Times { times: Vec<i64>, taken: Vec<i64> },
+}
+
+impl RowsAt {
+    pub(crate) fn new(db: &Database, at: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Self> {
+        let Some(at) = at else {
+            return Ok(RowsAt::Newest);
+        };
+        let Some(times) = times(at)? else {
+            return Ok(match db.snapshot_at(time(at)?) {
+                Some(s) => RowsAt::One(s),
+                None => RowsAt::Before(vec![crate::db::layout::NONE; n]),
+            });
+        };
+        if times.len() != n {
+            return Err(PyValueError::new_err(format!(
+                "at: {} times for {n} addresses (give one time, or one per address)",
+                times.len()
+            )));
+        }
+        Ok(RowsAt::Times {
+            times,
+            taken: db.times().to_vec(),
+        })
+    }
+
+    pub(crate) fn view<'d>(&self, db: &'d Database) -> View<'d> {
+        match self {
+            RowsAt::One(s) => db.view_at(*s),
+            _ => db.view(),
+        }
+    }
+
+    pub(crate) fn snapshots(&self) -> Snapshots<'_> {
+        match self {
+            RowsAt::Newest | RowsAt::One(_) => Snapshots::Own,
+            RowsAt::Before(none) => Snapshots::Each(none),
+            RowsAt::Times { times, taken } => Snapshots::At { times, taken },
+        }
+    }
+}
+
+/// Times per row as seconds, or `None` for a single time.
+fn times(at: &Bound<'_, PyAny>) -> PyResult<Option<Vec<i64>>> {
+    if is_arrow(at) {
+        let column = Column::extract(at)?;
+        return arrow_times(&column.chunks).map(Some).map_err(|e| match e {
+            TimeError::Type(m) => PyTypeError::new_err(format!("at: {m}")),
+            e => PyValueError::new_err(format!("at: {e}")),
+        });
+    }
+    let scalar = at.is_instance_of::<PyString>() || at.get_type().name()? == "datetime64";
+    if scalar || at.try_iter().is_err() && at.cast::<PyUntypedArray>().is_err() {
+        return Ok(None);
+    }
+    let arr = match at.cast::<PyUntypedArray>() {
+        Ok(a) => a.clone(),
+        Err(_) => {
+            let np = at.py().import("numpy")?;
+            np.call_method1("asarray", (at,))?
+                .cast_into::<PyUntypedArray>()?
+        }
+    };
+    if arr.ndim() != 1 {
+        return match arr.ndim() {
+            0 => Ok(None),
+            d => Err(PyValueError::new_err(format!(
+                "at: expected a 1-D array of times, got {d} dimensions"
+            ))),
+        };
+    }
+    match arr.dtype().kind() {
+        b'M' => datetimes(&arr).map(Some),
+        b'i' | b'u' | b'f' => numbers(&arr).map(Some),
+        // Objects (datetimes, pandas Timestamps, None) and text, one by one.
+        b'O' | b'U' => arr
+            .try_iter()?
+            .enumerate()
+            .map(|(i, t)| time(&t?).map_err(|e| at_index(at.py(), e, i)))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Some),
+        _ => Err(PyTypeError::new_err(format!(
+            "at: expected datetime64 or number (Unix seconds) times, got a {} array",
+            arr.dtype().str()?
+        ))),
+    }
+}
+
+/// A `datetime64` array as seconds. Months and years (not fixed lengths) are
+/// converted by numpy first.
+fn datetimes(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
+    let np = arr.py().import("numpy")?;
+    let (unit, count): (String, i64) = np
+        .call_method1("datetime_data", (arr.dtype(),))?
+        .extract()?;
+    if unit == "M" || unit == "Y" {
+        let arr = arr
+            .call_method1("astype", ("datetime64[s]",))?
+            .cast_into::<PyUntypedArray>()?;
+        return datetimes(&arr);
+    }
+    let unit =
+        TimeUnit::from_numpy(&unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))?;
+    let ints: PyReadonlyArray1<i64> = arr.call_method1("view", ("int64",))?.extract()?;
+    let scaled: Vec<i64> = ints
+        .as_array()
+        .iter()
+        .map(|&v| match v {
+            i64::MIN => v,
+            v => v.saturating_mul(count),
+        })
+        .collect();
+    to_seconds(&scaled, unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))
+}
+
+/// An integer or float array as seconds (floats rounded down).
+fn numbers(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
+    let bad = |i: usize, v: &dyn std::fmt::Display| {
+        PyValueError::new_err(format!(
+            "at: time {v} at index {i} is not a time or out of range"
+        ))
+    };
+    if arr.dtype().kind() == b'f' {
+        let floats: PyReadonlyArray1<f64> = arr.call_method1("astype", ("float64",))?.extract()?;
+        let floats = floats.as_array();
+        return (floats.iter().enumerate())
+            .map(|(i, &f)| match f.is_finite() && f.abs() < 9.2e18 {
+                true => Ok(f.floor() as i64),
+                false => Err(bad(i, &f)),
+            })
+            .collect();
+    }
+    if let Ok(big) = arr.cast::<PyArray1<u64>>() {
+        // Past i64 a cast would wrap round to negative times.
+        let big = big.readonly();
+        if let Some((i, v)) = big
+            .as_array()
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| v > i64::MAX as u64)
+        {
+            return Err(bad(i, v));
+        }
+    }
+    let ints: PyReadonlyArray1<i64> = arr.call_method1("astype", ("int64",))?.extract()?;
+    Ok(ints.as_array().to_vec())
+}
+
+/// A per-row error with its index.
+fn at_index(py: Python<'_>, e: PyErr, i: usize) -> PyErr {
+    let message = format!("{} (at index {i})", e.value(py));
+    match e.is_instance_of::<PyTypeError>(py) {
+        true => PyTypeError::new_err(message),
+        false => PyValueError::new_err(message),
+    }
+}
+
+/// The `snapshot` (its index, -1 before the first) and `snapshot_time` (NaT
+/// before the first) columns of a batch asked at a time.
+pub(crate) fn snapshot_columns(
+    d: &Bound<'_, pyo3::types::PyDict>,
+    times: &[i64],
+    snapshot: Vec<u32>,
+) -> PyResult<()> {
+    use numpy::IntoPyArray;
+    let py = d.py();
+    let index: Vec<i32> = snapshot
+        .iter()
+        .map(|&s| times.get(s as usize).map_or(-1, |_| s as i32))
+        .collect();
+    let when: Vec<i64> = snapshot
+        .iter()
+        .map(|&s| times.get(s as usize).copied().unwrap_or(i64::MIN))
+        .collect();
+    d.set_item("snapshot", index.into_pyarray(py))?;
+    d.set_item(
+        "snapshot_time",
+        when.into_pyarray(py)
+            .call_method1("view", ("datetime64[s]",))?,
+    )
+}
