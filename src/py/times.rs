@@ -14,6 +14,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{IntoPyDict, PyFloat, PyString, PyType};
+use std::borrow::Cow;
 
 static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -195,14 +196,15 @@ fn times(at: &Bound<'_, PyAny>) -> PyResult<Option<Vec<i64>>> {
     }
 }
 
-/// A `datetime64` array as seconds. Months and years (not fixed lengths) are
-/// converted by numpy first.
+/// A `datetime64` array as seconds.
 fn datetimes(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
     let np = arr.py().import("numpy")?;
     let (unit, count): (String, i64) = np
         .call_method1("datetime_data", (arr.dtype(),))?
         .extract()?;
-    if unit == "M" || unit == "Y" {
+    // Months and years are no fixed length, and multiples of a unit (`10s`) are
+    // rare: numpy converts those.
+    if unit == "M" || unit == "Y" || count != 1 {
         let arr = arr
             .call_method1("astype", ("datetime64[s]",))?
             .cast_into::<PyUntypedArray>()?;
@@ -211,15 +213,11 @@ fn datetimes(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
     let unit =
         TimeUnit::from_numpy(&unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))?;
     let ints: PyReadonlyArray1<i64> = arr.call_method1("view", ("int64",))?.extract()?;
-    let scaled: Vec<i64> = ints
-        .as_array()
-        .iter()
-        .map(|&v| match v {
-            i64::MIN => v,
-            v => v.saturating_mul(count),
-        })
-        .collect();
-    to_seconds(&scaled, unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))
+    let values = ints
+        .as_slice()
+        .map(Cow::Borrowed)
+        .unwrap_or_else(|_| Cow::Owned(ints.as_array().to_vec()));
+    to_seconds(&values, unit).map_err(|e| PyValueError::new_err(format!("at: {e}")))
 }
 
 /// An integer or float array as seconds (floats rounded down).
