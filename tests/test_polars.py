@@ -233,6 +233,7 @@ def test_rows_at_their_own_times(small):
     for at, by_day in AT_COLUMNS:
         out = frame.with_columns(geo=pl.col("ip").geoip.lookup(small.history, RECORD, at=at))
         assert out.schema["geo"] == pl.Struct(small.history.to_polars([], RECORD).schema)
+        assert frame.head(3).select(pl.col("ip").geoip.lookup(small.history, at=at)).columns == ["ip"]
         asked = timedata.day_start(seconds) if by_day else seconds
         seen = timedata.check_rows_at(small, addresses, asked, geo_rows(out, RECORD), RECORD)
         assert seen["found"] > 100 and min(seen[s] for s in ("-1", "0", "1", "2")) > 40, (at, seen)

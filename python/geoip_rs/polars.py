@@ -14,8 +14,8 @@ expression it keeps its input's name: give it one with ``.alias`` or a keyword.
 
 With ``at=``, each address is answered as the snapshot of a history (see
 ``geoip_rs.build_history``) in force at a time: one for all, or each row's own
-from a column (``at="ts"`` or any expression); the two columns go to one batch
-function together (``pl.map_batches``), so this stays elementwise and streams.
+from a column (``at="ts"`` or any expression); the two columns go to the batch
+function side by side in a struct, so this too is elementwise and streams.
 
     df.with_columns(geo=pl.col("ip").geoip.lookup(db, ["asn"], at="ts"))
 """
@@ -71,20 +71,32 @@ class GeoipLookup:
 
 
 class GeoipLookupAt(GeoipLookup):
-    """The batch function behind ``geoip.lookup(..., at=<column>)``: addresses and a
-    time per address in (``pl.map_batches`` hands both over as a list), the struct
-    Series of their records out.
+    """The batch function behind ``geoip.lookup(..., at=<column>)``: a struct of
+    addresses and their times in (the two columns side by side), the struct Series
+    of their records out.
 
     A null time raises the core's ``ValueError`` naming its row under
     ``on_error="raise"`` and gives a null record under ``"null"``."""
 
+    #: The time's field in the struct handed over; the address's keeps its name,
+    #: which the struct, and so the result, takes.
+    TIME_FIELD = "__geoip_rs_at"
+
     def __init__(self, db: DatabaseLike, columns: Sequence[str] | None = None, on_error: OnError = "raise") -> None:
         super().__init__(db, columns, on_error)
 
-    def __call__(self, series: Sequence[pl.Series]) -> pl.Series:  # type: ignore[override]
-        addresses, times = series
-        if len(times) == 1 and len(addresses) != 1:
-            times = times.new_from_index(0, len(addresses))  # a literal: one time for all
+    def expr(self, addresses: pl.Expr, times: pl.Expr) -> pl.Expr:
+        # One struct of both columns, not pl.map_batches over two expressions,
+        # which takes is_elementwise only in recent Polars: Expr.map_batches has
+        # it since 0.20, so this streams in every Polars this package supports.
+        both = pl.struct(addresses, times.alias(self.TIME_FIELD))
+        return both.map_batches(self, return_dtype=self.dtype, is_elementwise=True)
+
+    def __call__(self, both: pl.Series) -> pl.Series:
+        fields = both.struct.unnest()
+        return self.lookup(fields.to_series(0).alias(both.name), fields.to_series(1))
+
+    def lookup(self, addresses: pl.Series, times: pl.Series) -> pl.Series:
         table = lookup_at(self.db, _arrow_ready(addresses), times, self.columns, self.on_error)
         return pl.DataFrame(table).to_struct(addresses.name)
 
@@ -132,9 +144,7 @@ class GeoipExpr:
                 snapshot answers.
         """
         if isinstance(at, (str, pl.Expr)):
-            fn: GeoipLookup = GeoipLookupAt(db, columns, on_error)
-            times = pl.col(at) if isinstance(at, str) else at
-            return pl.map_batches([self._expr, times], fn, return_dtype=fn.dtype, is_elementwise=True)
+            return GeoipLookupAt(db, columns, on_error).expr(self._expr, pl.col(at) if isinstance(at, str) else at)
         fn = GeoipLookup(db, columns, on_error, at)
         return self._expr.map_batches(fn, return_dtype=fn.dtype, is_elementwise=True)
 
@@ -157,5 +167,5 @@ class GeoipSeries:
         """The struct Series ``pl.col(...).geoip.lookup`` gives, with this Series' name.
         ``at`` is a Series of times, one per address, or one time for all."""
         if isinstance(at, pl.Series):
-            return GeoipLookupAt(db, columns, on_error)([self._series, at])
+            return GeoipLookupAt(db, columns, on_error).lookup(self._series, at)
         return GeoipLookup(db, columns, on_error, at)(self._series)
