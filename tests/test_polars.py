@@ -224,7 +224,8 @@ def timed_frame(addresses, seconds) -> pl.DataFrame:
     })
 
 
-AT_COLUMNS = [("naive", False), (pl.col("aware"), False), ("day", True), (pl.col("secs"), False)]
+AT_COLUMNS = [("naive", False), (pl.col("aware"), False), ("day", True), (pl.col("secs"), False),
+              (pl.col("secs").cast(pl.Int32), False)]
 
 
 def test_rows_at_their_own_times(small):
@@ -274,6 +275,9 @@ def test_series_namespace_at(small):
     s = frame["ip"].geoip.lookup(small.history, ["asn", "prefix"], at=frame["aware"])
     assert s.name == "ip"
     timedata.check_rows_at(small, addresses, seconds, s.to_list(), ["asn", "prefix"])
+    after = frame.filter(pl.col("secs") >= 0)  # integers of any width are seconds
+    s = after["ip"].geoip.lookup(small.history, ["asn"], at=after["secs"].cast(pl.UInt64))
+    timedata.check_rows_at(small, after["ip"].to_list(), after["secs"].to_numpy(), s.to_list(), ["asn"])
     one = frame["ip"].geoip.lookup(small.history, ["asn"], at="2021-01-07")  # a Series' one time
     timedata.check_rows_at(small, addresses, np.full(len(addresses), timedata.TIMES[1]), one.to_list(), ["asn"])
 

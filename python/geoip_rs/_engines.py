@@ -135,13 +135,18 @@ def check_time_column(existing: Sequence[str], at: str | None) -> None:
 
 def arrow_times(times: object) -> pa.Array | pa.ChunkedArray:
     """A column of times per row as Arrow, as ``Database.to_arrow(at=)`` takes it:
-    pandas through ``from_pandas`` (NaT as null, a time zone kept), anything else
-    with the Arrow PyCapsule interface (Polars) as it exports itself. Integers of
-    every width become int64 seconds: the core reads int32, uint32 and int64 only."""
+    pandas through ``from_pandas`` (NaT as null, a time zone kept), Polars through
+    ``to_arrow`` (older pyarrow cannot import a stream into a chunked array),
+    anything else with the Arrow PyCapsule interface as it exports itself.
+    Integers of every width become int64 seconds: the core reads int32, uint32
+    and int64 only."""
     import pyarrow as pa
 
-    if type(times).__module__.startswith("pandas"):
+    module = type(times).__module__
+    if module.startswith("pandas"):
         times = pa.Array.from_pandas(times)
+    elif module.startswith("polars"):
+        times = times.to_arrow()  # type: ignore[attr-defined]
     elif hasattr(times, "__arrow_c_stream__") and not isinstance(times, (pa.Array, pa.ChunkedArray)):
         times = pa.chunked_array(times)
     elif not isinstance(times, (pa.Array, pa.ChunkedArray)):
