@@ -10,7 +10,9 @@ import io
 import os
 import shutil
 
+import numpy as np
 import pytest
+import timedata
 from clusterdata import MALFORMED, check_rows, mixed_addresses, record_columns, require
 from dbfixtures import TINY_EXPECTED, TINY_UNROUTED
 
@@ -169,3 +171,67 @@ def test_default_database_and_a_replaced_file(client, sample, tiny, tmp_path):
     seen = check_rows(tiny, addresses, plain_rows(out.compute()), ["asn", "org_name", "country"])
     assert seen["v4"] == 1 and seen["v6"] == 1
     assert max(opens_of(client, path)) <= 2
+
+
+# ---- at=: each row answered at its own time, against the one-date databases ----------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    history = timedata.build(tmp_path_factory.mktemp("dask_history"))
+    yield history
+    history.close()
+
+
+def timed_frame(addresses, seconds):
+    """Each time as naive UTC datetimes, tz-aware ones (the same instants, shown
+    in Kolkata), integer seconds and the UTC date."""
+    naive = pd.Series(seconds.astype("datetime64[s]")).astype("datetime64[ns]")
+    return pd.DataFrame({
+        "address": addresses,
+        "n": range(len(addresses)),
+        "naive": naive,
+        "aware": naive.dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata").astype("datetime64[us, Asia/Kolkata]"),
+        "secs": seconds,
+        "day": pd.Series(timedata.dates(seconds), dtype=pd.ArrowDtype(pa.date32())),
+    })
+
+
+def test_rows_at_their_own_times(client, small):
+    addresses, seconds = timedata.rows(400, seed=7)
+    ddf = dd.from_pandas(timed_frame(addresses, seconds), npartitions=4)
+    names = record_columns()
+    for at, asked in [("naive", seconds), ("aware", seconds), ("secs", seconds),
+                      ("day", timedata.day_start(seconds))]:
+        out = gdask.enrich(ddf, "address", small.history, names, at=at, prefix="geo_")
+        got = out.compute()
+        assert got["n"].tolist() == list(range(len(addresses)))
+        seen = timedata.check_rows_at(small, addresses, asked, plain_rows(got), names, prefix="geo_")
+        assert seen["found"] > 100 and min(seen[s] for s in ("-1", "0", "1", "2")) > 40, (at, seen)
+
+
+def test_null_times(client, small):
+    addresses, seconds = timedata.rows(120, seed=8)
+    df = timed_frame(addresses, seconds)
+    null = np.arange(len(df)) % 7 == 3
+    df.loc[null, "naive"] = pd.NaT
+    df["secs"] = pd.array(np.where(null, 0, seconds), dtype="Int64")
+    df.loc[null, "secs"] = pd.NA
+    ddf = dd.from_pandas(df, npartitions=3)
+    for at in ("naive", "secs"):
+        with pytest.raises(ValueError, match=r"no time \(NaT or null\) at index"):
+            gdask.enrich(ddf, "address", small.history, ["asn"], at=at).compute()
+        out = gdask.enrich(ddf, "address", small.history, ["asn", "country"], at=at, on_error="null")
+        seen = timedata.check_rows_at(small, addresses, seconds, plain_rows(out.compute()),
+                                      ["asn", "country"], null=null)
+        assert seen["found"] > 20
+
+
+def test_time_argument_errors_before_any_computation(small):
+    ddf = dd.from_pandas(timed_frame(["10.0.0.1"], np.array([0])).assign(text="2021-01-05", f=1.5),
+                         npartitions=1)
+    with pytest.raises(ValueError, match="no time column 'ts'.*'naive'"):
+        gdask.enrich(ddf, "address", small.history, ["asn"], at="ts")
+    for at in ("text", "f"):
+        with pytest.raises(TypeError, match=f"time column '{at}' is of dtype"):
+            gdask.enrich(ddf, "address", small.history, ["asn"], at=at)

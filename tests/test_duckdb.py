@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import collections
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import timedata
 from frames_oracle import COLUMNS, addresses, assert_rows, expected_rows, hits_and_misses, sample_db, texts
 
 import geoip_rs
@@ -63,8 +66,9 @@ def test_the_addresses_mix_hits_misses_and_nulls(db, ips):
 def test_names_come_from_the_schema(db):
     con = duckdb.connect()
     names = geoip_rs.duckdb.register(con, db)
-    assert names == [f"geoip_{c}" for c in RECORD] + ["geoip_lookup"]
-    assert geoip_rs.duckdb.register(con, db, prefix="ip2_") == [f"ip2_{c}" for c in RECORD] + ["ip2_lookup"]
+    plain = [*RECORD, "lookup"]
+    assert names == [f"geoip_{c}" for c in plain] + [f"geoip_{c}_at" for c in plain] + [f"geoip_{c}_at_us" for c in plain]
+    assert geoip_rs.duckdb.register(con, db, prefix="ip2_")[:len(plain) + 1] == [f"ip2_{c}" for c in plain] + ["ip2_prefix_at"]
 
 
 def test_asn_and_country_over_parquet(con, db, ips, parquet):
@@ -148,3 +152,83 @@ def test_bad_arguments(db):
     geoip_rs.duckdb.register(con, db)
     with pytest.raises(duckdb.NotImplementedException, match="geoip_prefix"):
         geoip_rs.duckdb.register(con, db)
+
+
+# ---- the _at functions: answers at a time, against the one-date databases -----------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    history = timedata.build(tmp_path_factory.mktemp("duckdb_history"))
+    yield history
+    history.close()
+
+
+def timed_parquet(path: Path, addresses, seconds, null=None) -> str:
+    """Each time as a TIMESTAMP (UTC wall clock), a TIMESTAMPTZ (the instant, from
+    datetimes in Kolkata) and a DATE (the UTC day); where ``null`` is set, NULL."""
+    mask = null
+    table = pa.table({
+        "id": pa.array(range(len(addresses)), pa.int64()),
+        "ip": pa.array(addresses, pa.string()),
+        "ts": pa.array(seconds, pa.timestamp("s"), mask=mask).cast(pa.timestamp("us")),
+        "tstz": pa.array(timedata.datetimes(seconds, ZoneInfo("Asia/Kolkata")), pa.timestamp("us", "Asia/Kolkata"),
+                         mask=mask),
+        "day": pa.array(timedata.dates(seconds), pa.date32(), mask=mask),
+    })
+    pq.write_table(table, path, row_group_size=100)
+    return str(path)
+
+
+@pytest.fixture
+def timed_con(small) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    # A zone far from UTC: a TIMESTAMP cast to TIMESTAMPTZ through it, or back,
+    # would move by hours and cross snapshot times.
+    con.execute("SET threads = 2; SET TimeZone = 'America/Los_Angeles'")
+    geoip_rs.duckdb.register(con, small.history)
+    return con
+
+
+def test_every_at_function(timed_con, small, tmp_path):
+    addresses, seconds = timedata.rows(400, seed=15)
+    path = timed_parquet(tmp_path / "timed.parquet", addresses, seconds)
+    for ts, asked in [("ts", seconds), ("tstz", seconds), ("day", timedata.day_start(seconds)),
+                      ("ts::TIMESTAMP_NS", seconds)]:
+        calls = ", ".join(f"geoip_{c}_at(ip, {ts}) AS {c}" for c in RECORD)
+        rel = timed_con.sql(f"SELECT {calls}, geoip_lookup_at(ip, {ts}) AS r FROM read_parquet('{path}') ORDER BY id")
+        assert dict(zip(rel.columns[:-1], map(str, rel.types[:-1]))) == SQL_TYPES
+        rows = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
+        seen = timedata.check_rows_at(small, addresses, asked, rows, RECORD)
+        assert seen["found"] > 100 and min(seen[s] for s in ("-1", "0", "1", "2")) > 40, (ts, seen)
+        # The struct: NULL where there is no record, else the columns' values.
+        assert [r["r"] for r in rows] == [None if r["prefix"] is None else {c: r[c] for c in RECORD} for r in rows]
+
+
+def test_constant_times(timed_con):
+    asked = {
+        "TIMESTAMP '2021-01-06 01:00'": 64503,  # UTC: the second snapshot
+        "TIMESTAMPTZ '2021-01-06 01:00+02'": 64501,  # 2021-01-05 23:00 UTC: the first
+        "DATE '2021-01-06'": 64503,
+        "DATE '2021-01-03'": None,  # before the first
+        "TIMESTAMP '2031-01-01'": 64501,
+    }
+    calls = ", ".join(f"geoip_asn_at('10.1.2.3', {ts})" for ts in asked)
+    assert timed_con.sql(f"SELECT {calls}").fetchall() == [tuple(asked.values())]
+
+
+def test_null_times(small, tmp_path):
+    addresses, seconds = timedata.rows(300, seed=16)
+    null = np.arange(len(addresses)) % 4 == 0
+    path = timed_parquet(tmp_path / "nulls.parquet", addresses, seconds, null)
+    con = duckdb.connect()
+    geoip_rs.duckdb.register(con, small.history)
+    with pytest.raises(duckdb.InvalidInputException, match=r"ValueError.*no time \(NaT or null\)"):
+        con.sql(f"SELECT geoip_asn_at(ip, ts) FROM read_parquet('{path}')").fetchall()
+    con = duckdb.connect()
+    geoip_rs.duckdb.register(con, small.history, on_error="null")
+    for ts in ("ts", "tstz", "day"):
+        got = select(con, f"SELECT geoip_asn_at(ip, {ts}) AS asn, geoip_lookup_at(ip, {ts}).country AS country "
+                          f"FROM read_parquet('{path}') ORDER BY id")
+        asked = timedata.day_start(seconds) if ts == "day" else seconds
+        timedata.check_rows_at(small, addresses, asked, got, ["asn", "country"], null=null)

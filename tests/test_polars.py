@@ -9,10 +9,13 @@ import os
 import pickle
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+import timedata
 from frames_oracle import COLUMNS, addresses, assert_rows, expected_rows, hits_and_misses, sample_db, texts
 
 import geoip_rs
@@ -46,9 +49,9 @@ class CountingDatabase(geoip_rs.Database):
 
     calls: list[int]
 
-    def to_arrow(self, addresses, columns=None, *, on_error="raise"):
+    def to_arrow(self, addresses, columns=None, *, on_error="raise", at=None):
         self.calls.append(len(addresses))
-        return super().to_arrow(addresses, columns, on_error=on_error)
+        return super().to_arrow(addresses, columns, on_error=on_error, at=at)
 
 
 def test_the_addresses_mix_hits_misses_and_nulls(db, ips):
@@ -194,3 +197,114 @@ def test_pickled_plan_in_another_process(db, frame, tmp_path):
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "plan.pkl"), str(tmp_path / "out.parquet")],
                    check=True, env=env, timeout=120)
     assert pl.read_parquet(tmp_path / "out.parquet").equals(lf.collect())
+
+
+# ---- at=: answers at a time, against the one-date databases (tests/timedata.py) -----
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    history = timedata.build(tmp_path_factory.mktemp("polars_history"))
+    yield history
+    history.close()
+
+
+def timed_frame(addresses, seconds) -> pl.DataFrame:
+    """Each time as a naive (UTC) datetime, a tz-aware one in New York (the same
+    instant), the UTC date and integer seconds."""
+    naive = pl.Series(seconds * 1_000_000, dtype=pl.Int64).cast(pl.Datetime("us"))
+    return pl.DataFrame({
+        "n": range(len(addresses)),
+        "ip": pl.Series(addresses, dtype=pl.String),
+        "naive": naive,
+        "aware": naive.dt.replace_time_zone("UTC").dt.convert_time_zone("America/New_York").cast(
+            pl.Datetime("ns", "America/New_York")),
+        "day": pl.Series(timedata.dates(seconds), dtype=pl.Date),
+        "secs": seconds,
+    })
+
+
+AT_COLUMNS = [("naive", False), (pl.col("aware"), False), ("day", True), (pl.col("secs"), False),
+              (pl.col("secs").cast(pl.Int32), False)]
+
+
+def test_rows_at_their_own_times(small):
+    addresses, seconds = timedata.rows(400, seed=11)
+    frame = timed_frame(addresses, seconds)
+    for at, by_day in AT_COLUMNS:
+        out = frame.with_columns(geo=pl.col("ip").geoip.lookup(small.history, RECORD, at=at))
+        assert out.schema["geo"] == pl.Struct(small.history.to_polars([], RECORD).schema)
+        assert frame.head(3).select(pl.col("ip").geoip.lookup(small.history, at=at)).columns == ["ip"]
+        asked = timedata.day_start(seconds) if by_day else seconds
+        seen = timedata.check_rows_at(small, addresses, asked, geo_rows(out, RECORD), RECORD)
+        assert seen["found"] > 100 and min(seen[s] for s in ("-1", "0", "1", "2")) > 40, (at, seen)
+
+
+def test_at_streams_in_batches(small):
+    addresses, seconds = timedata.rows(3000, seed=12)
+    counting = CountingDatabase(small.history.path)
+    counting.calls = []
+    lf = timed_frame(addresses, seconds).lazy().with_columns(
+        geo=pl.col("ip").geoip.lookup(counting, ["asn", "country"], at="aware"))
+    assert lf.collect_schema()["geo"] == pl.Struct({"asn": pl.UInt32, "country": pl.Categorical})
+    with pl.Config(streaming_chunk_size=250):
+        out = lf.collect(engine="streaming").sort("n")
+    assert sum(counting.calls) == len(addresses) and len(counting.calls) > 5, counting.calls
+    timedata.check_rows_at(small, addresses, seconds, geo_rows(out, ["asn", "country"]), ["asn", "country"])
+    plain = timed_frame(addresses, seconds).lazy().with_columns(
+        geo=pl.col("ip").geoip.lookup(small.history, ["asn", "country"], at="aware"))
+    assert pickle.loads(pickle.dumps(plain)).collect().equals(out)
+
+
+def test_one_time_for_all(small):
+    frame = pl.DataFrame({"ip": timedata.ADDRESSES})
+    n = len(timedata.ADDRESSES)
+    for t in timedata.time_pool():
+        when = datetime.fromtimestamp(t, timezone.utc)
+        for at in (t, when, pl.lit(when)):
+            out = frame.with_columns(geo=pl.col("ip").geoip.lookup(small.history, ["asn", "org_name"], at=at))
+            timedata.check_rows_at(small, timedata.ADDRESSES, np.full(n, t), geo_rows(out, ["asn", "org_name"]),
+                                   ["asn", "org_name"])
+    with pytest.raises(pl.exceptions.ColumnNotFoundError, match="2021-01-07"):  # a string names a column
+        frame.with_columns(geo=pl.col("ip").geoip.lookup(small.history, ["asn"], at="2021-01-07"))
+
+
+def test_series_namespace_at(small):
+    addresses, seconds = timedata.rows(200, seed=13)
+    frame = timed_frame(addresses, seconds)
+    s = frame["ip"].geoip.lookup(small.history, ["asn", "prefix"], at=frame["aware"])
+    assert s.name == "ip"
+    timedata.check_rows_at(small, addresses, seconds, s.to_list(), ["asn", "prefix"])
+    after = frame.filter(pl.col("secs") >= 0)  # integers of any width are seconds
+    s = after["ip"].geoip.lookup(small.history, ["asn"], at=after["secs"].cast(pl.UInt64))
+    timedata.check_rows_at(small, after["ip"].to_list(), after["secs"].to_numpy(), s.to_list(), ["asn"])
+    one = frame["ip"].geoip.lookup(small.history, ["asn"], at="2021-01-07")  # a Series' one time
+    timedata.check_rows_at(small, addresses, np.full(len(addresses), timedata.TIMES[1]), one.to_list(), ["asn"])
+
+
+def test_null_times(small):
+    addresses, seconds = timedata.rows(150, seed=14)
+    null = np.arange(len(addresses)) % 5 == 1
+    frame = timed_frame(addresses, seconds).with_columns(
+        pl.when(pl.Series(null)).then(None).otherwise(pl.col(c)).alias(c) for c in ("naive", "secs"))
+    for at in ("naive", "secs"):
+        with pytest.raises(ValueError, match=r"no time \(NaT or null\) at index 1\b"):
+            frame.with_columns(geo=pl.col("ip").geoip.lookup(small.history, ["asn"], at=at))
+        out = frame.with_columns(geo=pl.col("ip").geoip.lookup(small.history, RECORD, at=at, on_error="null"))
+        assert out["geo"].dtype == pl.Struct(small.history.to_polars([], RECORD).schema)  # the batch's own
+        timedata.check_rows_at(small, addresses, seconds, geo_rows(out, RECORD), RECORD, null=null)
+    everything = frame.with_columns(pl.lit(None, pl.Datetime("us")).alias("naive"))
+    out = everything.with_columns(geo=pl.col("ip").geoip.lookup(small.history, ["asn"], at="naive", on_error="null"))
+    assert out.unnest("geo")["asn"].null_count() == len(addresses)
+
+
+def test_bad_times(small):
+    with pytest.raises(ValueError, match="^at: NaT is not a time"):
+        pl.col("ip").geoip.lookup(small.history, at=np.datetime64("NaT"))  # checked before anything runs
+    with pytest.raises(TypeError, match="^at: expected a time"):
+        pl.col("ip").geoip.lookup(small.history, at=[1, 2])
+    df = pl.DataFrame({"ip": ["10.0.0.1"], "text": ["2021-01-07"]})
+    with pytest.raises(pl.exceptions.ColumnNotFoundError, match="ts"):
+        df.lazy().with_columns(geo=pl.col("ip").geoip.lookup(small.history, at="ts")).collect_schema()
+    with pytest.raises(TypeError, match="^at: expected times as an Arrow timestamp, date or integer"):
+        df.with_columns(geo=pl.col("ip").geoip.lookup(small.history, at="text"))

@@ -11,8 +11,11 @@ import os
 import re
 import shutil
 import sys
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
+import timedata
 from clusterdata import IN_CI, MALFORMED, check_rows, mixed_addresses, record_columns, require
 from dbfixtures import TINY_EXPECTED, TINY_UNROUTED
 
@@ -190,3 +193,74 @@ def test_default_database(spark, sample):
     rows = plain_rows(gspark.enrich(frame(spark, addresses, 2), "address"))
     seen = check_rows(sample, addresses, rows, record_columns())
     assert seen["v4"] >= 2 and seen["v6"] == 1
+
+
+# ---- at=: each row answered at its own time, against the one-date databases ----------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    history = timedata.build(tmp_path_factory.mktemp("spark_history"))
+    yield history
+    history.close()
+
+
+TIMED = "id long, address string, ts timestamp, ntz timestamp_ntz, day date, secs long"
+
+
+def timed_frame(spark, addresses, seconds, partitions, null=None):
+    """Each time as a timestamp (from datetimes in New York: the same instants), a
+    timestamp_ntz of the UTC wall clock, the UTC date and integer seconds; where
+    ``null`` is set, every time null."""
+    rows = []
+    aware = timedata.datetimes(seconds, ZoneInfo("America/New_York"))
+    for i, (a, t, day) in enumerate(zip(addresses, aware, timedata.dates(seconds))):
+        times = (t, t.astimezone(timedata.UTC).replace(tzinfo=None), day, int(seconds[i]))
+        rows.append((i, a, *((None,) * 4 if null is not None and null[i] else times)))
+    return spark.createDataFrame(rows, TIMED).repartition(partitions)
+
+
+def test_rows_at_their_own_times(spark, small):
+    addresses, seconds = timedata.rows(300, seed=9)
+    df = timed_frame(spark, addresses, seconds, 3)
+    names = record_columns()
+    for at in ("ts", "ntz", "day", "secs"):  # one job for all four
+        df = gspark.enrich(df, "address", small.history, names, at=at, prefix=at + "_", ship=False)
+    # The session's time zone is the zone of the timestamps mapInArrow hands over;
+    # they are instants whatever it is.
+    conf = spark.conf
+    zone = conf.get("spark.sql.session.timeZone")
+    conf.set("spark.sql.session.timeZone", "Asia/Kolkata")
+    try:
+        rows = plain_rows(df)
+    finally:
+        conf.set("spark.sql.session.timeZone", zone)
+    assert [r["id"] for r in rows] == list(range(len(addresses)))
+    for at, asked in [("ts", seconds), ("ntz", seconds), ("day", timedata.day_start(seconds)), ("secs", seconds)]:
+        seen = timedata.check_rows_at(small, addresses, asked, rows, names, prefix=at + "_")
+        assert seen["found"] > 80 and min(seen[s] for s in ("-1", "0", "1", "2")) > 30, (at, seen)
+
+
+def test_null_times(spark, small):
+    addresses, seconds = timedata.rows(100, seed=10)
+    null = np.arange(len(addresses)) % 6 == 2
+    df = timed_frame(spark, addresses, seconds, 2, null)
+    with pytest.raises(Exception, match=r"no time \(NaT or null\) at index") as e:
+        gspark.enrich(df, "address", small.history, ["asn"], at="ts", ship=False).collect()
+    assert "ValueError" in str(e.value)
+    for at in ("ts", "day"):
+        df = gspark.enrich(df, "address", small.history, ["asn", "org_name"], at=at, prefix=at + "_",
+                           on_error="null", ship=False)
+    rows = plain_rows(df)
+    timedata.check_rows_at(small, addresses, seconds, rows, ["asn", "org_name"], prefix="ts_", null=null)
+    timedata.check_rows_at(small, addresses, timedata.day_start(seconds), rows, ["asn", "org_name"],
+                           prefix="day_", null=null)
+
+
+def test_time_argument_errors_before_any_job(spark, small):
+    df = spark.createDataFrame([(1, "10.0.0.1", "2021-01-05", 1.5)], "id long, address string, text string, f double")
+    with pytest.raises(ValueError, match="no time column 'ts'.*'address'"):
+        gspark.enrich(df, "address", small.history, ["asn"], at="ts")
+    for at, kind in (("text", "string"), ("f", "double")):
+        with pytest.raises(TypeError, match=f"time column '{at}' is of type {kind}"):
+            gspark.enrich(df, "address", small.history, ["asn"], at=at)

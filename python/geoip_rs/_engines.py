@@ -1,7 +1,8 @@
 """What the DataFrame, SQL and cluster integrations (``geoip_rs.polars``,
 ``geoip_rs.duckdb``, ``geoip_rs.dask``, ``geoip_rs.spark``) share: which database an
-argument names, the record columns they add, the ``on_error`` choices, and, for the
-clusters, one open database per path per worker process.
+argument names, the record columns they add, the ``on_error`` choices, lookups at a
+time per row (and what a null time gives), and, for the clusters, one open database
+per path per worker process.
 
 A task graph or a Spark plan carries only the database's path. A ``Database`` would
 pickle as its path too, but then every task would map the file (and read it once
@@ -15,10 +16,13 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 from . import _geoip_rs
 from .database import Database, PathLike, arrow_schema, default_path
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 OnError = Literal["raise", "null"]
 ON_ERROR: tuple[OnError, ...] = ("raise", "null")
@@ -121,3 +125,58 @@ def check_arguments(existing: Sequence[str], column: str, added: Sequence[str], 
         raise ValueError(f"the DataFrame already has column(s) {clashes}; pass prefix= to name "
                          "the added columns apart")
     check_on_error(on_error)
+
+
+def check_time_column(existing: Sequence[str], at: str | None) -> None:
+    """Fail on the driver, before any task runs, on a missing time column."""
+    if at is not None and at not in existing:
+        raise ValueError(f"no time column {at!r} in the DataFrame; its columns are {list(existing)}")
+
+
+def arrow_times(times: object) -> pa.Array | pa.ChunkedArray:
+    """A column of times per row as Arrow, as ``Database.to_arrow(at=)`` takes it:
+    pandas through ``from_pandas`` (NaT as null, a time zone kept), Polars through
+    ``to_arrow`` (older pyarrow cannot import a stream into a chunked array),
+    anything else with the Arrow PyCapsule interface as it exports itself.
+    Integers of every width become int64 seconds: the core reads int32, uint32
+    and int64 only."""
+    import pyarrow as pa
+
+    module = type(times).__module__
+    if module.startswith("pandas"):
+        times = pa.Array.from_pandas(times)
+    elif module.startswith("polars"):
+        times = times.to_arrow()  # type: ignore[attr-defined]
+    elif hasattr(times, "__arrow_c_stream__") and not isinstance(times, (pa.Array, pa.ChunkedArray)):
+        times = pa.chunked_array(times)
+    elif not isinstance(times, (pa.Array, pa.ChunkedArray)):
+        times = pa.array(times)
+    if pa.types.is_integer(times.type):
+        times = times.cast(pa.int64())  # a safe cast: a uint64 past int64 fails
+    return times
+
+
+def lookup_at(db: Database, addresses: object, times: object, names: Sequence[str],
+              on_error: OnError) -> pa.Table:
+    """``db.to_arrow(addresses, names, at=times)`` with a time per address.
+
+    A null time is the core's ``ValueError`` (naming its row) under
+    ``on_error="raise"``; under ``"null"`` it gives a null record (every column
+    null), so that a cluster job asked to carry on does not fail on it. The
+    null times are filled from their neighbours for the lookup (any valid time
+    does: their rows are nulled afterwards) rather than the rows filtered out,
+    which would mean filtering addresses of every kind the engines hand over."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    times = arrow_times(times)
+    if on_error == "raise" or times.null_count == 0:
+        return pa.table(db.to_arrow(addresses, list(names), on_error=on_error, at=times))
+    missing = pc.is_null(times).to_numpy(zero_copy_only=False)
+    filled: object = 0  # all null: one time for all, whichever
+    if not missing.all():
+        filled = pc.fill_null_backward(pc.fill_null_forward(times))
+    table = pa.table(db.to_arrow(addresses, list(names), on_error=on_error, at=filled))
+    # Taking a null index gives a null row, whatever the column's type.
+    return table.take(pa.array(np.arange(len(missing)), mask=missing))

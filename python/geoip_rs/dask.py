@@ -30,6 +30,7 @@ def enrich(
     *,
     on_error: Literal["raise", "null"] = "raise",
     prefix: str = "",
+    at: str | None = None,
 ) -> dd.DataFrame:
     """``ddf`` with the records of the addresses in ``column`` added as columns.
 
@@ -43,17 +44,44 @@ def enrich(
         on_error: ``"raise"`` fails the computation on a malformed address;
             ``"null"`` gives it a null record.
         prefix: put before each added column's name (``"geo_"`` gives ``geo_asn``).
+        at: the column holding each row's time, to answer each row as the
+            snapshot of a history (see ``geoip_rs.build_history``) in force then:
+            datetimes of any unit (naive ones are UTC, tz-aware ones the instant
+            they name), dates, or integer Unix seconds. A time before the first
+            snapshot gives a null record. A null time (NaT, NA) fails the
+            computation with a ``ValueError`` naming its row within the partition
+            under ``on_error="raise"``, and gives a null record under ``"null"``.
+            Without ``at``, the newest snapshot answers.
 
     The added columns have the dtypes of ``Database.to_pandas``: Categorical for
     the names, organisations, countries and registries, Arrow-backed for the rest.
-    Nothing is computed here; a missing column, an unknown record column or an
-    added name the frame already has raises ``ValueError`` at once.
+    Nothing is computed here; a missing column (of addresses or times), an
+    unknown record column or an added name the frame already has raises
+    ``ValueError`` at once, and a time column of another dtype ``TypeError``.
     """
     path = _engines.database_path(db)
     names = _engines.record_columns(columns)
     _engines.check_arguments(list(ddf.columns), column, [prefix + n for n in names], on_error)
+    _engines.check_time_column(list(ddf.columns), at)
+    if at is not None:
+        _check_time_dtype(ddf._meta[at])
     meta = _meta(ddf._meta, names, prefix)
-    return ddf.map_partitions(_enrich_partition, column, path, names, on_error, prefix, meta=meta)
+    return ddf.map_partitions(_enrich_partition, column, path, names, on_error, prefix, at, meta=meta)
+
+
+def _check_time_dtype(empty: pd.Series) -> None:
+    """Datetimes (numpy or Arrow, with or without a time zone), Arrow dates and
+    integers are times; object columns may hold dates or datetimes, which only
+    the partitions can tell."""
+    from pandas.api import types
+
+    dtype = empty.dtype
+    if types.is_datetime64_any_dtype(dtype) or types.is_object_dtype(dtype):
+        return
+    if types.is_integer_dtype(dtype) and not types.is_bool_dtype(dtype):
+        return
+    raise TypeError(f"the time column {empty.name!r} is of dtype {dtype}: expected datetimes, "
+                    "dates or integer Unix seconds")
 
 
 def _meta(empty: pd.DataFrame, names: tuple[str, ...], prefix: str) -> pd.DataFrame:
@@ -79,12 +107,16 @@ def _enrich_partition(
     names: tuple[str, ...],
     on_error: Literal["raise", "null"],
     prefix: str,
+    at: str | None = None,
 ) -> pd.DataFrame:
     """Runs on the workers: one partition with its records added."""
     import pandas as pd
 
     db = _engines.database(path)
-    added = db.to_pandas(df[column], list(names), on_error=on_error)
+    if at is None:
+        added = db.to_pandas(df[column], list(names), on_error=on_error)
+    else:
+        added = arrow_to_pandas(_engines.lookup_at(db, df[column], df[at], names, on_error))
     added.columns = [prefix + n for n in names]
     added.index = df.index
     return pd.concat([df, added], axis=1)

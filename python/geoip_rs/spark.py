@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark import SparkContext
     from pyspark.sql import DataFrame
-    from pyspark.sql.types import DataType
+    from pyspark.sql.types import DataType, StructField
 
 __all__ = ["enrich"]
 
@@ -35,6 +35,7 @@ def enrich(
     on_error: Literal["raise", "null"] = "raise",
     prefix: str = "",
     ship: bool = True,
+    at: str | None = None,
 ) -> DataFrame:
     """``df`` with the records of the addresses in ``column`` added as columns.
 
@@ -53,11 +54,20 @@ def enrich(
             Spark sends a file name once per application, so a second database
             of the same name, or this one changed since it was sent, is a
             ``ValueError``: give a rebuilt database a new name.
+        at: the column holding each row's time, to answer each row as the
+            snapshot of a history (see ``geoip_rs.build_history``) in force then:
+            ``timestamp`` (an instant), ``timestamp_ntz`` (taken as UTC),
+            ``date`` (its midnight, UTC) or integer Unix seconds. A time before
+            the first snapshot gives a null record. A null time fails the job
+            with a ``ValueError`` naming its row within the Arrow batch under
+            ``on_error="raise"``, and gives a null record under ``"null"``.
+            Without ``at``, the newest snapshot answers.
 
     Spark has no unsigned integers nor dictionary strings: AS numbers become
     ``bigint``, the prefix length ``smallint``, the origins ``array<bigint>`` and
     every text column ``string``. A missing column, an unknown record column or an
-    added name the frame already has raises ``ValueError`` before any job runs.
+    added name the frame already has raises ``ValueError`` before any job runs,
+    and a time column of another type ``TypeError``.
     """
     import pyarrow as pa
     from pyspark.sql.pandas.types import to_arrow_type
@@ -67,12 +77,15 @@ def enrich(
     names = _engines.record_columns(columns)
     added = [prefix + n for n in names]
     _engines.check_arguments(df.columns, column, added, on_error)
+    _engines.check_time_column(df.columns, at)
+    if at is not None:
+        _check_time_type(df.schema[at])
     types = [_spark_type(f.type) for f in pa.schema(arrow_schema(list(names)))]
     source = _ship(df.sparkSession.sparkContext, path) if ship else path
     schema = StructType(df.schema.fields + [StructField(n, t, True) for n, t in zip(added, types)])
     targets = pa.schema([(n, to_arrow_type(t)) for n, t in zip(added, types)])
     run = functools.partial(_enrich_batches, source=source, shipped=ship, column=column,
-                            names=names, on_error=on_error, targets=targets)
+                            names=names, on_error=on_error, targets=targets, at=at)
     return df.mapInArrow(run, schema)
 
 
@@ -104,6 +117,18 @@ def _ship(sc: SparkContext, path: str) -> str:
 _SHIP_HINT = "give this database another name, or pass ship=False to open it where it is"
 
 
+def _check_time_type(field: StructField) -> None:
+    """Timestamps (with or without a time zone), dates and integers are times: the
+    Arrow types mapInArrow hands them over as are those ``to_arrow(at=)`` takes."""
+    from pyspark.sql import types as st
+
+    kinds = (st.TimestampType, st.TimestampNTZType, st.DateType, st.ByteType, st.ShortType,
+             st.IntegerType, st.LongType)
+    if not isinstance(field.dataType, kinds):
+        raise TypeError(f"the time column {field.name!r} is of type {field.dataType.simpleString()}: "
+                        "expected timestamp, timestamp_ntz, date or integer Unix seconds")
+
+
 def _spark_type(t: pa.DataType) -> DataType:
     """The Spark type a record column of Arrow type ``t`` becomes: the smallest
     signed type that holds every value, since Spark has no unsigned ones."""
@@ -130,6 +155,7 @@ def _enrich_batches(
     names: tuple[str, ...],
     on_error: Literal["raise", "null"],
     targets: pa.Schema,
+    at: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Runs in the Python workers: each batch with its records added, cast to the
     types of the schema ``enrich`` promised Spark."""
@@ -138,7 +164,10 @@ def _enrich_batches(
 
     db = _engines.database(SparkFiles.get(source) if shipped else source)
     for batch in batches:
-        found = pa.table(db.to_arrow(batch.column(column), list(names), on_error=on_error))
+        if at is None:
+            found = pa.table(db.to_arrow(batch.column(column), list(names), on_error=on_error))
+        else:
+            found = _engines.lookup_at(db, batch.column(column), batch.column(at), names, on_error)
         arrays = [found.column(n).cast(t).combine_chunks() for n, t in zip(names, targets.types)]
         yield pa.RecordBatch.from_arrays(batch.columns + arrays,
                                          names=batch.schema.names + targets.names)
