@@ -227,7 +227,14 @@ pub fn arrow_times(chunks: &[ArrayRef]) -> Result<Vec<i64>, TimeError> {
             D::Date64 => push::<Date64Type>(c, TimeUnit::Millis, start, &mut out),
             D::Int64 => push::<Int64Type>(c, TimeUnit::Seconds, start, &mut out),
             D::Int32 => push::<Int32Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::Int16 => push::<Int16Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::Int8 => push::<Int8Type>(c, TimeUnit::Seconds, start, &mut out),
             D::UInt32 => push::<UInt32Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::UInt16 => push::<UInt16Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::UInt8 => push::<UInt8Type>(c, TimeUnit::Seconds, start, &mut out),
+            D::UInt64 => push_with::<UInt64Type>(c, start, &mut out, |v| i64::try_from(v).ok()),
+            D::Float64 => push_with::<Float64Type>(c, start, &mut out, float_seconds),
+            D::Float32 => push_with::<Float32Type>(c, start, &mut out, |v| float_seconds(v as f64)),
             other => Err(TimeError::Type(format!(
                 "expected times as an Arrow timestamp, date or integer (seconds) column, got {other}"
             ))),
@@ -245,15 +252,27 @@ fn push<T: ArrowPrimitiveType>(
 where
     T::Native: Into<i64>,
 {
+    push_with::<T>(array, start, out, |v| unit.seconds(v.into()))
+}
+
+/// The values of a primitive array as seconds by `seconds` (`None`: out of range).
+fn push_with<T: ArrowPrimitiveType>(
+    array: &dyn Array,
+    start: usize,
+    out: &mut Vec<i64>,
+    seconds: impl Fn(T::Native) -> Option<i64>,
+) -> Result<(), TimeError> {
     for (i, v) in array.as_primitive::<T>().iter().enumerate() {
         let row = start + i;
         let v = v.ok_or(TimeError::Missing { row })?;
-        out.push(
-            unit.seconds(v.into())
-                .ok_or(TimeError::OutOfRange { row })?,
-        );
+        out.push(seconds(v).ok_or(TimeError::OutOfRange { row })?);
     }
     Ok(())
+}
+
+/// Seconds as a float, rounded down; `None` for NaN, infinities and past `i64`.
+fn float_seconds(f: f64) -> Option<i64> {
+    (f.is_finite() && f.abs() < 9.2e18).then(|| f.floor() as i64)
 }
 
 #[cfg(test)]
@@ -347,6 +366,17 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("got Utf8"));
+        use arrow_array::{Float64Array, Int8Array, UInt64Array};
+        let numbers: Vec<ArrayRef> = vec![
+            Arc::new(Int8Array::from(vec![-3])),
+            Arc::new(Float64Array::from(vec![1.5, -0.5])),
+            Arc::new(UInt64Array::from(vec![7])),
+        ];
+        assert_eq!(arrow_times(&numbers), Ok(vec![-3, 1, -1, 7]));
+        let nan: Vec<ArrayRef> = vec![Arc::new(Float64Array::from(vec![f64::NAN]))];
+        assert_eq!(arrow_times(&nan), Err(TimeError::OutOfRange { row: 0 }));
+        let big: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from(vec![u64::MAX]))];
+        assert_eq!(arrow_times(&big), Err(TimeError::OutOfRange { row: 0 }));
     }
 
     proptest! {
