@@ -262,16 +262,19 @@ def timeline_rows(path: Path) -> dict[str, dict]:
     return rows
 
 
-def print_timelines(histories: dict[str, Path], one_counts: dict[str, int]) -> None:
-    """What the timeline section holds, by owner, and how the prefixes change."""
+def print_timelines(histories: dict[str, tuple[Path, Path]]) -> None:
+    """What the timeline section holds, by owner, and how the prefixes change
+    (``label: (history, its newest snapshot alone)``)."""
     print("\nTimeline section by owner (words of 4 bytes: a count, then start and value per entry); "
           "'in union': prefixes of any snapshot, 'one': of one snapshot")
     header = (f"{'history':<22}{'owner':<16}{'one':>9}{'in union':>10}{'changing':>10}{'kB':>9}"
               f"{'entries/tl':>11}{'1':>7}{'2':>7}{'3-4':>7}{'5-8':>7}{'9+':>7}")
     print(header)
     print("-" * len(header))
-    for label, path in histories.items():
+    for label, (path, newest) in histories.items():
         rows = timeline_rows(path)
+        one_sections = sections(newest)
+        one_counts = {"IPv4 prefixes": one_sections["v4len"], "IPv6 prefixes": one_sections["v6len"]}
         for owner, row in rows.items():
             if owner == "total":
                 print(f"{label.split(' (')[0]:<22}{'all':<16}{'':>38}{row['words'] * 4 / 1e3:>9,.0f}")
@@ -292,34 +295,38 @@ def mb(n: float) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
-def print_sizes(one: Path, histories: dict[str, tuple[Path, float]]) -> dict[str, float]:
-    """File sizes and ratios, then each section's size; the ratios by series."""
-    base = one.stat().st_size
-    print(f"\nFile size (one snapshot: the newest daily database, {one.name})")
+def print_sizes(histories: dict[str, tuple[Path, float, Path]]) -> dict[str, float]:
+    """File sizes and ratios, then each section's size; the ratios by series. Each
+    history (``label: (path, limit, one)``) is measured against ``one``, the newest
+    snapshot of its series as a one-date database."""
+    print("\nFile size: each history against its newest snapshot alone (a one-date database)")
     print(f"{'file':<44}{'snapshots':>10}{'size':>13}{'vs one':>9}{'limit':>8}")
     print("-" * 84)
-    print(f"{'one snapshot':<44}{1:>10}{mb(base):>13}{'x1.00':>9}{'':>8}")
     ratios = {}
-    for label, (path, limit) in histories.items():
-        size = path.stat().st_size
+    for label, (path, limit, one) in histories.items():
+        base, size = one.stat().st_size, path.stat().st_size
         ratios[label] = size / base
         with geoip_rs.open(path, verify=False) as db:
             snaps = len(db.snapshots)
+        alone = f"one snapshot: its newest ({one.stem}) alone"
+        print(f"{alone:<44}{1:>10}{mb(base):>13}{'x1.00':>9}{'':>8}")
         print(f"{label:<44}{snaps:>10}{mb(size):>13}{f'x{size / base:.2f}':>9}{f'x{limit:g}':>8}")
-    tables = {label: sections(p) for label, (p, _) in histories.items()}
-    one_sections = sections(one)
-    print("\nSection sizes in kB: one snapshot's, then each history's and what it adds")
-    header = f"{'section':<10}{'one':>10}" + "".join(f"{lab.split(' (')[0]:>16}{'added':>10}" for lab in tables)
+    print("\nSection sizes in kB: each series' newest snapshot alone ('one'), its history, and what that adds")
+    header = f"{'section':<10}" + "".join(f"{'one':>10}{lab.split(' (')[0]:>14}{'added':>10}" for lab in histories)
     print(header)
     print("-" * len(header))
-    tags = list(dict.fromkeys([*one_sections, *(t for sec in tables.values() for t in sec)]))
+    pairs = [(sections(one), sections(path)) for path, _, one in histories.values()]
+    tags = list(dict.fromkeys(t for pair in pairs for sec in pair for t in sec))
+
+    def kb(n):
+        return "-" if n is None else f"{n / 1e3:,.0f}"
+
     for tag in tags + ["total"]:
-        base_kb = sum(one_sections.values()) if tag == "total" else one_sections.get(tag)
-        row = f"{tag:<10}{'-' if base_kb is None else f'{base_kb / 1e3:,.0f}':>10}"
-        for sec in tables.values():
-            size = sum(sec.values()) if tag == "total" else sec.get(tag)
-            added = (size or 0) - (base_kb or 0)
-            row += f"{'-' if size is None else f'{size / 1e3:,.0f}':>16}{f'{added / 1e3:+,.0f}':>10}"
+        row = f"{tag:<10}"
+        for one_sec, sec in pairs:
+            base, size = ((sum(one_sec.values()), sum(sec.values())) if tag == "total"
+                          else (one_sec.get(tag), sec.get(tag)))
+            row += f"{kb(base):>10}{kb(size):>14}{f'{((size or 0) - (base or 0)) / 1e3:+,.0f}':>10}"
         print(row)
     return ratios
 
@@ -478,13 +485,11 @@ def main() -> None:
         t0 = time.perf_counter()
         geoip_rs.build_history(out_months, months).close()
         built_months = time.perf_counter() - t0
-        ratios = print_sizes(days[-1], {
-            f"{args.daily} daily ({args.daily_churn:.1%}/day)": (out_days, 1.5),
-            f"{args.monthly} monthly ({args.monthly_churn:.1%}/month)": (out_months, 4.0),
+        ratios = print_sizes({
+            f"{args.daily} daily ({args.daily_churn:.1%}/day)": (out_days, 1.5, days[-1]),
+            f"{args.monthly} monthly ({args.monthly_churn:.1%}/month)": (out_months, 4.0, months[-1]),
         })
-        one_sections = sections(days[-1])
-        print_timelines({f"{args.daily} daily": out_days, f"{args.monthly} monthly": out_months},
-                        {"IPv4 prefixes": one_sections["v4len"], "IPv6 prefixes": one_sections["v6len"]})
+        print_timelines({f"{args.daily} daily": (out_days, days[-1]), f"{args.monthly} monthly": (out_months, months[-1])})
         print(f"\nBuild time: {args.daily} daily databases to a history {built_days:.2f} s "
               f"(median of {max(1, args.repeat // 2 + 1)}); {args.monthly} monthly {built_months:.2f} s (one run)")
 
