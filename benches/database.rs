@@ -2,7 +2,7 @@
 //! batches, on the full 2014 IPv4 table plus the 2015 IPv6 one, and the 2014 RIR files;
 //! then the same with the synthetic table of today's size (`scripts/synth_table.py`,
 //! made and cached on first use) in place of the 2014/2015 prefixes; then a history
-//! of daily snapshots of the 2014 IPv4 table churned by 1% a day, a batch at one
+//! of 30 daily snapshots of the 2014 IPv4 table churned by 1% a day, a batch at one
 //! snapshot per address next to the newest day's one-date batch.
 
 // Each bench uses only part of the shared helpers.
@@ -10,7 +10,7 @@
 mod common;
 
 use arrow_array::{ArrayRef, StringArray};
-use common::{ipasn, ipasn_file, synth_table, Rng, Rows};
+use common::{ipasn, ipasn_file, shared_data, synth_table, Rng, Rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use geoip_rs::addresses::OnError as OnBadAddress;
 use geoip_rs::batch::Keys;
@@ -18,7 +18,8 @@ use geoip_rs::db::arrow::arrow_columns;
 use geoip_rs::db::history::{build_history, snapshot_at};
 use geoip_rs::db::layout::NONE;
 use geoip_rs::db::{Answer, Database, DbBuilder, Snapshots};
-use geoip_rs::loaders::{NoProgress, OnError, ReadOptions};
+use geoip_rs::loaders::rir::{read_delegated, Delegated};
+use geoip_rs::loaders::{Input, NoProgress, OnError, ReadOptions};
 use geoip_rs::{IpPrefix, Prefix};
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -32,11 +33,6 @@ fn build(tag: &str, v4: Rows<u32>, v6: Rows<u128>) -> PathBuf {
         .for_each(|(p, a)| b.add_prefix(&IpPrefix::V4(*p), &[*a]));
     v6.iter()
         .for_each(|(p, a)| b.add_prefix(&IpPrefix::V6(*p), &[*a]));
-    write_with_rir(b, tag)
-}
-
-/// The database of `b` with the 2014 APNIC and RIPE NCC delegated files added.
-fn write_with_rir(mut b: DbBuilder, tag: &str) -> PathBuf {
     let rir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/rir");
     for f in [
         "delegated-apnic-20140804.gz",
@@ -163,13 +159,14 @@ fn churn(rows: &mut Rows<u32>, rng: &mut Rng) {
 }
 
 /// The one-date database of a day's rows, read from their ipasn text written as
-/// `ipasn_YYYYMMDD.dat` (the date it is of).
-fn build_day(dir: &Path, day: u32, rows: &Rows<u32>) -> PathBuf {
+/// `ipasn_YYYYMMDD.dat` (the date it is of), with the delegated files' content.
+fn build_day(dir: &Path, day: u32, rows: &Rows<u32>, rir: &[Delegated]) -> PathBuf {
     let mut text = String::with_capacity(rows.len() * 24);
     for (p, asn) in rows {
         writeln!(text, "{}\t{asn}", IpPrefix::V4(*p)).unwrap();
     }
-    let ipasn = dir.join(format!("ipasn_201405{day:02}.dat"));
+    let date = 20140500 + day;
+    let ipasn = dir.join(format!("ipasn_{date}.dat"));
     std::fs::write(&ipasn, text).unwrap();
     let mut b = DbBuilder::new();
     let mut opts = ReadOptions {
@@ -177,17 +174,35 @@ fn build_day(dir: &Path, day: u32, rows: &Rows<u32>) -> PathBuf {
         progress: &mut NoProgress,
     };
     b.read_ipasn(&ipasn, &mut opts).unwrap();
-    let _ = std::fs::remove_file(&ipasn);
-    write_with_rir(b, &format!("_day{day:02}"))
+    std::fs::remove_file(&ipasn).unwrap();
+    rir.iter().for_each(|d| b.add_delegated(d.clone()));
+    let path = dir.join(format!("{date}.geoipdb"));
+    b.write(&path).unwrap();
+    path
 }
 
-/// A history of daily snapshots of the 2014 IPv4 table, 1% churned a day: a batch
-/// of 1M uniform IPv4 addresses each at a random snapshot, against the newest
-/// day's one-date database, and the parts of what `lookup_batch(at=times)` runs.
+/// A history of 30 daily snapshots of the 2014 IPv4 table, 1% churned a day (with
+/// the APNIC and RIPE NCC delegated files): a batch of 1M uniform IPv4 addresses
+/// each at a random snapshot, against the newest day's one-date database, and the
+/// parts of what `lookup_batch(at=...)` runs.
 fn bench_history(c: &mut Criterion) {
-    const DAYS: u32 = 8;
+    const DAYS: u32 = 30;
     let (mut rows, _) = ipasn("ipasn_20140513.dat.gz");
     rows.sort_by_key(|r| r.0);
+    let rir: Vec<Delegated> = [
+        "delegated-apnic-20140804.gz",
+        "delegated-ripencc-20140803.gz",
+    ]
+    .iter()
+    .map(|f| {
+        let mut opts = ReadOptions {
+            on_error: OnError::Raise,
+            progress: &mut NoProgress,
+        };
+        let input = Input::open(shared_data().join("rir").join(f)).unwrap();
+        read_delegated(input, &mut opts).unwrap().0
+    })
+    .collect();
     let dir = std::env::temp_dir().join(format!("geoip_rs_bench_history_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = Rng(11);
@@ -196,7 +211,7 @@ fn bench_history(c: &mut Criterion) {
             if day > 1 {
                 churn(&mut rows, &mut rng);
             }
-            build_day(&dir, day, &rows)
+            build_day(&dir, day, &rows, &rir)
         })
         .collect();
     let path = dir.join("history.geoipdb");
@@ -218,6 +233,7 @@ fn bench_history(c: &mut Criterion) {
         .collect();
     let snaps = hist.snapshots_at(&at);
     assert!(snaps.iter().all(|&s| s < DAYS), "every time falls on a day");
+    let newest = vec![DAYS - 1; addrs.len()];
     let mut g = c.benchmark_group(format!("history ({DAYS} daily snapshots, 1% churn a day)"));
     g.throughput(Throughput::Elements(addrs.len() as u64));
     g.bench_function("columns of 1M IPv4, one-date database (newest day)", |b| {
@@ -226,6 +242,16 @@ fn bench_history(c: &mut Criterion) {
     g.bench_function("columns of 1M IPv4, history at its newest snapshot", |b| {
         b.iter(|| hist.view().columns(Keys::V4(black_box(&addrs))))
     });
+    // What `lookup_batch(at=T)` runs: the one snapshot given for every address.
+    g.bench_function(
+        "columns of 1M IPv4, history, the newest given per address",
+        |b| {
+            b.iter(|| {
+                hist.view()
+                    .columns_at(Keys::V4(black_box(&addrs)), Snapshots::Each(&newest))
+            })
+        },
+    );
     g.bench_function("columns of 1M IPv4, history, a snapshot per address", |b| {
         b.iter(|| {
             hist.view()
@@ -257,9 +283,6 @@ fn bench_history(c: &mut Criterion) {
     g.finish();
     drop((one, hist));
     let _ = std::fs::remove_dir_all(&dir);
-    for p in &days {
-        let _ = std::fs::remove_file(p);
-    }
 }
 
 criterion_group! {
