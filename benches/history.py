@@ -17,15 +17,18 @@ time). Two series:
 The databases are cached in the work directory (``--work-dir``; default the ``bench``
 folder of geoip_rs's cache), named by the series' parameters, so a re-run only measures.
 
-Prints: the size of one snapshot and of each history (and their ratio), the size of
-each file section; the time to build the daily history from its databases; batches
-of IPv4 addresses (uniform random, and inside announced prefixes) through
-``lookup_batch`` with one time per address spread over the daily snapshots
-(``datetime64[s]``, and the same as int64 seconds), with one time for all, with no
-time, and through the newest day's one-date database, in M lookups/s on every core
-and on one; single ``lookup(str, at=T)`` from a Python loop against the one-date
-``lookup(str)``, in ns per call; then each goal and whether it is met. Every figure is the median of ``--repeat`` runs; nothing is
-asserted but that the history answers as the one-date databases do.
+Prints: the size of each history against its newest snapshot alone (a one-date
+database), each file section's size, and whom the timeline section's words are for;
+the time to build the daily history from its databases; batches of IPv4 addresses
+(uniform random, and inside announced prefixes) through ``lookup_batch`` with one
+time per address spread over the daily snapshots (``datetime64[s]``, and the same as
+int64 seconds), with one time for all, with no time, and through the newest day's
+one-date database, in M lookups/s on every core and on one; single
+``lookup(str, at=T)`` (T of several types) from a Python loop against the one-date
+``lookup(str)``, in ns per call; then each goal and whether it is met. Every figure
+is the median of ``--repeat`` runs, a table's rows timed in turn (so that the load of
+a shared machine weighs on each alike); nothing is asserted but that the history
+answers as the one-date databases do.
 
     python benches/history.py [--quick] [--work-dir DIR] [--data DIR] [--batch N]
                               [--single N] [--repeat R] [--seed S]
@@ -40,6 +43,7 @@ import ipaddress
 import os
 import random
 import socket
+import statistics
 import struct
 import sys
 import tempfile
@@ -382,14 +386,28 @@ def batch_rows(hist, one, days: list[Path], addrs: dict[str, np.ndarray], seed: 
             f"history, time per address, {kind}": lambda: hist.lookup_batch(arr, at=at),
             f"history, time per address (int64 s), {kind}": lambda: hist.lookup_batch(arr, at=seconds),
         }
-        for name, fn in runs.items():
+        for fn in runs.values():
             fn()  # the pages in memory, as in steady use
-            row = {"M/s": len(arr) / median_time(fn, repeat) / 1e6}
-            if hasattr(os, "sched_setaffinity"):
-                with one_core():
-                    row["1-core M/s"] = len(arr) / median_time(fn, repeat) / 1e6
-            rows[name] = row
+        both = interleaved(runs, repeat)
+        single = {}
+        if hasattr(os, "sched_setaffinity"):
+            with one_core():
+                single = interleaved(runs, repeat)
+        for name in runs:
+            rows[name] = {"M/s": len(arr) / both[name] / 1e6}
+            if name in single:
+                rows[name]["1-core M/s"] = len(arr) / single[name] / 1e6
     return rows
+
+
+def interleaved(runs: dict, repeat: int) -> dict[str, float]:
+    """The median seconds of each of ``runs``, timed in turn ``repeat`` times (so that
+    the machine's load, which comes and goes, weighs on each alike)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            times[name].append(median_time(fn, 1))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def print_batches(rows: dict, n: int, snapshots: int, repeat: int) -> None:
@@ -418,14 +436,15 @@ def single_rows(hist, one, addrs: dict[str, list[str]], t: int, repeat: int) -> 
         "history lookup(str, at=naive datetime)": lambda a: hist.lookup(a, at=naive),
         "history lookup(str, at=datetime64[s])": lambda a: hist.lookup(a, at=d64),
     }
-    rows = {}
-    for name, call in calls.items():
-        rows[name] = {}
-        for kind, strs in addrs.items():
+    rows: dict[str, dict[str, float]] = {name: {} for name in calls}
+    for kind, strs in addrs.items():
+        for name, call in calls.items():
             if call(strs[0]) is None and kind == "inside":
                 raise SystemExit(f"{name}: no record inside an announced prefix")
-            # A bound loop, the call's own cost and the loop's, as a user's would be.
-            rows[name][kind] = median_time(lambda: [call(a) for a in strs], repeat) / len(strs) * 1e9
+        # A loop of calls, the call's own cost and the loop's, as a user's would be.
+        loops = {name: (lambda call=call: [call(a) for a in strs]) for name, call in calls.items()}
+        for name, seconds in interleaved(loops, repeat).items():
+            rows[name][kind] = seconds / len(strs) * 1e9
     return rows
 
 
