@@ -410,6 +410,42 @@ def interleaved(runs: dict, repeat: int) -> dict[str, float]:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def leaf_rows(hist, path: Path, one, addrs: np.ndarray, repeat: int) -> dict[str, dict]:
+    """Where a history's batch spends: the addresses inside announced prefixes split
+    by their leaf in the history's trie (the longest prefix of any snapshot holding
+    them), static or with a timeline; M lookups/s of each part, history (newest)
+    and one-date database, on one core."""
+    table = section_table(path)
+
+    def section(tag, dtype):
+        offset, length = table[tag]
+        return np.fromfile(path, dtype=dtype, count=length // np.dtype(dtype).itemsize, offset=offset)
+
+    nets, lens, cells = section("v4addr", "<u4"), section("v4len", "u1"), section("v4route", "<u4")
+    leaves = geoip_rs.PrefixTable()
+    leaves.update((text(4, int(a), int(n)), int(c & TIMELINE != 0)) for a, n, c in zip(nets, lens, cells))
+    changing = leaves.lookup_batch(addrs)[0] == 1
+    rows = {}
+    for label, part in (("static", addrs[~changing]), ("with a timeline", addrs[changing])):
+        runs = {"one-date": lambda: one.lookup_batch(part), "history": lambda: hist.lookup_batch(part)}
+        for fn in runs.values():
+            fn()
+        with one_core():
+            secs = interleaved(runs, repeat)
+        rows[label] = {"share": len(part) / len(addrs), **{k: len(part) / v / 1e6 for k, v in secs.items()}}
+    return rows
+
+
+def print_leaves(rows: dict[str, dict]) -> None:
+    print("\nThe 'inside' batch by its addresses' leaf in the history (the longest prefix of any snapshot "
+          "holding them), no time, one core")
+    print(f"{'leaf':<22}{'share':>8}{'one-date M/s':>14}{'history M/s':>13}{'vs one-date':>13}")
+    print("-" * 70)
+    for label, r in rows.items():
+        ratio = f"x{r['one-date'] / r['history']:.2f}"
+        print(f"{label:<22}{r['share']:>8.0%}{r['one-date']:>14.1f}{r['history']:>13.1f}{ratio:>13}")
+
+
 def print_batches(rows: dict, n: int, snapshots: int, repeat: int) -> None:
     print(f"\nlookup_batch of {n:,} IPv4 addresses (uint32), {snapshots} daily snapshots; median of {repeat}; "
           "'vs one-date': the one-date database's M/s over this row's (same run)")
@@ -521,6 +557,7 @@ def main() -> None:
         }
         brows = batch_rows(hist, one, days, addrs, args.seed, args.repeat)
         print_batches(brows, args.batch, args.daily, args.repeat)
+        print_leaves(leaf_rows(hist, out_days, one, addrs["inside"], args.repeat))
 
         strs = {k: [str(ipaddress.IPv4Address(int(x))) for x in a[: args.single]] for k, a in addrs.items()}
         t = int(hist._times()[-1]) + 43_200

@@ -22,6 +22,7 @@ ROWS = [
     "history, time per address, uniform",
     "one-date database, inside",
     "history, time per address, inside",
+    "The 'inside' batch by its addresses' leaf",
     "one-date lookup(str)",
     "history lookup(str, at=int seconds)",
     "history lookup(str, at=datetime UTC)",
