@@ -1,24 +1,30 @@
 //! The database file: opening (with and without the checksum), single records and
 //! batches, on the full 2014 IPv4 table plus the 2015 IPv6 one, and the 2014 RIR files;
 //! then the same with the synthetic table of today's size (`scripts/synth_table.py`,
-//! made and cached on first use) in place of the 2014/2015 prefixes.
+//! made and cached on first use) in place of the 2014/2015 prefixes; then a history
+//! of 30 daily snapshots of the 2014 IPv4 table churned by 1% a day, a batch at one
+//! snapshot per address next to the newest day's one-date batch.
 
 // Each bench uses only part of the shared helpers.
 #[allow(dead_code)]
 mod common;
 
 use arrow_array::{ArrayRef, StringArray};
-use common::{ipasn, ipasn_file, synth_table, Rng, Rows};
+use common::{ipasn, ipasn_file, shared_data, synth_table, Rng, Rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use geoip_rs::addresses::OnError as OnBadAddress;
 use geoip_rs::batch::Keys;
 use geoip_rs::db::arrow::arrow_columns;
-use geoip_rs::db::{Answer, Database, DbBuilder};
-use geoip_rs::loaders::{NoProgress, OnError, ReadOptions};
-use geoip_rs::IpPrefix;
+use geoip_rs::db::history::{build_history, snapshot_at};
+use geoip_rs::db::layout::NONE;
+use geoip_rs::db::{Answer, Database, DbBuilder, Snapshots};
+use geoip_rs::loaders::rir::{read_delegated, Delegated};
+use geoip_rs::loaders::{Input, NoProgress, OnError, ReadOptions};
+use geoip_rs::{IpPrefix, Prefix};
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn build(tag: &str, v4: Rows<u32>, v6: Rows<u128>) -> PathBuf {
@@ -114,9 +120,174 @@ fn bench(c: &mut Criterion, tag: &str, path: PathBuf) {
     let _ = std::fs::remove_file(&path);
 }
 
+/// One day of churn: 1% of the rows changed (re-originated, withdrawn, a
+/// more-specific announced inside, split into halves, merged with the next row when
+/// that is its sibling), then sorted with one row per prefix.
+fn churn(rows: &mut Rows<u32>, rng: &mut Rng) {
+    for _ in 0..rows.len() / 100 {
+        let i = rng.next() as usize % rows.len();
+        let (p, asn) = rows[i];
+        let (addr, len) = (p.addr(), p.prefix_len());
+        match rng.next() % 20 {
+            0..=5 => rows[i].1 = rows[rng.next() as usize % rows.len()].1,
+            6..=10 => {
+                rows.swap_remove(i);
+            }
+            11..=15 if len < 24 => {
+                let extra = 1 + (rng.next() % (24 - len as u64).min(4)) as u8;
+                let bits = (rng.next() as u32) & ((1 << extra) - 1);
+                let sub = Prefix::new(addr | (bits << (32 - len - extra)), len + extra).unwrap();
+                rows.push((sub, asn));
+            }
+            16..=17 if len < 24 => {
+                rows[i].0 = Prefix::new(addr, len + 1).unwrap();
+                rows.push((Prefix::new(addr | (1 << (31 - len)), len + 1).unwrap(), asn));
+            }
+            18..=19 if len > 8 && i + 1 < rows.len() => {
+                let sibling = Prefix::new(addr ^ (1 << (32 - len)), len);
+                if sibling == Some(rows[i + 1].0) && addr & (1 << (32 - len)) == 0 {
+                    let parent = Prefix::new(addr, len - 1).unwrap();
+                    rows[i].0 = parent;
+                    rows[i + 1].0 = parent;
+                }
+            }
+            _ => rows[i].1 = rows[rng.next() as usize % rows.len()].1,
+        }
+    }
+    rows.sort_by_key(|r| r.0);
+    rows.dedup_by_key(|r| r.0);
+}
+
+/// The one-date database of a day's rows, read from their ipasn text written as
+/// `ipasn_YYYYMMDD.dat` (the date it is of), with the delegated files' content.
+fn build_day(dir: &Path, day: u32, rows: &Rows<u32>, rir: &[Delegated]) -> PathBuf {
+    let mut text = String::with_capacity(rows.len() * 24);
+    for (p, asn) in rows {
+        writeln!(text, "{}\t{asn}", IpPrefix::V4(*p)).unwrap();
+    }
+    let date = 20140500 + day;
+    let ipasn = dir.join(format!("ipasn_{date}.dat"));
+    std::fs::write(&ipasn, text).unwrap();
+    let mut b = DbBuilder::new();
+    let mut opts = ReadOptions {
+        on_error: OnError::Raise,
+        progress: &mut NoProgress,
+    };
+    b.read_ipasn(&ipasn, &mut opts).unwrap();
+    std::fs::remove_file(&ipasn).unwrap();
+    rir.iter().for_each(|d| b.add_delegated(d.clone()));
+    let path = dir.join(format!("{date}.geoipdb"));
+    b.write(&path).unwrap();
+    path
+}
+
+/// A history of 30 daily snapshots of the 2014 IPv4 table, 1% churned a day (with
+/// the APNIC and RIPE NCC delegated files): a batch of 1M uniform IPv4 addresses
+/// each at a random snapshot, against the newest day's one-date database, and the
+/// parts of what `lookup_batch(at=...)` runs.
+fn bench_history(c: &mut Criterion) {
+    const DAYS: u32 = 30;
+    let (mut rows, _) = ipasn("ipasn_20140513.dat.gz");
+    rows.sort_by_key(|r| r.0);
+    let rir: Vec<Delegated> = [
+        "delegated-apnic-20140804.gz",
+        "delegated-ripencc-20140803.gz",
+    ]
+    .iter()
+    .map(|f| {
+        let mut opts = ReadOptions {
+            on_error: OnError::Raise,
+            progress: &mut NoProgress,
+        };
+        let input = Input::open(shared_data().join("rir").join(f)).unwrap();
+        read_delegated(input, &mut opts).unwrap().0
+    })
+    .collect();
+    let dir = std::env::temp_dir().join(format!("geoip_rs_bench_history_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = Rng(11);
+    let days: Vec<PathBuf> = (1..=DAYS)
+        .map(|day| {
+            if day > 1 {
+                churn(&mut rows, &mut rng);
+            }
+            build_day(&dir, day, &rows, &rir)
+        })
+        .collect();
+    let path = dir.join("history.geoipdb");
+    build_history(&path, &days, &mut NoProgress).unwrap();
+    let one = Database::open(days.last().unwrap(), true).unwrap();
+    let hist = Database::open(&path, true).unwrap();
+    eprintln!(
+        "history of {DAYS} days: {} bytes; newest day alone: {} bytes",
+        hist.file_size(),
+        one.file_size()
+    );
+    let mut rng = Rng(7);
+    let addrs: Vec<u32> = (0..1 << 20).map(|_| rng.next() as u32).collect();
+    let times = hist.times();
+    // Each address at a random time of a random day.
+    let at: Vec<i64> = addrs
+        .iter()
+        .map(|_| times[rng.next() as usize % times.len()] + (rng.next() % 86_400) as i64)
+        .collect();
+    let snaps = hist.snapshots_at(&at);
+    assert!(snaps.iter().all(|&s| s < DAYS), "every time falls on a day");
+    let newest = vec![DAYS - 1; addrs.len()];
+    let mut g = c.benchmark_group(format!("history ({DAYS} daily snapshots, 1% churn a day)"));
+    g.throughput(Throughput::Elements(addrs.len() as u64));
+    g.bench_function("columns of 1M IPv4, one-date database (newest day)", |b| {
+        b.iter(|| one.view().columns(Keys::V4(black_box(&addrs))))
+    });
+    g.bench_function("columns of 1M IPv4, history at its newest snapshot", |b| {
+        b.iter(|| hist.view().columns(Keys::V4(black_box(&addrs))))
+    });
+    // What `lookup_batch(at=T)` runs: the one snapshot given for every address.
+    g.bench_function(
+        "columns of 1M IPv4, history, the newest given per address",
+        |b| {
+            b.iter(|| {
+                hist.view()
+                    .columns_at(Keys::V4(black_box(&addrs)), Snapshots::Each(&newest))
+            })
+        },
+    );
+    g.bench_function("columns of 1M IPv4, history, a snapshot per address", |b| {
+        b.iter(|| {
+            hist.view()
+                .columns_at(Keys::V4(black_box(&addrs)), Snapshots::Each(&snaps))
+        })
+    });
+    g.bench_function("snapshots_at of 1M times", |b| {
+        b.iter(|| hist.snapshots_at(black_box(&at)))
+    });
+    // The same answers from the snapshots' times read once: what the search alone costs.
+    g.bench_function("snapshot_at over the times read once, 1M times", |b| {
+        b.iter(|| {
+            black_box(&at)
+                .iter()
+                .map(|&t| snapshot_at(&times, t).unwrap_or(NONE))
+                .collect::<Vec<u32>>()
+        })
+    });
+    g.bench_function(
+        "snapshots_at and columns of 1M IPv4 (as lookup_batch, at=times)",
+        |b| {
+            b.iter(|| {
+                let snaps = hist.snapshots_at(black_box(&at));
+                hist.view()
+                    .columns_at(Keys::V4(black_box(&addrs)), Snapshots::Each(&snaps))
+            })
+        },
+    );
+    g.finish();
+    drop((one, hist));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = bench_2014, bench_today
+    targets = bench_2014, bench_today, bench_history
 }
 criterion_main!(benches);
