@@ -5,9 +5,10 @@
 //! - A *cell* is a value that is the same in every snapshot (below [`TIMELINE`]),
 //!   or [`TIMELINE`] plus the offset of its timeline. [`NONE`] is the static "no
 //!   value". A one-date file's cells are all static, so the same reads serve it.
-//! - A *timeline* is `n, (start, value) x n` in the `timeline` section, starts
-//!   ascending, the first at snapshot 0: at snapshot `s` the value is the one of
-//!   the last entry starting at or before `s`.
+//! - A *timeline* is `(start, value)` entries in the `timeline` section (see
+//!   [`push_timeline`] for the layout), starts ascending, the first at snapshot 0:
+//!   at snapshot `s` the value is the one of the last entry starting at or before
+//!   `s`.
 //! - A [`VTrie`] is a compiled trie over every prefix any snapshot has. A leaf whose
 //!   id is below `statics` is the answer in every snapshot; a leaf with id
 //!   `statics + k` answers through timeline `churn[k]`, whose values are leaves too
@@ -53,27 +54,25 @@ impl<'a> At<'a> {
     /// offset or the timeline is out of range (only in a damaged file).
     #[inline]
     pub fn entry(self, offset: u32, missing: u32) -> u32 {
-        let o = offset as usize;
-        let Some(&n) = self.timeline.get(o) else {
+        let Some((values, starts)) = parts(self.timeline, offset) else {
             return missing;
         };
-        let Some(pairs) = self.timeline.get(o + 1..o + 1 + 2 * n as usize) else {
-            return missing;
-        };
-        let (mut lo, mut hi) = (0, n as usize);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if pairs[2 * mid] <= self.snapshot {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        match lo {
-            0 => missing,
-            i => pairs[2 * i - 1],
-        }
+        // Entry 0 starts at snapshot 0, so the entries in force are 0 and those of
+        // the later starts at or before this snapshot.
+        let i = starts.partition_point(|&s| s as u32 <= self.snapshot);
+        values.get(i).copied().unwrap_or(missing)
     }
+}
+
+/// A timeline's values, and the starts of its entries after the first.
+#[inline]
+fn parts(timeline: &[u32], offset: u32) -> Option<(&[u32], &[u16])> {
+    let o = offset as usize;
+    let n = *timeline.get(o)? as usize;
+    let values = timeline.get(o + 1..o + 1 + n)?;
+    let later = n.checked_sub(1)?;
+    let words = timeline.get(o + 1 + n..o + 1 + n + later.div_ceil(2))?;
+    Some((values, &bytemuck::cast_slice::<u32, u16>(words)[..later]))
 }
 
 /// A trie whose leaves may change between snapshots (see the module docs).
@@ -119,21 +118,30 @@ impl<'a, K: Key> VTrie<'a, K> {
 /// The entries of the timeline at `offset`; `None` if the offset or the count is
 /// out of range (only in a damaged file).
 pub fn timeline_entries(timeline: &[u32], offset: u32) -> Option<Vec<(u32, u32)>> {
-    let o = offset as usize;
-    let n = *timeline.get(o)? as usize;
-    let pairs = timeline.get(o + 1..o + 1 + 2 * n)?;
-    Some(pairs.chunks_exact(2).map(|p| (p[0], p[1])).collect())
+    let (values, starts) = parts(timeline, offset)?;
+    let starts = std::iter::once(0).chain(starts.iter().map(|&s| s as u32));
+    Some(starts.zip(values.iter().copied()).collect())
 }
 
-/// A timeline's entries as they are written: `(start, value)`, starts ascending.
+/// Write a timeline (`(start, value)` entries, starts ascending from snapshot 0,
+/// below [`MAX_SNAPSHOTS`]); its offset. Laid out as `n`, the `n` values, then the
+/// starts after the first as `u16`, two to a word: about 6 bytes an entry (the
+/// timelines are most of a history of many snapshots).
 pub fn push_timeline(out: &mut Vec<u32>, entries: &[(u32, u32)]) -> u32 {
+    debug_assert!(entries.first().is_some_and(|e| e.0 == 0));
+    debug_assert!(entries.iter().all(|e| e.0 < MAX_SNAPSHOTS));
     let offset = out.len() as u32;
     out.push(entries.len() as u32);
-    for &(s, v) in entries {
-        out.extend([s, v]);
+    out.extend(entries.iter().map(|e| e.1));
+    for pair in entries[1.min(entries.len())..].chunks(2) {
+        let hi = pair.get(1).map_or(0, |e| e.0);
+        out.push(pair[0].0 | hi << 16);
     }
     offset
 }
+
+/// Snapshots a history may have: a timeline's starts are `u16`.
+pub const MAX_SNAPSHOTS: u32 = 1 << 16;
 
 /// Whether `leaf`, read at some snapshot for the prefix of length `len` whose
 /// region it answers, is that prefix itself: its route then, if so.
@@ -145,6 +153,28 @@ pub fn own_route(leaf: u32, len: u8) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn timelines_read_back_as_written(
+            steps in prop::collection::vec((1u32..3000, any::<u32>()), 0..12),
+            first in any::<u32>(),
+        ) {
+            let mut entries = vec![(0, first)];
+            for (gap, v) in steps {
+                let s = entries.last().unwrap().0 + gap;
+                entries.push((s, v));
+            }
+            let mut tl = vec![7, 7];
+            let offset = push_timeline(&mut tl, &entries);
+            prop_assert_eq!(timeline_entries(&tl, offset), Some(entries.clone()));
+            for s in 0..entries.last().unwrap().0 + 2 {
+                let want = entries.iter().rev().find(|e| e.0 <= s).unwrap().1;
+                prop_assert_eq!(At { snapshot: s, timeline: &tl }.entry(offset, MISS), want);
+            }
+        }
+    }
 
     #[test]
     fn cells_read_their_value_at_each_snapshot() {

@@ -25,6 +25,7 @@ mod write;
 use super::file::DbError;
 use super::provenance::Metadata;
 use super::read::{Database, View};
+use super::versions::MAX_SNAPSHOTS;
 use crate::key::Prefix;
 use crate::loaders::Progress;
 use changes::Versioned;
@@ -185,6 +186,15 @@ fn snapshots_of(inputs: &[PathBuf]) -> Result<Vec<Input>, DbError> {
                 meta: m,
             });
         }
+    }
+    if list.len() > MAX_SNAPSHOTS as usize {
+        return Err(DbError::Invalid {
+            path: inputs.last().cloned().unwrap_or_default(),
+            message: format!(
+                "{} snapshots: a history holds at most {MAX_SNAPSHOTS}",
+                list.len()
+            ),
+        });
     }
     list.sort_by_key(|i| i.time);
     if let Some(w) = list.windows(2).find(|w| w[0].time == w[1].time) {
