@@ -162,23 +162,32 @@ impl<'a> View<'a> {
         snaps: Snapshots,
         out: &mut [Answer],
     ) {
-        let (mut routes, mut blocks) = ([0u32; BLOCK], [0u32; BLOCK]);
+        let (mut routes, mut blocks, mut at) = ([0u32; BLOCK], [0u32; BLOCK], [0u32; BLOCK]);
         for (lo, (k, o)) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
-            let (routes, blocks) = (&mut routes[..k.len()], &mut blocks[..k.len()]);
+            let n = k.len();
+            let (routes, blocks, at) = (&mut routes[..n], &mut blocks[..n], &mut at[..n]);
             routes_trie.trie.lookup_many(k, routes);
             rir_trie.trie.lookup_many(k, blocks);
-            for (i, (o, (&leaf, &block))) in
-                o.iter_mut().zip(routes.iter().zip(&*blocks)).enumerate()
-            {
-                let at = self.at.with(snaps.get(lo * BLOCK + i, self.at.snapshot));
-                *o = match at.snapshot {
-                    NONE => self.answer(MISS, MISS, at),
-                    _ => self.answer(
-                        routes_trie.resolve(leaf, at),
-                        rir_trie.resolve(block, at),
-                        at,
+            for (i, s) in at.iter_mut().enumerate() {
+                *s = snaps.get(lo * BLOCK + i, self.at.snapshot);
+            }
+            // The changing leaves read their timelines in a loop of their own, where
+            // the reads of many rows are under way at once, rather than each in the
+            // middle of its row's answer.
+            for ((leaf, block), &s) in routes.iter_mut().zip(blocks.iter_mut()).zip(&*at) {
+                let when = self.at.with(s);
+                (*leaf, *block) = match s {
+                    NONE => (MISS, MISS),
+                    _ => (
+                        routes_trie.resolve(*leaf, when),
+                        rir_trie.resolve(*block, when),
                     ),
                 };
+            }
+            for (o, ((&leaf, &block), &s)) in
+                o.iter_mut().zip(routes.iter().zip(&*blocks).zip(&*at))
+            {
+                *o = self.answer(leaf, block, self.at.with(s));
             }
         }
     }

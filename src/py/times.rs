@@ -4,7 +4,9 @@
 //! row, and the batch columns that say which snapshot answered.
 
 use super::arrow::{is_arrow, Column};
-use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeError, TimeUnit};
+use crate::db::history::time::{
+    arrow_times, civil_seconds, parse_time, to_seconds, TimeError, TimeUnit,
+};
 use crate::db::{Database, Snapshots, View};
 use numpy::{
     PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
@@ -13,7 +15,7 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{IntoPyDict, PyFloat, PyString, PyType};
+use pyo3::types::{PyFloat, PyString, PyType};
 use std::borrow::Cow;
 
 static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -75,26 +77,42 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         });
     }
     if obj.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
-        let aware = match obj.getattr("tzinfo")?.is_none() {
-            true => {
-                let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
-                obj.call_method("replace", (), Some(&[("tzinfo", utc)].into_py_dict(py)?))?
-            }
-            false => obj.clone(),
-        };
-        return time(&aware.call_method0("timestamp")?);
+        if !obj.getattr("tzinfo")?.is_none() {
+            return time(&obj.call_method0("timestamp")?);
+        }
+        // Without a time zone: its fields as UTC (cheaper than making it aware).
+        let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
+        let day = f("hour")? * 3600 + f("minute")? * 60 + f("second")?;
+        return Ok(civil_seconds(f("year")?, f("month")?, f("day")?) + day);
     }
     if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
-        return time(&obj.call_method0("isoformat")?);
+        let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
+        return Ok(civil_seconds(f("year")?, f("month")?, f("day")?));
     }
     if type_name == "datetime64" {
-        let seconds = obj
-            .call_method1("astype", ("datetime64[s]",))?
-            .call_method1("astype", ("int64",))?;
-        return match seconds.extract::<i64>()? {
-            i64::MIN => Err(PyValueError::new_err("at: NaT is not a time")),
-            s => Ok(s),
-        };
+        // The unit from the dtype's text (`<M8[s]`), the count from the value.
+        let dtype: String = obj.getattr("dtype")?.getattr("str")?.extract()?;
+        let unit = dtype
+            .trim_start_matches(['<', '>', '=', '|'])
+            .trim_start_matches("M8[");
+        let unit = unit.trim_end_matches(']');
+        let value: i64 = obj.call_method1("view", ("i8",))?.extract()?;
+        return match TimeUnit::from_numpy(unit) {
+            Ok(u) => to_seconds(&[value], u).map(|s| s[0]),
+            // Months, years and multiples of a unit: numpy converts them.
+            Err(_) => {
+                let s = obj.call_method1("astype", ("datetime64[s]",))?;
+                to_seconds(
+                    &[s.call_method1("view", ("i8",))?.extract()?],
+                    TimeUnit::Seconds,
+                )
+                .map(|s| s[0])
+            }
+        }
+        .map_err(|e| match e {
+            TimeError::Missing { .. } => PyValueError::new_err("at: NaT is not a time"),
+            _ => PyValueError::new_err(format!("at: {dtype} time {value} is out of range")),
+        });
     }
     Err(type_error(obj))
 }

@@ -37,7 +37,12 @@ pub fn parse_time(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    Some(days_from_civil(y, m, d) * 86_400 + secs)
+    Some(civil_seconds(y, m, d) + secs)
+}
+
+/// The start (UTC) of a day of the proleptic Gregorian calendar, in seconds.
+pub fn civil_seconds(y: i64, m: i64, d: i64) -> i64 {
+    days_from_civil(y, m, d) * 86_400
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
