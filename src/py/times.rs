@@ -15,7 +15,7 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyFloat, PyString, PyType};
+use pyo3::types::{PyFloat, PyInt, PyString, PyType};
 use std::borrow::Cow;
 
 static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -37,36 +37,12 @@ fn type_error(obj: &Bound<'_, PyAny>) -> PyErr {
 /// the snapshots' times are.
 pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     let py = obj.py();
+    // The common forms first, each by a type check that costs no Python call.
     if obj.is_instance_of::<pyo3::types::PyBool>() {
         return Err(type_error(obj));
     }
-    if let Ok(a) = obj.cast::<PyUntypedArray>() {
-        return match a.ndim() {
-            0 => time(&obj.get_item(())?),
-            _ => Err(type_error(obj)),
-        };
-    }
-    // Python and numpy integers (through `__index__`), then floats.
-    if obj.hasattr("__index__")? {
-        return obj.extract::<i64>().map_err(|_| {
-            let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
-            PyValueError::new_err(format!("at: {shown} is out of range"))
-        });
-    }
-    let type_name = obj.get_type().name()?.to_string();
-    if obj.is_instance_of::<PyFloat>() || type_name.starts_with("float") {
-        let f: f64 = obj.extract()?;
-        return match f.is_finite() && f.abs() < 9.2e18 {
-            true => Ok(f.floor() as i64),
-            false => Err(PyValueError::new_err(format!("at: {f} is not a time"))),
-        };
-    }
-    if obj.is_none() || !obj.eq(obj)? {
-        // None, and NaT (not equal to itself, as NaN).
-        return Err(PyValueError::new_err(format!(
-            "at: {} is not a time",
-            obj.str()?
-        )));
+    if obj.is_instance_of::<PyInt>() {
+        return integer(obj);
     }
     if let Ok(s) = obj.cast::<PyString>() {
         let s = s.to_str()?;
@@ -76,45 +52,99 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
             ))
         });
     }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return float(f.value());
+    }
     if obj.is_instance(DATETIME.import(py, "datetime", "datetime")?)? {
-        if !obj.getattr("tzinfo")?.is_none() {
-            return time(&obj.call_method0("timestamp")?);
-        }
-        // Without a time zone: its fields as UTC (cheaper than making it aware).
-        let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
-        let day = f("hour")? * 3600 + f("minute")? * 60 + f("second")?;
-        return Ok(civil_seconds(f("year")?, f("month")?, f("day")?) + day);
+        return datetime(obj);
     }
     if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
         let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
         return Ok(civil_seconds(f("year")?, f("month")?, f("day")?));
     }
+    numpy_time(obj)
+}
+
+/// numpy's scalars (`datetime64`, integers, floats) and 0-d arrays as a time.
+fn numpy_time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if let Ok(a) = obj.cast::<PyUntypedArray>() {
+        return match a.ndim() {
+            0 => time(&obj.get_item(())?),
+            _ => Err(type_error(obj)),
+        };
+    }
+    let type_name = obj.get_type().name()?.to_string();
     if type_name == "datetime64" {
-        // The unit from the dtype's text (`<M8[s]`), the count from the value.
-        let dtype: String = obj.getattr("dtype")?.getattr("str")?.extract()?;
-        let unit = dtype
-            .trim_start_matches(['<', '>', '=', '|'])
-            .trim_start_matches("M8[");
-        let unit = unit.trim_end_matches(']');
-        let value: i64 = obj.call_method1("view", ("i8",))?.extract()?;
-        return match TimeUnit::from_numpy(unit) {
-            Ok(u) => to_seconds(&[value], u).map(|s| s[0]),
-            // Months, years and multiples of a unit: numpy converts them.
-            Err(_) => {
-                let s = obj.call_method1("astype", ("datetime64[s]",))?;
-                to_seconds(
-                    &[s.call_method1("view", ("i8",))?.extract()?],
-                    TimeUnit::Seconds,
-                )
-                .map(|s| s[0])
-            }
-        }
-        .map_err(|e| match e {
-            TimeError::Missing { .. } => PyValueError::new_err("at: NaT is not a time"),
-            _ => PyValueError::new_err(format!("at: {dtype} time {value} is out of range")),
-        });
+        return datetime64(obj);
+    }
+    if type_name.starts_with("float") {
+        return float(obj.extract()?);
+    }
+    if obj.is_none() {
+        return Err(PyValueError::new_err("at: None is not a time"));
+    }
+    // numpy's integers (anything with `__index__`).
+    if obj.hasattr("__index__")? {
+        return integer(obj);
     }
     Err(type_error(obj))
+}
+
+fn integer(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    obj.extract::<i64>().map_err(|_| {
+        let shown = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+        PyValueError::new_err(format!("at: {shown} is out of range"))
+    })
+}
+
+fn float(f: f64) -> PyResult<i64> {
+    match f.is_finite() && f.abs() < 9.2e18 {
+        true => Ok(f.floor() as i64),
+        false => Err(PyValueError::new_err(format!("at: {f} is not a time"))),
+    }
+}
+
+/// A datetime: one with a time zone is the instant it names; one without is UTC.
+fn datetime(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if !obj.eq(obj)? {
+        // pandas' NaT, a datetime that is not equal to itself.
+        return Err(PyValueError::new_err(format!(
+            "at: {} is not a time",
+            obj.str()?
+        )));
+    }
+    if !obj.getattr("tzinfo")?.is_none() {
+        return time(&obj.call_method0("timestamp")?);
+    }
+    // Its fields (cheaper than making it aware first).
+    let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
+    let day = f("hour")? * 3600 + f("minute")? * 60 + f("second")?;
+    Ok(civil_seconds(f("year")?, f("month")?, f("day")?) + day)
+}
+
+/// A `datetime64` scalar: its unit from the dtype's text (`<M8[s]`), its count
+/// from its bits.
+fn datetime64(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let dtype: String = obj.getattr("dtype")?.getattr("str")?.extract()?;
+    let unit = dtype
+        .trim_start_matches(['<', '>', '=', '|'])
+        .trim_start_matches("M8[");
+    let value: i64 = obj.call_method1("view", ("i8",))?.extract()?;
+    let seconds = match TimeUnit::from_numpy(unit.trim_end_matches(']')) {
+        Ok(u) => to_seconds(&[value], u),
+        // Months, years and multiples of a unit: numpy converts them.
+        Err(_) => {
+            let s = obj.call_method1("astype", ("datetime64[s]",))?;
+            to_seconds(
+                &[s.call_method1("view", ("i8",))?.extract()?],
+                TimeUnit::Seconds,
+            )
+        }
+    };
+    seconds.map(|s| s[0]).map_err(|e| match e {
+        TimeError::Missing { .. } => PyValueError::new_err("at: NaT is not a time"),
+        _ => PyValueError::new_err(format!("at: {dtype} time {value} is out of range")),
+    })
 }
 
 /// A batch's `at=`: which view answers, and the snapshots of its rows.
@@ -266,6 +296,9 @@ fn numbers(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<i64>> {
         {
             return Err(bad(i, v));
         }
+    }
+    if let Ok(ints) = arr.extract::<PyReadonlyArray1<i64>>() {
+        return Ok(ints.as_array().to_vec());
     }
     let ints: PyReadonlyArray1<i64> = arr.call_method1("astype", ("int64",))?.extract()?;
     Ok(ints.as_array().to_vec())
