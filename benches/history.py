@@ -244,7 +244,8 @@ TIMELINE_OWNERS = {"v4churn": "IPv4 prefixes", "v6churn": "IPv6 prefixes", "rir4
 
 def timeline_rows(path: Path) -> dict[str, dict]:
     """Who the timeline section's words are for: per owner, its timelines, their
-    words (a count, then a start and a value per entry) and entries per timeline."""
+    words (a count, a value per entry, then the starts after the first as two
+    16-bit halves of a word) and entries per timeline."""
     table = section_table(path)
 
     def u32(tag):
@@ -260,7 +261,8 @@ def timeline_rows(path: Path) -> dict[str, dict]:
         entries = timeline[refs.astype(np.int64)].astype(np.int64)
         # A prefix family's union: one length byte per prefix.
         union = table[tag.replace("churn", "len")][1] if tag in ("v4churn", "v6churn") else None
-        rows[owner] = {"timelines": len(refs), "words": int((1 + 2 * entries).sum()), "entries": entries,
+        words = 1 + entries + entries // 2  # count, values, ceil((entries - 1) / 2) words of starts
+        rows[owner] = {"timelines": len(refs), "words": int(words.sum()), "entries": entries,
                        "union": union}
     rows["total"] = {"words": len(timeline)}
     return rows
@@ -269,7 +271,7 @@ def timeline_rows(path: Path) -> dict[str, dict]:
 def print_timelines(histories: dict[str, tuple[Path, Path]]) -> None:
     """What the timeline section holds, by owner, and how the prefixes change
     (``label: (history, its newest snapshot alone)``)."""
-    print("\nTimeline section by owner (words of 4 bytes: a count, then start and value per entry); "
+    print("\nTimeline section by owner (words of 4 bytes: a count, a value per entry, two later starts a word); "
           "'in union': prefixes of any snapshot, 'one': of one snapshot")
     header = (f"{'history':<22}{'owner':<16}{'one':>9}{'in union':>10}{'changing':>10}{'kB':>9}"
               f"{'entries/tl':>11}{'1':>7}{'2':>7}{'3-4':>7}{'5-8':>7}{'9+':>7}")
