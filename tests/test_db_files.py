@@ -11,6 +11,7 @@ import os
 import pickle
 import random
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +202,7 @@ def test_a_folder_is_not_a_database(tmp_path):
     assert str(tmp_path) in str(e.value)
 
 
-@pytest.mark.parametrize("version", [0, 1, 3, 7, 2**32 - 1])
+@pytest.mark.parametrize("version", [0, 1, 4, 7, 2**32 - 1])
 def test_wrong_version(tiny, tmp_path, version):
     data = bytearray(Path(tiny.path).read_bytes())
     assert int.from_bytes(data[8:12], "little") == 2
@@ -211,6 +212,18 @@ def test_wrong_version(tiny, tmp_path, version):
     err = assert_refused(p)
     assert f"version {version}" in str(err)
     assert_refused(p, verify=False)
+
+
+def test_one_date_file_claiming_to_be_a_history(tiny, tmp_path):
+    """Version 3 is a history's: a one-date file saying so (checksum made right) is
+    refused for the history's sections it lacks."""
+    data = bytearray(Path(tiny.path).read_bytes())
+    data[8:12] = (3).to_bytes(4, "little")
+    data[24:28] = zlib.crc32(bytes(data[:24]) + bytes(data[28:])).to_bytes(4, "little")
+    p = tmp_path / "v3.geoipdb"
+    p.write_bytes(bytes(data))
+    err = assert_refused(p)
+    assert "format version 3 (a history) without section" in str(err)
 
 
 def truncation_points(size: int, n: int, seed: int) -> list[int]:

@@ -86,7 +86,13 @@ impl Database {
         let history = file.version() == super::file::HISTORY_VERSION;
         for s in Section::HISTORY {
             ranges.push(match history {
-                true => file.section_range(s.name())?,
+                true => file.section_range(s.name()).map_err(|_| {
+                    file.invalid(format!(
+                        "format version {} (a history) without section {:?}",
+                        file.version(),
+                        s.name()
+                    ))
+                })?,
                 false => 0..0,
             });
         }

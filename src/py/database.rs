@@ -166,7 +166,9 @@ impl PyDatabase {
 
     /// Each snapshot's time in Unix seconds, oldest first.
     fn _times(&self) -> PyResult<Vec<i64>> {
-        Ok(self.db()?.times().to_vec())
+        // An undated one-date file's "beginning of time" is no time to show.
+        let db = self.db()?;
+        Ok(db.times().iter().copied().filter(|&t| t != i64::MIN).collect())
     }
 
     /// The index of the snapshot in force at `at`, None before the first.
