@@ -168,7 +168,12 @@ impl PyDatabase {
     fn _times(&self) -> PyResult<Vec<i64>> {
         // An undated one-date file's "beginning of time" is no time to show.
         let db = self.db()?;
-        Ok(db.times().iter().copied().filter(|&t| t != i64::MIN).collect())
+        Ok(db
+            .times()
+            .iter()
+            .copied()
+            .filter(|&t| t != i64::MIN)
+            .collect())
     }
 
     /// The index of the snapshot in force at `at`, None before the first.

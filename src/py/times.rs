@@ -4,15 +4,14 @@
 //! row, and the batch columns that say which snapshot answered.
 
 use super::arrow::{is_arrow, Column};
-use crate::db::history::time::{
-    arrow_times, civil_seconds, parse_time, to_seconds, TimeError, TimeUnit,
-};
+use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeError, TimeUnit};
 use crate::db::{Database, Snapshots, View};
 use numpy::{
     PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
     PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyFloat, PyInt, PyString, PyType};
@@ -59,8 +58,7 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         return datetime(obj);
     }
     if obj.is_instance(DATE.import(py, "datetime", "date")?)? {
-        let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
-        return Ok(civil_seconds(f("year")?, f("month")?, f("day")?));
+        return Ok(days_since_1970(obj)? * 86_400);
     }
     numpy_time(obj)
 }
@@ -113,23 +111,43 @@ fn datetime(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
             obj.str()?
         )));
     }
-    if !obj.getattr("tzinfo")?.is_none() {
-        return time(&obj.call_method0("timestamp")?);
+    let py = obj.py();
+    if !obj.getattr(intern!(py, "tzinfo"))?.is_none() {
+        return time(&obj.call_method0(intern!(py, "timestamp"))?);
     }
-    // Its fields (cheaper than making it aware first).
-    let f = |name: &str| -> PyResult<i64> { obj.getattr(name)?.extract() };
-    let day = f("hour")? * 3600 + f("minute")? * 60 + f("second")?;
-    Ok(civil_seconds(f("year")?, f("month")?, f("day")?) + day)
+    // Its day and time of day (cheaper than making it aware first).
+    let f = |name: &Bound<'_, PyString>| -> PyResult<i64> { obj.getattr(name)?.extract() };
+    let ordinal = obj
+        .call_method0(intern!(py, "toordinal"))?
+        .extract::<i64>()?;
+    let day = f(intern!(py, "hour"))? * 3600 + f(intern!(py, "minute"))? * 60;
+    // Day 1 is 0001-01-01; 719,163 is 1970-01-01.
+    Ok((ordinal - 719_163) * 86_400 + day + f(intern!(py, "second"))?)
+}
+
+/// A date's (or a datetime's) day, counted from 1970-01-01.
+fn days_since_1970(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    // `toordinal` counts 0001-01-01 as day 1; 1970-01-01 is day 719,163.
+    let ordinal: i64 = obj
+        .call_method0(intern!(obj.py(), "toordinal"))?
+        .extract()?;
+    Ok(ordinal - 719_163)
 }
 
 /// A `datetime64` scalar: its unit from the dtype's text (`<M8[s]`), its count
 /// from its bits.
 fn datetime64(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
-    let dtype: String = obj.getattr("dtype")?.getattr("str")?.extract()?;
+    let py = obj.py();
+    let dtype: String = obj
+        .getattr(intern!(py, "dtype"))?
+        .getattr(intern!(py, "str"))?
+        .extract()?;
     let unit = dtype
         .trim_start_matches(['<', '>', '=', '|'])
         .trim_start_matches("M8[");
-    let value: i64 = obj.call_method1("view", ("i8",))?.extract()?;
+    let value: i64 = obj
+        .call_method1(intern!(py, "view"), (intern!(py, "i8"),))?
+        .extract()?;
     let seconds = match TimeUnit::from_numpy(unit.trim_end_matches(']')) {
         Ok(u) => to_seconds(&[value], u),
         // Months, years and multiples of a unit: numpy converts them.

@@ -41,7 +41,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
 }
 
 /// The start (UTC) of a day of the proleptic Gregorian calendar, in seconds.
-pub fn civil_seconds(y: i64, m: i64, d: i64) -> i64 {
+fn civil_seconds(y: i64, m: i64, d: i64) -> i64 {
     days_from_civil(y, m, d) * 86_400
 }
 
