@@ -100,7 +100,7 @@ impl<K: Stored> Family<'_, K> {
     }
 
     /// The position of exactly `p` in the arrays.
-    pub fn position(&self, p: Prefix<K>) -> Option<usize> {
+    fn position(&self, p: Prefix<K>) -> Option<usize> {
         let i = self.lower_bound(p.addr(), p.prefix_len());
         (self.slot(i)? == p).then_some(i)
     }
@@ -120,7 +120,7 @@ impl<K: Stored> Family<'_, K> {
     }
 
     /// Positions of the prefixes inside `p` (itself included), in address order.
-    pub fn inside(&self, p: Prefix<K>) -> std::ops::Range<usize> {
+    fn inside(&self, p: Prefix<K>) -> std::ops::Range<usize> {
         let start = self.lower_bound(p.addr(), p.prefix_len());
         let n = (start..self.count())
             .take_while(|&i| self.slot(i).is_some_and(|q| p.contains(&q)))
