@@ -153,6 +153,22 @@ impl View<'_> {
         columns: &[ArrowColumn],
         snaps: Snapshots,
     ) -> Vec<RecordBatch> {
+        if let Some(r) = self.resolved(keys.len(), snaps) {
+            return self
+                .with_resolved(&r)
+                .record_batches_of(keys, valid, text, columns, snaps);
+        }
+        self.record_batches_of(keys, valid, text, columns, snaps)
+    }
+
+    fn record_batches_of(
+        &self,
+        keys: Keys,
+        valid: Option<&[bool]>,
+        text: Option<&ArrayRef>,
+        columns: &[ArrowColumn],
+        snaps: Snapshots,
+    ) -> Vec<RecordBatch> {
         let schema = schema(columns);
         map_ranges(keys.len(), |r| {
             let (keys, snaps) = (keys.slice(r.clone()), snaps.slice(r.clone()));

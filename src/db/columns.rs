@@ -102,6 +102,13 @@ impl<'a> View<'a> {
 
     /// [`View::columns`] with each address at its snapshot.
     pub fn columns_at(&self, keys: Keys, snaps: Snapshots) -> Columns {
+        match self.resolved(keys.len(), snaps) {
+            Some(r) => self.with_resolved(&r).fill_columns(keys, snaps),
+            None => self.fill_columns(keys, snaps),
+        }
+    }
+
+    fn fill_columns(&self, keys: Keys, snaps: Snapshots) -> Columns {
         let mut c = Columns::new(keys.len());
         let parts = (
             &mut c.found[..],

@@ -245,6 +245,7 @@ fn make_view<'a>(
                 trie,
                 statics: n as u32,
                 churn,
+                resolved: false,
             },
             None => VTrie::fixed(trie),
         }

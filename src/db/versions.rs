@@ -81,8 +81,10 @@ pub struct VTrie<'a, K: Key> {
     pub trie: PoptrieRef<'a, K>,
     /// Leaf ids below this are the same in every snapshot.
     pub statics: u32,
-    /// The timeline offset of each changing leaf id, from `statics` on.
+    /// The timeline offset of each changing leaf id, from `statics` on; or, when
+    /// `resolved`, its leaf at the one snapshot this trie is read at.
     pub churn: &'a [u32],
+    pub resolved: bool,
 }
 
 impl<'a, K: Key> VTrie<'a, K> {
@@ -92,6 +94,29 @@ impl<'a, K: Key> VTrie<'a, K> {
             trie,
             statics: u32::MAX,
             churn: &[],
+            resolved: false,
+        }
+    }
+
+    /// Each changing leaf's leaf at `at`: for a [`VTrie::resolved_in`] read at
+    /// that snapshot only.
+    pub fn resolve_all(&self, at: At<'_>) -> Vec<u32> {
+        match self.resolved {
+            true => self.churn.to_vec(),
+            false => self.churn.iter().map(|&o| at.entry(o, MISS)).collect(),
+        }
+    }
+
+    /// This trie reading its changing leaves from `leaves` (made by
+    /// [`VTrie::resolve_all`]): one value a row instead of a timeline.
+    pub fn resolved_in<'b>(&self, leaves: &'b [u32]) -> VTrie<'b, K>
+    where
+        'a: 'b,
+    {
+        VTrie {
+            churn: leaves,
+            resolved: true,
+            ..*self
         }
     }
 
@@ -109,6 +134,7 @@ impl<'a, K: Key> VTrie<'a, K> {
             return leaf;
         }
         match self.churn.get((id - self.statics) as usize) {
+            Some(&leaf) if self.resolved => leaf,
             Some(&offset) => at.entry(offset, MISS),
             None => MISS,
         }

@@ -219,7 +219,7 @@ mod tests {
             let mut timeline = vec![];
             let l = layout(&table, 4, &mut timeline).unwrap();
             let trie = Poptrie::build(&l.items, 4).unwrap();
-            let vt = crate::db::versions::VTrie { trie: trie.view(), statics: 4, churn: &l.churn };
+            let vt = crate::db::versions::VTrie { trie: trie.view(), statics: 4, churn: &l.churn, resolved: false };
             for (s, t) in snaps.iter().enumerate() {
                 let at = At { snapshot: s as u32, timeline: &timeline };
                 let one = Poptrie::build(&t.iter().map(|(p, v)| (*p, *v)).collect::<Vec<_>>(), 4).unwrap();

@@ -253,6 +253,32 @@ fn a_history_answers_as_each_days_database() {
 }
 
 #[test]
+fn leaves_resolved_once_for_a_batch_answer_as_their_timelines() {
+    let days = series("hist_res", 5, 0.2, 17);
+    let out = temp_file("hist_res", "h.geoipdb", "");
+    build_history(&out, &days, &mut NoProgress).unwrap();
+    let h = Database::open(&out, true).unwrap();
+    let addrs = probes(6);
+    for s in 0..5 {
+        let v = h.view_at(s);
+        let r = v
+            .resolved(usize::MAX, Snapshots::Own)
+            .expect("a history has changing leaves");
+        let fast = v.with_resolved(&r);
+        let each = vec![s; addrs.len()];
+        let want = v.columns_at(Keys::Mixed(&addrs), Snapshots::Each(&each));
+        assert_eq!(fast.columns_at(Keys::Mixed(&addrs), Snapshots::Own), want);
+        for a in &addrs[..500] {
+            assert_eq!(fast.record(*a), v.record(*a));
+        }
+    }
+    // Not for rows at many snapshots, nor for a small batch.
+    let v = h.view();
+    assert!(v.resolved(usize::MAX, Snapshots::Each(&[0])).is_none());
+    assert!(v.resolved(10, Snapshots::Own).is_none());
+}
+
+#[test]
 fn each_address_is_answered_at_its_own_time() {
     let days = series("hist_each", 5, 0.1, 11);
     let out = temp_file("hist_each", "h.geoipdb", "");
