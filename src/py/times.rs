@@ -340,18 +340,23 @@ pub(crate) fn snapshot_columns(
 ) -> PyResult<()> {
     use numpy::IntoPyArray;
     let py = d.py();
-    let index: Vec<i32> = snapshot
-        .iter()
-        .map(|&s| times.get(s as usize).map_or(-1, |_| s as i32))
-        .collect();
-    let when: Vec<i64> = snapshot
-        .iter()
-        .map(|&s| times.get(s as usize).copied().unwrap_or(i64::MIN))
-        .collect();
+    let index_of = |s: u32| times.get(s as usize).map_or(-1, |_| s as i32);
+    let time_of = |s: u32| times.get(s as usize).copied().unwrap_or(i64::MIN);
+    // One snapshot for every row (one time asked): filled, not mapped row by row.
+    let (index, when): (Vec<i32>, Vec<i64>) = match snapshot.first() {
+        Some(&s) if snapshot.iter().all(|&x| x == s) => (
+            vec![index_of(s); snapshot.len()],
+            vec![time_of(s); snapshot.len()],
+        ),
+        _ => (
+            snapshot.iter().map(|&s| index_of(s)).collect(),
+            snapshot.iter().map(|&s| time_of(s)).collect(),
+        ),
+    };
     d.set_item("snapshot", index.into_pyarray(py))?;
+    let when = when.into_pyarray(py);
     d.set_item(
         "snapshot_time",
-        when.into_pyarray(py)
-            .call_method1("view", ("datetime64[s]",))?,
+        when.call_method1("view", ("datetime64[s]",))?,
     )
 }
