@@ -691,7 +691,8 @@ class Database:
             ``snapshot`` (``int32``: the snapshot that answered, -1 for a time
             before the first, which is a miss) and ``snapshot_time``
             (``datetime64[s]``, NaT before the first): ``at`` minus it is how old
-            each answer was.
+            each answer was. With one time for all rows these two are read-only
+            views of one value.
         """
     def to_arrow(
         self,

@@ -342,17 +342,21 @@ pub(crate) fn snapshot_columns(
     let py = d.py();
     let index_of = |s: u32| times.get(s as usize).map_or(-1, |_| s as i32);
     let time_of = |s: u32| times.get(s as usize).copied().unwrap_or(i64::MIN);
-    // One snapshot for every row (one time asked): filled, not mapped row by row.
-    let (index, when): (Vec<i32>, Vec<i64>) = match snapshot.first() {
-        Some(&s) if snapshot.iter().all(|&x| x == s) => (
-            vec![index_of(s); snapshot.len()],
-            vec![time_of(s); snapshot.len()],
-        ),
-        _ => (
-            snapshot.iter().map(|&s| index_of(s)).collect(),
-            snapshot.iter().map(|&s| time_of(s)).collect(),
-        ),
-    };
+    if let Some(&s) = snapshot
+        .first()
+        .filter(|&&s| snapshot.iter().all(|&x| x == s))
+    {
+        // One snapshot for every row (one time asked): read-only views of one
+        // value, rather than two arrays as long as the batch to fill.
+        let np = py.import("numpy")?;
+        let n = snapshot.len();
+        let index = np.call_method1("int32", (index_of(s),))?;
+        let when = np.call_method1("datetime64", (time_of(s), "s"))?;
+        d.set_item("snapshot", np.call_method1("broadcast_to", (index, n))?)?;
+        return d.set_item("snapshot_time", np.call_method1("broadcast_to", (when, n))?);
+    }
+    let index: Vec<i32> = snapshot.iter().map(|&s| index_of(s)).collect();
+    let when: Vec<i64> = snapshot.iter().map(|&s| time_of(s)).collect();
     d.set_item("snapshot", index.into_pyarray(py))?;
     let when = when.into_pyarray(py);
     d.set_item(
