@@ -2,7 +2,7 @@
 //! and RIR block, answered a block of addresses at a time, with the two tries
 //! (routes and RIR blocks) walked interleaved.
 
-use super::history::time::in_force;
+use super::history::time::SnapshotTimes;
 use super::layout::NONE;
 use super::query::{Hit, Record};
 use super::read::View;
@@ -45,7 +45,7 @@ pub enum Snapshots<'t> {
     /// core).
     At {
         times: &'t [i64],
-        taken: &'t [i64],
+        taken: &'t SnapshotTimes,
     },
 }
 
@@ -68,7 +68,7 @@ impl<'t> Snapshots<'t> {
         match self {
             Snapshots::Own => own,
             Snapshots::Each(s) => s[i],
-            Snapshots::At { times, taken } => in_force(taken, times[i]),
+            Snapshots::At { times, taken } => taken.in_force(times[i]),
         }
     }
 }

@@ -4,7 +4,9 @@
 //! row, and the batch columns that say which snapshot answered.
 
 use super::arrow::{is_arrow, Column};
-use crate::db::history::time::{arrow_times, parse_time, to_seconds, TimeError, TimeUnit};
+use crate::db::history::time::{
+    arrow_times, parse_time, to_seconds, SnapshotTimes, TimeError, TimeUnit,
+};
 use crate::db::{Database, Snapshots, View};
 use numpy::{
     PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
@@ -174,7 +176,10 @@ pub(crate) enum RowsAt {
     /// One time for all rows, before the first snapshot.
     Before(Vec<u32>),
     /// A time per row (seconds), and each snapshot's time.
-    Times { times: Vec<i64>, taken: Vec<i64> },
+    Times {
+        times: Vec<i64>,
+        taken: SnapshotTimes,
+    },
 }
 
 impl RowsAt {
@@ -196,7 +201,7 @@ impl RowsAt {
         }
         Ok(RowsAt::Times {
             times,
-            taken: db.times().to_vec(),
+            taken: SnapshotTimes::new(db.times()),
         })
     }
 

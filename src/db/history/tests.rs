@@ -3,6 +3,7 @@
 //! and merged; registries and organisations changing too), each snapshot's every
 //! answer compared with its own database's.
 
+use super::time::SnapshotTimes;
 use super::*;
 use crate::batch::Keys;
 use crate::db::answers::Snapshots;
@@ -303,9 +304,10 @@ fn each_address_is_answered_at_its_own_time() {
     assert!(snaps.contains(&crate::db::layout::NONE) && snaps.contains(&4));
     let got = v.columns_at(Keys::Mixed(&addrs), Snapshots::Each(&snaps));
     // Found from the times as the rows are answered: the same.
+    let taken = SnapshotTimes::new(v.times);
     let at = Snapshots::At {
         times: &times,
-        taken: v.times,
+        taken: &taken,
     };
     assert_eq!(v.columns_at(Keys::Mixed(&addrs), at), got);
     for (i, a) in addrs.iter().enumerate() {

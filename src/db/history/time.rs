@@ -104,12 +104,12 @@ pub fn snapshot_at(times: &[i64], t: i64) -> Option<u32> {
     }
 }
 
-/// [`snapshot_at`] as a batch asks it, once per row: [`NONE`] before the first. A
-/// binary search without branches on the comparisons (the times of a log's rows
-/// are in no order the branch predictor could learn): 45 ns a row with
-/// `partition_point` over 30 snapshots, a few ns this way.
+/// [`snapshot_at`] with [`NONE`] before the first: a binary search without branches
+/// on the comparisons (the times of a log's rows are in no order the branch
+/// predictor could learn): 45 ns a row with `partition_point` over 30 snapshots, a
+/// few ns this way. [`SnapshotTimes`] is quicker still for a batch.
 #[inline(always)]
-pub fn in_force(times: &[i64], t: i64) -> u32 {
+fn in_force(times: &[i64], t: i64) -> u32 {
     let Some(&first) = times.first() else {
         return NONE;
     };
@@ -126,6 +126,68 @@ pub fn in_force(times: &[i64], t: i64) -> u32 {
     match first <= t {
         true => base as u32,
         false => NONE,
+    }
+}
+
+/// Snapshot times, with a table that finds the snapshot in force at a time in
+/// constant time: buckets of a power of two seconds no longer than the shortest
+/// gap between two snapshots, so that a bucket holds at most one snapshot's start;
+/// each bucket knows the snapshot in force at its start, and one comparison with
+/// the next snapshot's time settles the rest. A batch asks this once a row, where
+/// the branch-free binary search cost about 60 instructions over 30 snapshots.
+/// Times too spread for a small table fall back to the search.
+#[derive(Clone, Debug)]
+pub struct SnapshotTimes {
+    taken: Vec<i64>,
+    shift: u32,
+    table: Vec<u32>,
+}
+
+/// The largest table [`SnapshotTimes`] makes (4 MiB).
+const MAX_BUCKETS: i64 = 1 << 20;
+
+impl SnapshotTimes {
+    pub fn new(taken: &[i64]) -> Self {
+        let gap = taken.windows(2).map(|w| w[1].saturating_sub(w[0])).min();
+        let (first, last) = (taken.first().copied(), taken.last().copied());
+        let mut out = SnapshotTimes {
+            taken: taken.to_vec(),
+            shift: 0,
+            table: Vec::new(),
+        };
+        let (Some(gap), Some(first), Some(last)) = (gap.filter(|&g| g > 0), first, last) else {
+            return out;
+        };
+        out.shift = 63 - gap.leading_zeros();
+        let buckets = last.saturating_sub(first) >> out.shift;
+        if buckets < MAX_BUCKETS {
+            out.table = (0..=buckets)
+                .map(|b| in_force(taken, first + (b << out.shift)))
+                .collect();
+        }
+        out
+    }
+
+    pub fn times(&self) -> &[i64] {
+        &self.taken
+    }
+
+    /// [`in_force`] at `t`.
+    #[inline(always)]
+    pub fn in_force(&self, t: i64) -> u32 {
+        let Some(&first) = self.taken.first() else {
+            return NONE;
+        };
+        if self.table.is_empty() || t < first {
+            return in_force(&self.taken, t);
+        }
+        let bucket = (t.wrapping_sub(first) as u64 >> self.shift) as usize;
+        let s = match self.table.get(bucket) {
+            Some(&s) => s,
+            None => return self.taken.len() as u32 - 1,
+        };
+        let next = self.taken.get(s as usize + 1).is_some_and(|&n| n <= t);
+        s + next as u32
     }
 }
 
@@ -330,6 +392,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_bucket_table_finds_the_snapshot_the_search_does(
+            mut times in prop::collection::vec(-1_000i64..1_000_000, 0..40),
+            probes in prop::collection::vec(-2_000i64..1_100_000, 100),
+            extreme in prop::sample::select(vec![i64::MIN, i64::MIN + 1, i64::MAX, 0]),
+        ) {
+            times.sort_unstable();
+            times.dedup();
+            let index = SnapshotTimes::new(&times);
+            let edges = times.iter().flat_map(|&t| [t - 1, t, t + 1]);
+            for t in probes.into_iter().chain(edges).chain([extreme]) {
+                prop_assert_eq!(index.in_force(t), in_force(&times, t), "t = {}", t);
+            }
+        }
+
         #[test]
         fn the_branchless_search_is_partition_point(
             mut times in prop::collection::vec(-100i64..100, 0..40),
