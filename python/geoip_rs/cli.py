@@ -195,14 +195,18 @@ def add_build_history(sub: Any) -> None:
     h.set_defaults(run=run_build_history)
 
 
-#: The forms ``--at`` takes: ``update --date``'s, and the seconds the core's ISO form has.
-TIME_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%SZ",
-                "%Y-%m-%dT%H:%M:%S")
+#: What ``--at`` takes beyond ``update --date``'s forms: the seconds of the core's ISO form.
+SECONDS_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S")
 
 
 def moment(text: str) -> datetime:
-    """A ``--at`` time as an aware UTC datetime."""
-    for fmt in TIME_FORMATS:
+    """A ``--at`` time as an aware UTC datetime: ``update --date``'s forms, or with
+    seconds."""
+    try:
+        return _archives.parse_moment(text)
+    except ValueError:
+        pass
+    for fmt in SECONDS_FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
         except ValueError:

@@ -172,6 +172,14 @@ fn series(tag: &str, days: u32, rate: f64, seed: u64) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The seeded series of `n` days made into a history: the days' files, and it.
+fn history(tag: &str, n: u32, rate: f64, seed: u64) -> (Vec<PathBuf>, Database) {
+    let days = series(tag, n, rate, seed);
+    let out = temp_file(tag, "h.geoipdb", "");
+    build_history(&out, &days, &mut NoProgress).unwrap();
+    (days, Database::open(&out, true).unwrap())
+}
+
 fn probes(seed: u64) -> Vec<IpAddr> {
     let mut rng = SmallRng::seed_from_u64(seed);
     (0..3000)
@@ -255,10 +263,7 @@ fn a_history_answers_as_each_days_database() {
 
 #[test]
 fn leaves_resolved_once_for_a_batch_answer_as_their_timelines() {
-    let days = series("hist_res", 5, 0.2, 17);
-    let out = temp_file("hist_res", "h.geoipdb", "");
-    build_history(&out, &days, &mut NoProgress).unwrap();
-    let h = Database::open(&out, true).unwrap();
+    let (_, h) = history("hist_res", 5, 0.2, 17);
     let addrs = probes(6);
     for s in 0..5 {
         let v = h.view_at(s);
@@ -281,10 +286,7 @@ fn leaves_resolved_once_for_a_batch_answer_as_their_timelines() {
 
 #[test]
 fn each_address_is_answered_at_its_own_time() {
-    let days = series("hist_each", 5, 0.1, 11);
-    let out = temp_file("hist_each", "h.geoipdb", "");
-    build_history(&out, &days, &mut NoProgress).unwrap();
-    let h = Database::open(&out, true).unwrap();
+    let (days, h) = history("hist_each", 5, 0.1, 11);
     let ones: Vec<Database> = days
         .iter()
         .map(|p| Database::open(p, true).unwrap())
@@ -341,10 +343,7 @@ fn each_address_is_answered_at_its_own_time() {
 
 #[test]
 fn diffs_are_the_set_differences_of_two_days() {
-    let days = series("hist_diff", 4, 0.1, 5);
-    let out = temp_file("hist_diff", "h.geoipdb", "");
-    build_history(&out, &days, &mut NoProgress).unwrap();
-    let h = Database::open(&out, true).unwrap();
+    let (days, h) = history("hist_diff", 4, 0.1, 5);
     let table = |p: &PathBuf| {
         let d = Database::open(p, true).unwrap();
         let v = d.view();
@@ -417,10 +416,7 @@ fn histories_grow_by_a_snapshot_and_merge_with_histories() {
 
 #[test]
 fn intervals_follow_an_address_and_a_prefix() {
-    let days = series("hist_iv", 6, 0.2, 13);
-    let out = temp_file("hist_iv", "h.geoipdb", "");
-    build_history(&out, &days, &mut NoProgress).unwrap();
-    let h = Database::open(&out, true).unwrap();
+    let (days, h) = history("hist_iv", 6, 0.2, 13);
     let ones: Vec<Database> = days
         .iter()
         .map(|p| Database::open(p, true).unwrap())
