@@ -22,6 +22,8 @@
 //!   memory-mapped file, and what it answers (records, batch columns, summaries,
 //!   exports), with the one schema of record fields and the one country chain;
 //!   histories of many dated databases in one file, answered at any time.
+//! - [`mmdb`]: MMDB (MaxMind DB) files: any database exported as one, and MMDB
+//!   files read, answered in batches and compiled into a database.
 //! - `py` (feature `python`): the pyo3 binding; each function extracts its
 //!   arguments, calls the core above and converts the result. The core never uses
 //!   pyo3, so `cargo test` and `cargo bench` need no Python.
@@ -34,6 +36,7 @@ pub mod ip;
 pub mod key;
 pub mod loaders;
 pub mod lpm;
+pub mod mmdb;
 pub mod origin;
 pub mod poptrie;
 pub mod range;

@@ -110,31 +110,37 @@ impl Writer {
         out
     }
 
-    /// Write atomically: to a temporary file beside `path`, synced, then renamed.
+    /// Write atomically (see [`write_atomic`]).
     pub fn write(&self, path: &Path) -> Result<(), DbError> {
-        let io_err = |error| DbError::Io {
-            path: path.to_path_buf(),
-            error,
-        };
-        let name = path
-            .file_name()
-            .ok_or_else(|| io_err(io::Error::other("not a file name")))?;
-        let tmp = path.with_file_name(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let result = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&self.to_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(io_err)
+        write_atomic(path, &self.to_bytes())
     }
+}
+
+/// Write `bytes` to `path` atomically: to a temporary file beside it, synced, then
+/// renamed over it, so that a reader sees the old file or the whole new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DbError> {
+    let io_err = |error| DbError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io_err(io::Error::other("not a file name")))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io_err)
 }
 
 /// Set the checksum field of a whole file's bytes.

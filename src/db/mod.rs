@@ -57,4 +57,4 @@ pub use summary::{AsRow, CountryRow, SummaryBy};
 #[cfg(test)]
 mod arrow_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -80,7 +80,7 @@ impl<K: Stored> Family<'_, K> {
         Prefix::new_masked(K::load(*self.addr.get(i)?), *self.len.get(i)?)
     }
 
-    fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.addr.len()
     }
 

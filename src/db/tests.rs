@@ -33,7 +33,7 @@ fn opts() -> ReadOptions<'static> {
     }
 }
 
-pub(super) fn small_db(name: &str) -> PathBuf {
+pub(crate) fn small_db(name: &str) -> PathBuf {
     let f = |n: &str, text: &str| temp_file("db", n, text);
     let mut b = DbBuilder::new();
     b.read_ipasn(&f("t.ipasn", IPASN), &mut opts()).unwrap();
