@@ -3,11 +3,23 @@
 //! - [`networks`]: the address space cut where a database's answer may change.
 //! - [`record`]: a record as an MMDB value (MaxMind's field names, then ours).
 //! - [`write`]: a database (one snapshot) as an MMDB file.
+//! - [`read`]: an MMDB file opened (MaxMind's reader, memory-mapped): lookups,
+//!   networks, metadata; every error a [`crate::db::DbError`].
+//! - [`value`]: a decoded MMDB value, and dotted paths into it.
+//! - [`batch`]: many lookups at once, chosen fields as typed columns.
+//! - [`arrow`]: those columns as an Arrow record batch.
 
+pub mod arrow;
+pub mod batch;
 pub mod networks;
+pub mod read;
 pub mod record;
+pub mod value;
 pub mod write;
 
+pub use batch::{FieldColumn, MmdbAnswers};
+pub use read::MmdbFile;
+pub use value::MmdbValue;
 pub use write::{MmdbOptions, MmdbSummary};
 
 #[cfg(test)]

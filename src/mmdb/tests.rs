@@ -139,3 +139,169 @@ fn metadata_says_what_the_file_is() {
     assert_eq!(m.build_epoch as i64, built);
     assert!([24, 28, 32].contains(&m.record_size));
 }
+
+/// MaxMind's test files (`../shared/data/mmdb/maxmind-test`).
+fn maxmind(rel: &str) -> std::path::PathBuf {
+    crate::testutil::shared(&format!("mmdb/maxmind-test/{rel}"))
+}
+
+/// Each network of a source file and its record, where no more specific network
+/// of the file covers the network's first address (so the file answers it).
+fn source_entries(name: &str) -> Vec<(IpNet, Value)> {
+    let text = std::fs::read_to_string(maxmind(&format!("source-data/{name}.json"))).unwrap();
+    let list: Vec<serde_json::Map<String, Value>> = serde_json::from_str(&text).unwrap();
+    let all: Vec<(IpNet, Value)> = list
+        .into_iter()
+        .flat_map(|m| m.into_iter())
+        .map(|(k, v)| (k.parse().unwrap(), v))
+        .collect();
+    let first = |n: &IpNet| n.network();
+    all.iter()
+        .filter(|(n, _)| {
+            !all.iter()
+                .any(|(m, _)| m.prefix_len() > n.prefix_len() && m.contains(&first(n)))
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn maxminds_test_files_answer_as_their_sources() {
+    use super::read::MmdbFile;
+    for name in [
+        "GeoIP2-Country-Test",
+        "GeoLite2-ASN-Test",
+        "GeoIP2-ISP-Test",
+        "GeoLite2-Country-Test",
+        "GeoIP2-City-Test",
+        "GeoLite2-City-Test",
+    ] {
+        let f = MmdbFile::open(maxmind(&format!("test-data/{name}.mmdb")), true).unwrap();
+        let entries = source_entries(name);
+        assert!(entries.len() > 100, "{name}");
+        for (net, want) in entries {
+            for a in [net.network(), net.broadcast()] {
+                let (got, at) = f.lookup(a).unwrap().unwrap_or_else(|| panic!("{name} {a}"));
+                let got: Value = serde_json::from_str(&got.to_json()).unwrap();
+                assert_eq!(
+                    numbers_as_floats(got),
+                    numbers_as_floats(want.clone()),
+                    "{name} {a}"
+                );
+                assert!(net.contains(&at) || at.contains(&net), "{name} {a}: {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn broken_files_are_errors_not_panics() {
+    use super::read::MmdbFile;
+    let mut files: Vec<_> = walk(&maxmind("bad-data"));
+    for t in ["broken-pointers-24", "broken-search-tree-24"] {
+        files.push(maxmind(&format!("test-data/MaxMind-DB-test-{t}.mmdb")));
+    }
+    files.push(maxmind(
+        "test-data/GeoIP2-City-Test-Invalid-Node-Count.mmdb",
+    ));
+    files.push(maxmind(
+        "test-data/GeoIP2-City-Test-Broken-Double-Format.mmdb",
+    ));
+    assert!(files.len() >= 24);
+    for path in files {
+        let err = match MmdbFile::open(&path, true) {
+            Err(e) => e,
+            Ok(f) => panic!(
+                "{}: opened ({:?})",
+                path.display(),
+                f.metadata().database_type
+            ),
+        };
+        let text = err.to_string();
+        assert!(text.contains(path.to_str().unwrap()), "{text}");
+        // Unverified, a file may open; then its damage is met as an error at the
+        // lookup or network that reaches it, never a panic.
+        if let Ok(f) = MmdbFile::open(&path, false) {
+            let errors = f.networks().filter(|r| r.is_err()).count();
+            let probes = (0..=255u8).map(|i| IpAddr::from([i, 1, 2, 3]));
+            let failed = probes.filter(|&a| f.lookup(a).is_err()).count();
+            assert!(errors + failed < 10_000_000, "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn batches_answer_as_single_lookups() {
+    use super::batch::FieldColumn;
+    use super::read::MmdbFile;
+    use crate::batch::Keys;
+    let f = MmdbFile::open(maxmind("test-data/GeoIP2-City-Test.mmdb"), true).unwrap();
+    let mut addrs: Vec<IpAddr> = source_entries("GeoIP2-City-Test")
+        .iter()
+        .flat_map(|(n, _)| [n.network(), n.broadcast()])
+        .collect();
+    addrs.extend((0..=255u8).map(|i| IpAddr::from([i, 0, 0, 1])));
+    let mut valid = vec![true; addrs.len()];
+    valid[0] = false;
+    let a = f.answers(&Keys::Mixed(&addrs), Some(&valid)).unwrap();
+    let fields = a.default_fields();
+    assert!(fields.contains(&"city.names.en".to_owned()), "{fields:?}");
+    assert!(
+        !fields.iter().any(|p| p.ends_with("names.de")),
+        "{fields:?}"
+    );
+    let (lat, iso) = (a.column("location.latitude"), a.column("country.iso_code"));
+    let (FieldColumn::Float(lat, lat_ok), FieldColumn::Text(iso, dict)) = (lat, iso) else {
+        panic!("column types");
+    };
+    for (i, &addr) in addrs.iter().enumerate() {
+        let one = f.lookup(addr).unwrap().filter(|_| valid[i]);
+        assert_eq!(
+            a.record[i] != super::batch::NO_RECORD,
+            one.is_some(),
+            "{addr}"
+        );
+        let Some((v, net)) = one else { continue };
+        assert_eq!(a.prefix_len[i], net.prefix_len(), "{addr}");
+        assert_eq!(a.records[a.record[i] as usize], v, "{addr}");
+        let want_lat = match v.get("location.latitude") {
+            Some(super::value::MmdbValue::Double(x)) => Some(*x),
+            _ => None,
+        };
+        assert_eq!(lat_ok[i].then_some(lat[i]), want_lat, "{addr}");
+        let want_iso = match v.get("country.iso_code") {
+            Some(super::value::MmdbValue::Text(t)) => Some(t.as_str()),
+            _ => None,
+        };
+        let got_iso = (iso[i] >= 0).then(|| dict[iso[i] as usize].as_str());
+        assert_eq!(got_iso, want_iso, "{addr}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        match p.is_dir() {
+            true => out.extend(walk(&p)),
+            false if p.extension().is_some_and(|x| x == "mmdb") => out.push(p),
+            false => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+/// JSON with every number as a float, so that a double `37.0` equals a source's `37`.
+fn numbers_as_floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_floats).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, numbers_as_floats(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

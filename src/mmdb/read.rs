@@ -1,0 +1,130 @@
+//! MMDB files opened read-only, memory-mapped, through MaxMind's own Rust reader
+//! (the `maxminddb` crate): every error it finds, at open or at a lookup, is a
+//! [`DbError`] naming the file.
+
+use super::value::MmdbValue;
+use crate::db::DbError;
+use ipnet::IpNet;
+use maxminddb::{MaxMindDbError, Metadata, Reader, WithinOptions};
+use memmap2::Mmap;
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// An opened MMDB file.
+pub struct MmdbFile {
+    path: PathBuf,
+    reader: Reader<Mmap>,
+}
+
+/// The 14 bytes before an MMDB file's metadata.
+pub const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
+
+/// Whether `bytes` (a file's last 128 KiB, or all of it) hold an MMDB metadata
+/// marker, which the format puts in the file's last 128 KiB.
+pub fn looks_like_mmdb(bytes: &[u8]) -> bool {
+    bytes
+        .windows(METADATA_MARKER.len())
+        .any(|w| w == METADATA_MARKER)
+}
+
+/// One answer: the record's data offset (a key shared by every address with the
+/// same record) and the length of the network the address is in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub offset: Option<usize>,
+    pub prefix_len: u8,
+}
+
+impl MmdbFile {
+    /// Open `path`; with `verify`, the whole search tree and data section are
+    /// checked first (MaxMind's `verify`), so that a damaged file is refused here
+    /// rather than at the lookup that meets the damage.
+    pub fn open(path: impl AsRef<Path>, verify: bool) -> Result<MmdbFile, DbError> {
+        let path = path.as_ref().to_path_buf();
+        let io = |error| DbError::Io {
+            path: path.clone(),
+            error,
+        };
+        let file = File::open(&path).map_err(io)?;
+        // SAFETY: as for every database file (see `crate::db::file`): the file is
+        // only ever replaced by renaming a new one over it, never written in place.
+        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let bad = |e: MaxMindDbError| invalid(&path, e);
+        let reader = Reader::from_source(map).map_err(bad)?;
+        if verify {
+            reader.verify().map_err(bad)?;
+        }
+        Ok(MmdbFile { path, reader })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        self.reader.metadata()
+    }
+
+    /// The data offset and network length of `addr`.
+    #[inline]
+    pub fn find(&self, addr: IpAddr) -> Result<Found, DbError> {
+        let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
+        let prefix_len = r.network().map_err(|e| self.invalid(e))?.prefix();
+        Ok(Found {
+            offset: r.offset(),
+            prefix_len,
+        })
+    }
+
+    /// The record and network of `addr`; `None` if the file has no record for it.
+    pub fn lookup(&self, addr: IpAddr) -> Result<Option<(MmdbValue, IpNet)>, DbError> {
+        let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
+        let Some(v) = r.decode::<MmdbValue>().map_err(|e| self.invalid(e))? else {
+            return Ok(None);
+        };
+        let n = r.network().map_err(|e| self.invalid(e))?;
+        let net = IpNet::new(n.network(), n.prefix()).map_err(|e| self.invalid(e))?;
+        Ok(Some((v, net)))
+    }
+
+    /// The record of `addr`.
+    pub fn record(&self, addr: IpAddr) -> Result<Option<MmdbValue>, DbError> {
+        let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
+        r.decode::<MmdbValue>().map_err(|e| self.invalid(e))
+    }
+
+    /// Every network with a record, IPv4 ones as IPv4 (not also under their
+    /// IPv6 aliases), in tree order.
+    pub fn networks(&self) -> impl Iterator<Item = Result<(IpNet, MmdbValue), DbError>> + '_ {
+        let all = self.reader.networks(WithinOptions::default());
+        let all = all.map_err(|e| self.invalid(e));
+        let (first, rest) = match all {
+            Ok(it) => (None, Some(it)),
+            Err(e) => (Some(Err(e)), None),
+        };
+        let rest = rest.into_iter().flatten().filter_map(move |r| {
+            let one = || {
+                let r = r.map_err(|e| self.invalid(e))?;
+                let n = r.network().map_err(|e| self.invalid(e))?;
+                let net = IpNet::new(n.network(), n.prefix()).map_err(|e| self.invalid(e))?;
+                Ok(r.decode::<MmdbValue>()
+                    .map_err(|e| self.invalid(e))?
+                    .map(|v| (net, v)))
+            };
+            one().transpose()
+        });
+        first.into_iter().chain(rest)
+    }
+
+    fn invalid(&self, e: impl std::fmt::Display) -> DbError {
+        invalid(&self.path, e)
+    }
+}
+
+fn invalid(path: &Path, e: impl std::fmt::Display) -> DbError {
+    DbError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("not a valid MMDB file: {e}"),
+    }
+}
