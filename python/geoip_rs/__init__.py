@@ -25,6 +25,7 @@ from ._geoip_rs import (
 from .database import (
     SOURCE_KINDS,
     Database,
+    MmdbDatabase,
     arrow_schema,
     build_database,
     default_path,
@@ -39,6 +40,7 @@ __all__ = [
     "SOURCE_KINDS",
     "arrow_schema",
     "Database",
+    "MmdbDatabase",
     "DatabaseError",
     "Record",
     "build_database",

@@ -13,6 +13,10 @@ from typing_extensions import Self, disjoint_base
 __all__ = [
     "DbIter",
     "Database",
+    "MmdbDatabase",
+    "MmdbIter",
+    "_to_mmdb",
+    "_is_mmdb",
     "Record",
     "arrow_schema",
     "PrefixTable",
@@ -740,6 +744,93 @@ class Database:
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
+MmdbValue: TypeAlias = Any
+"""A decoded MMDB value: dict, list, str, bytes, int, float or bool."""
+
+@final
+class MmdbIter:
+    """Iterator over an MMDB file's ``(network, record)`` pairs (see
+    ``MmdbDatabase.__iter__``)."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> tuple[AnyNetwork, dict[str, MmdbValue]]: ...
+
+@disjoint_base
+class MmdbDatabase:
+    """An MMDB (MaxMind DB) file, memory-mapped and read-only, through MaxMind's own
+    Rust reader. Every problem with the file, at open (``verify`` checks the whole
+    tree and data section) or at a lookup, is a ``DatabaseError`` naming the file.
+    Use as a context manager or call ``close()``. Pickles as its path."""
+
+    def __new__(cls, path: str | os.PathLike[str], *, verify: bool = True) -> Self: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The file's metadata: ``database_type``, ``description``, ``languages``,
+        ``ip_version``, ``node_count``, ``record_size``, ``build_epoch``, and the
+        binary format's version."""
+    def lookup(self, ip: Address) -> dict[str, MmdbValue] | None:
+        """The record of ``ip`` as a dict; None if the file has none."""
+    def get(self, ip: Address) -> dict[str, MmdbValue] | None:
+        """Same as ``lookup`` (the name maxminddb's reader uses)."""
+    def get_with_prefix_len(self, ip: Address) -> tuple[dict[str, MmdbValue] | None, int]:
+        """The record and the length of the file's network holding ``ip``."""
+    def lookup_network(self, ip: Address) -> tuple[AnyNetwork, dict[str, MmdbValue]] | None:
+        """The file's network holding ``ip`` and its record; None if no record."""
+    def __contains__(self, ip: Address, /) -> bool: ...
+    def __iter__(self) -> MmdbIter:
+        """Every network with a record and the record, IPv4 networks once (not
+        again under their IPv6 aliases)."""
+    def lookup_batch(
+        self,
+        addresses: Addresses,
+        fields: Sequence[str] | None = None,
+        *,
+        on_error: RowError = "raise",
+    ) -> dict[str, npt.NDArray[Any]]:
+        """Many addresses at once, the tree walks on every core with the GIL released.
+
+        Args:
+            addresses: as ``Database.lookup_batch`` takes them.
+            fields: dotted paths into the records (``"country.iso_code"``,
+                ``"location.latitude"``, ``"subdivisions.0.iso_code"``); by default
+                every leaf of the records found, localised names in English only.
+            on_error: ``"raise"`` (a ``ValueError`` naming the row) or ``"null"``.
+
+        Returns:
+            ``found`` (bool), one array per field and ``prefix_len`` (the network's
+            length, uint8). A field's array has the type its values share: uint64,
+            int64, float64 (NaN where missing), bool, or objects (text, with maps and
+            arrays as JSON; None where missing); integers are 0 where missing."""
+    def to_arrow(
+        self,
+        addresses: Addresses,
+        fields: Sequence[str] | None = None,
+        *,
+        on_error: RowError = "raise",
+    ) -> ArrowTable:
+        """The answers as an Arrow table: ``prefix_len`` then one column per field
+        (as ``lookup_batch`` chooses them; text dictionary-encoded), null where a row
+        has no record or its record no such field."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: object) -> None: ...
+    def __repr__(self) -> str: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+def _to_mmdb(
+    db: Database,
+    path: str | os.PathLike[str],
+    *,
+    database_type: str,
+    description: str | None = None,
+    ipv4_aliases: bool | None = None,
+    snapshot: int | None = None,
+) -> dict[str, Any]: ...
+def _is_mmdb(path: str | os.PathLike[str]) -> bool: ...
 def _seconds(at: Time) -> int: ...
 def _build_history(
     path: str | os.PathLike[str],

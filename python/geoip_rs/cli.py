@@ -127,10 +127,14 @@ def make_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print the metadata as JSON")
     i.set_defaults(run=run_info)
 
-    e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV")
+    e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV, "
+                       "or the database as an MMDB (MaxMind DB) file")
     e.add_argument("db", nargs="?", help=DB_HELP)
-    e.add_argument("--format", choices=EXPORT_FORMATS, default=EXPORT_FORMATS[0])
-    e.add_argument("-o", "--output", help="file to write (default: stdout)")
+    e.add_argument("--format", choices=EXPORT_FORMATS + ("mmdb",), default=EXPORT_FORMATS[0])
+    e.add_argument("-o", "--output", help="file to write (default: stdout; needed for mmdb)")
+    e.add_argument("--database-type", default="geoip_rs-ASN-Country",
+                   help="the MMDB metadata's database_type (mmdb only)")
+    e.add_argument("--at", help="the snapshot of a history to write (mmdb only)")
     e.set_defaults(run=run_export)
     return p
 
@@ -501,12 +505,28 @@ def print_snapshots(snaps: list[dict[str, Any]]) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.format == "mmdb":
+        return run_export_mmdb(args)
     with open_arg(args.db) as db:
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as f:
                 export(db, args.format, f)
         else:
             export(db, args.format, sys.stdout)
+    return 0
+
+
+def run_export_mmdb(args: argparse.Namespace) -> int:
+    if not args.output:
+        raise UserError("--format mmdb writes a file: give it with -o OUT.mmdb")
+    at = moment(args.at) if args.at is not None else None
+    with open_arg(args.db) as db:
+        if not isinstance(db, Database):
+            raise UserError(f"{db.path} is already an MMDB file")
+        done = db.to_mmdb(args.output, database_type=args.database_type, at=at)
+    aliases = "with" if done["ipv4_aliases"] else "without"
+    print(f"wrote {args.output}: {done['networks']:,} networks, {done['bytes']:,} bytes, "
+          f"{aliases} IPv4 aliases", file=sys.stderr)
     return 0
 
 

@@ -96,6 +96,47 @@ class Database(_geoip_rs.Database):
         pl = _require("polars", "polars")
         return pl.DataFrame(self.to_arrow(addresses, columns, on_error=on_error, at=at))
 
+    def to_mmdb(
+        self,
+        path: PathLike,
+        *,
+        database_type: str = "geoip_rs-ASN-Country",
+        description: str | None = None,
+        ipv4_aliases: bool | None = None,
+        at: Any = None,
+    ) -> dict[str, Any]:
+        """Write the database as an MMDB (MaxMind DB) file, atomically, that every
+        MaxMind reader opens (nginx, ClickHouse, Logstash, ``maxminddb``...).
+
+        Each record has MaxMind's field names (``autonomous_system_number``,
+        ``autonomous_system_organization``, ``country.iso_code``,
+        ``registered_country.iso_code``) and every field of ``Record`` under
+        ``geoip_rs`` (``geoip_rs.prefix``, ``geoip_rs.origins``...), with
+        ``geoip_rs.prefix_length``. The networks are the database's prefixes,
+        split only where a more specific prefix or a different answer (an RIR
+        block's country) inside them requires; unrouted space has no record.
+
+        ``ipv4_aliases`` answers IPv4 asked as IPv4-mapped, 6to4 or Teredo IPv6,
+        as MaxMind's files do; by default on unless the database routes prefixes
+        inside those networks (which the aliases would hide). ``at`` picks the
+        snapshot of a history (the newest by default).
+
+        Returns what was written: ``networks``, ``aliased_out`` (networks left out
+        under forced aliases), ``ipv4_aliases`` and ``bytes``."""
+        snapshot = None
+        if at is not None:
+            snapshot = self._snapshot_at(at)
+            if snapshot is None:
+                raise ValueError(f"{self.path} has no snapshot at {at!r}")
+        return _geoip_rs._to_mmdb(
+            self,
+            os.fspath(path),
+            database_type=database_type,
+            description=description,
+            ipv4_aliases=ipv4_aliases,
+            snapshot=snapshot,
+        )
+
     @property
     def snapshots(self) -> list[dict[str, Any]]:
         """Each snapshot, oldest first: ``index``, ``time`` (the date of its routing
@@ -176,14 +217,50 @@ def arrow_to_pandas(table: Any) -> Any:
     return df
 
 
-def open(path: PathLike | None = None, *, verify: bool = True) -> Database:  # noqa: A001
+class MmdbDatabase(_geoip_rs.MmdbDatabase):
+    """An MMDB (MaxMind DB) file, memory-mapped and read-only: ``geoip_rs.open(path)``
+    or ``MmdbDatabase(path)``. Lookups give the records as dicts (as maxminddb's
+    reader does); batches give chosen fields as columns."""
+
+    def to_pandas(
+        self,
+        addresses: Any,
+        fields: Sequence[str] | None = None,
+        *,
+        on_error: Literal["raise", "null"] = "raise",
+    ) -> Any:
+        """A pandas DataFrame with one row per address: ``to_arrow``'s columns
+        (text ones ``Categorical``, the others Arrow-backed), misses missing."""
+        return arrow_to_pandas(self.to_arrow(addresses, fields, on_error=on_error))
+
+    def to_polars(
+        self,
+        addresses: Any,
+        fields: Sequence[str] | None = None,
+        *,
+        on_error: Literal["raise", "null"] = "raise",
+    ) -> Any:
+        """A Polars DataFrame with one row per address: ``to_arrow``'s columns."""
+        pl = _require("polars", "polars")
+        return pl.DataFrame(self.to_arrow(addresses, fields, on_error=on_error))
+
+
+def open(  # noqa: A001
+    path: PathLike | None = None, *, verify: bool = True
+) -> Database | MmdbDatabase:
     """Open a database file; with no argument, the newest database that
     ``geoip_rs.update()`` left in the cache directory, or the bundled sample when
     there is none (``default_path()`` says which).
 
-    ``verify`` checks the file's checksum (reading it once); without it only the
-    structure is checked and the pages are read as queries need them."""
-    return Database(os.fspath(path) if path is not None else default_path(), verify=verify)
+    An MMDB (MaxMind DB) file opens as an ``MmdbDatabase``.
+
+    ``verify`` checks the file's checksum (reading it once), or an MMDB file's
+    whole tree and data; without it only the structure is checked and the pages
+    are read as queries need them."""
+    p = os.fspath(path) if path is not None else default_path()
+    if _geoip_rs._is_mmdb(p):
+        return MmdbDatabase(p, verify=verify)
+    return Database(p, verify=verify)
 
 
 def default_path() -> str:

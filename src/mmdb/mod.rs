@@ -2,6 +2,7 @@
 //!
 //! - [`networks`]: the address space cut where a database's answer may change.
 //! - [`record`]: a record as an MMDB value (MaxMind's field names, then ours).
+//! - [`encode`]: the data section's encoding; [`tree`]: the search tree.
 //! - [`write`]: a database (one snapshot) as an MMDB file.
 //! - [`read`]: an MMDB file opened (MaxMind's reader, memory-mapped): lookups,
 //!   networks, metadata; every error a [`crate::db::DbError`].
@@ -11,9 +12,11 @@
 
 pub mod arrow;
 pub mod batch;
+pub mod encode;
 pub mod networks;
 pub mod read;
 pub mod record;
+pub mod tree;
 pub mod value;
 pub mod write;
 

@@ -20,12 +20,18 @@ pub struct MmdbFile {
 /// The 14 bytes before an MMDB file's metadata.
 pub const METADATA_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
 
-/// Whether `bytes` (a file's last 128 KiB, or all of it) hold an MMDB metadata
-/// marker, which the format puts in the file's last 128 KiB.
-pub fn looks_like_mmdb(bytes: &[u8]) -> bool {
-    bytes
+/// Whether the file at `path` holds an MMDB metadata marker in its last 128 KiB,
+/// where the format puts it (so that a database of either kind opens by path).
+pub fn is_mmdb_file(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(128 * 1024)))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    Ok(tail
         .windows(METADATA_MARKER.len())
-        .any(|w| w == METADATA_MARKER)
+        .any(|w| w == METADATA_MARKER))
 }
 
 /// One answer: the record's data offset (a key shared by every address with the
@@ -94,25 +100,17 @@ impl MmdbFile {
         r.decode::<MmdbValue>().map_err(|e| self.invalid(e))
     }
 
-    /// Every network with a record, IPv4 ones as IPv4 (not also under their
-    /// IPv6 aliases), in tree order.
-    pub fn networks(&self) -> impl Iterator<Item = Result<(IpNet, MmdbValue), DbError>> + '_ {
-        let all = self.reader.networks(WithinOptions::default());
-        let all = all.map_err(|e| self.invalid(e));
-        let (first, rest) = match all {
+    /// Every network with a record, IPv4 ones as IPv4 (not again under their
+    /// IPv6 aliases), in tree order; [`MmdbFile::lookup`] of a network's first
+    /// address gives its record.
+    pub fn networks(&self) -> impl Iterator<Item = Result<IpNet, DbError>> + '_ {
+        let (first, rest) = match self.reader.networks(WithinOptions::default()) {
             Ok(it) => (None, Some(it)),
-            Err(e) => (Some(Err(e)), None),
+            Err(e) => (Some(Err(self.invalid(e))), None),
         };
-        let rest = rest.into_iter().flatten().filter_map(move |r| {
-            let one = || {
-                let r = r.map_err(|e| self.invalid(e))?;
-                let n = r.network().map_err(|e| self.invalid(e))?;
-                let net = IpNet::new(n.network(), n.prefix()).map_err(|e| self.invalid(e))?;
-                Ok(r.decode::<MmdbValue>()
-                    .map_err(|e| self.invalid(e))?
-                    .map(|v| (net, v)))
-            };
-            one().transpose()
+        let rest = rest.into_iter().flatten().map(move |r| {
+            let n = r.and_then(|r| r.network()).map_err(|e| self.invalid(e))?;
+            IpNet::new(n.network(), n.prefix()).map_err(|e| self.invalid(e))
         });
         first.into_iter().chain(rest)
     }

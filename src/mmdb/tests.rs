@@ -51,8 +51,19 @@ fn answer(r: &Reader<Vec<u8>>, a: IpAddr) -> Option<(Value, IpNet)> {
 
 #[test]
 fn an_export_answers_every_address_as_the_database() {
+    for size in [24, 28, 32] {
+        export_answers_as_the_database(size);
+    }
+}
+
+fn export_answers_as_the_database(size: u16) {
     let db = Database::open(small_db("mmdb.db"), true).unwrap();
-    let (bytes, summary) = mmdb_bytes(&db, &MmdbOptions::default()).unwrap();
+    let o = MmdbOptions {
+        min_record_size: size,
+        ..MmdbOptions::default()
+    };
+    let (bytes, summary) = mmdb_bytes(&db, &o).unwrap();
+    assert_eq!(summary.record_size, size);
     // 2001:db8::/32 is outside the aliased networks, so the aliases are on.
     assert!(summary.ipv4_aliases);
     assert_eq!(summary.aliased_out, 0);

@@ -1,25 +1,23 @@
-//! A database (at one snapshot) as an MMDB file.
-//!
-//! The tree, the record sizes, the IPv4 alias nodes, the data section's pointers
-//! and the metadata are mmdb-writer's: it writes what MaxMind's Go writer writes,
-//! and the readers it is tested against are ours too (MaxMind's Rust reader, the
-//! `maxminddb` Python package in both its modes, libmaxminddb).
+//! A database (at one snapshot) as an MMDB file: the networks cut where its
+//! answer changes ([`super::networks`]), each record encoded once
+//! ([`super::encode`], [`super::record`]), the search tree over them
+//! ([`super::tree`]) with MaxMind's IPv4 aliases, and the metadata.
 
+use super::encode::{DataSection, Encoder, Type};
 use super::networks::{family_starts, ranges};
-use super::record::record_value;
+use super::read::METADATA_MARKER;
+use super::record::encode_record;
+use super::tree::SearchTree;
 use crate::db::file::write_atomic;
 use crate::db::history::time::parse_time;
 use crate::db::layout::Stored;
 use crate::db::read::Family;
 use crate::db::versions::VTrie;
 use crate::db::{Database, DbError, Record, View};
-use crate::key::{Key, Prefix};
+use crate::key::Key;
 use crate::range::range_to_prefixes;
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use mmdb_writer::{Ipv4Aliasing, Value, Writer};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
 /// How to write the file.
 #[derive(Clone, Debug)]
@@ -34,6 +32,9 @@ pub struct MmdbOptions {
     pub ipv4_aliases: Option<bool>,
     /// The snapshot of a history to write; `None` for the newest.
     pub snapshot: Option<u32>,
+    /// The smallest record size to use (24, 28 or 32 bits); a larger one where the
+    /// tree and data need it.
+    pub min_record_size: u16,
 }
 
 impl Default for MmdbOptions {
@@ -43,6 +44,7 @@ impl Default for MmdbOptions {
             description: None,
             ipv4_aliases: None,
             snapshot: None,
+            min_record_size: 24,
         }
     }
 }
@@ -52,29 +54,37 @@ impl Default for MmdbOptions {
 pub struct MmdbSummary {
     /// Networks written (after joining neighbours with equal records).
     pub networks: u64,
+    /// Distinct records written.
+    pub records: u64,
     /// Networks left out because they lie inside the IPv4 aliases' space.
     pub aliased_out: u64,
     pub ipv4_aliases: bool,
+    pub node_count: u64,
+    pub record_size: u16,
     pub bytes: u64,
 }
 
-/// The networks aliasing hides: IPv4-mapped, Teredo and 6to4.
-fn aliased(net: &Ipv6Net) -> bool {
-    const ALIASES: [(u128, u8); 3] = [(0xffff << 32, 96), (0x2001 << 112, 32), (0x2002 << 112, 16)];
-    let a = u128::from(net.network());
+/// The networks the aliases take over (IPv4-mapped, Teredo, 6to4), in the tree's
+/// 128 bits, and the IPv4 subtree's place, `::/96`.
+const ALIASES: [(u128, u8); 3] = [(0xffff << 32, 96), (0x2001 << 112, 32), (0x2002 << 112, 16)];
+const IPV4_ROOT: (u128, u8) = (0, 96);
+
+/// Whether the network `bits/len` lies in aliased space.
+fn aliased(bits: u128, len: u8) -> bool {
     ALIASES
         .iter()
-        .any(|&(base, len)| net.prefix_len() >= len && a.masked(len) == base)
+        .any(|&(base, l)| len >= l && bits.masked(l) == base)
 }
 
-/// One family's networks with their values, in address order.
+/// One family's networks as `(bits in the tree, length, data offset)`, in address
+/// order; `shift` places the family's bits in the tree's 128.
 fn family_networks<K: Stored>(
     v: &View<'_>,
     routes: &Family<'_, K>,
     rir: &VTrie<'_, K>,
     to_ip: impl Fn(K) -> std::net::IpAddr,
-    to_net: impl Fn(Prefix<K>) -> IpNet,
-) -> Vec<(IpNet, Value)> {
+    ds: &mut DataSection,
+) -> Vec<(u128, u8, u32)> {
     let starts = family_starts(routes, rir, v.at);
     // Records compared without their address, which differs at every piece.
     let zero = to_ip(K::ZERO);
@@ -82,11 +92,14 @@ fn family_networks<K: Stored>(
         let r = v.record(to_ip(a))?;
         Some(Record { address: zero, ..r })
     });
+    let shift = 128 - K::BITS;
     let mut out = Vec::with_capacity(pieces.len());
     for (first, last, r) in pieces {
-        let value = record_value(&r);
+        let bytes = encode_record(ds, &r);
+        let offset = ds.record(&bytes);
         for p in range_to_prefixes(first, last) {
-            out.push((to_net(p), value.clone()));
+            let len = p.prefix_len() + shift;
+            out.push((p.addr().to_u128(), len, offset));
         }
     }
     out
@@ -99,44 +112,70 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
         Some(s) => return Err(format!("no snapshot {s} (the file has {})", db.snapshots())),
         None => db.view(),
     };
-    let mut nets = family_networks(
-        &v,
-        &v.v4,
-        &v.rir4,
-        |a| Ipv4Addr::from(a).into(),
-        |p| Ipv4Net::new_assert(p.addr().into(), p.prefix_len()).into(),
-    );
-    nets.extend(family_networks(
-        &v,
-        &v.v6,
-        &v.rir6,
-        |a| Ipv6Addr::from(a).into(),
-        |p| Ipv6Net::new_assert(p.addr().into(), p.prefix_len()).into(),
-    ));
-    let hidden = |n: &IpNet| matches!(n, IpNet::V6(n) if aliased(n));
-    let aliases = o
-        .ipv4_aliases
-        .unwrap_or(!nets.iter().any(|(n, _)| hidden(n)));
-    let mut w = writer(db, o, aliases);
-    let mut summary = MmdbSummary {
+    let mut ds = DataSection::default();
+    let v4 = family_networks(&v, &v.v4, &v.rir4, |a| Ipv4Addr::from(a).into(), &mut ds);
+    let mut v6 = family_networks(&v, &v.v6, &v.rir6, |a| Ipv6Addr::from(a).into(), &mut ds);
+    // IPv6 routes over `::/96` (a default route, say) would hide the IPv4 subtree,
+    // which is where IPv4 is answered: that deprecated space is left to IPv4.
+    if !v4.is_empty() {
+        v6 = clip_ipv4_space(v6);
+    }
+    let in_alias = |&(bits, len, _): &(u128, u8, u32)| aliased(bits, len);
+    let aliases = !v4.is_empty() && o.ipv4_aliases.unwrap_or(!v6.iter().any(in_alias));
+    let mut tree = SearchTree::default();
+    let mut s = MmdbSummary {
         ipv4_aliases: aliases,
         ..MmdbSummary::default()
     };
-    for (net, value) in nets {
-        if aliases && hidden(&net) {
-            summary.aliased_out += 1;
+    for n in v4.iter().chain(&v6) {
+        if aliases && in_alias(n) {
+            s.aliased_out += 1;
             continue;
         }
-        w.insert_value(net, value).map_err(|e| e.to_string())?;
-        summary.networks += 1;
+        tree.insert(n.0, n.1, n.2)?;
+        s.networks += 1;
     }
-    let bytes = w.to_bytes().map_err(|e| e.to_string())?;
-    summary.bytes = bytes.len() as u64;
-    Ok((bytes, summary))
+    if aliases {
+        let root = tree.node_at(IPV4_ROOT.0, IPV4_ROOT.1)?;
+        for (bits, len) in ALIASES {
+            tree.alias(bits, len, root)?;
+        }
+    }
+    let (tree_bytes, record_size) = tree.to_bytes(ds.len(), o.min_record_size)?;
+    s.node_count = tree.node_count() as u64;
+    s.records = ds.records() as u64;
+    s.record_size = record_size;
+    let mut out = tree_bytes;
+    out.extend_from_slice(&[0u8; 16]);
+    out.extend_from_slice(&ds.out.bytes);
+    out.extend_from_slice(METADATA_MARKER);
+    out.extend(metadata(db, o, &s));
+    s.bytes = out.len() as u64;
+    Ok((out, s))
 }
 
-/// An empty writer with the metadata of `db`.
-fn writer(db: &Database, o: &MmdbOptions, aliases: bool) -> Writer {
+/// The IPv6 networks without the part of them inside `::/96`.
+fn clip_ipv4_space(v6: Vec<(u128, u8, u32)>) -> Vec<(u128, u8, u32)> {
+    let mut out = Vec::with_capacity(v6.len());
+    for (bits, len, offset) in v6 {
+        let last = bits | u128::MAX.checked_shr(len.into()).unwrap_or(0);
+        if last <= u32::MAX as u128 {
+            continue;
+        }
+        if bits > u32::MAX as u128 {
+            out.push((bits, len, offset));
+            continue;
+        }
+        // A network over `::/96`: its addresses above it, as networks.
+        for p in range_to_prefixes(1u128 << 32, last) {
+            out.push((p.addr(), p.prefix_len(), offset));
+        }
+    }
+    out
+}
+
+/// The metadata map: what the file is, its tree's shape, its build time.
+fn metadata(db: &Database, o: &MmdbOptions, s: &MmdbSummary) -> Vec<u8> {
     let m = db.metadata();
     let description = o.description.clone().unwrap_or_else(|| {
         let data = m.data_time().map(|(d, _)| d.to_owned());
@@ -149,15 +188,31 @@ fn writer(db: &Database, o: &MmdbOptions, aliases: bool) -> Writer {
         )
     });
     let built = parse_time(&m.built).unwrap_or(0).max(0) as u64;
-    Writer::builder(o.database_type.clone())
-        .languages(["en"])
-        .description(&[("en", description.as_str())])
-        .ipv4_aliasing(match aliases {
-            true => Ipv4Aliasing::Enabled,
-            false => Ipv4Aliasing::Disabled,
-        })
-        .build_epoch(UNIX_EPOCH + Duration::from_secs(built))
-        .build()
+    let mut e = Encoder::default();
+    e.control(Type::Map, 9);
+    let key = |e: &mut Encoder, k: &str| e.utf8(k);
+    key(&mut e, "binary_format_major_version");
+    e.uint(Type::Uint16, 2);
+    key(&mut e, "binary_format_minor_version");
+    e.uint(Type::Uint16, 0);
+    key(&mut e, "build_epoch");
+    e.uint(Type::Uint64, built);
+    key(&mut e, "database_type");
+    e.utf8(&o.database_type);
+    key(&mut e, "description");
+    e.control(Type::Map, 1);
+    e.utf8("en");
+    e.utf8(&description);
+    key(&mut e, "ip_version");
+    e.uint(Type::Uint16, 6);
+    key(&mut e, "languages");
+    e.control(Type::Array, 1);
+    e.utf8("en");
+    key(&mut e, "node_count");
+    e.uint(Type::Uint32, s.node_count);
+    key(&mut e, "record_size");
+    e.uint(Type::Uint16, s.record_size.into());
+    e.bytes
 }
 
 impl Database {

@@ -57,7 +57,7 @@ fn fixed<const N: usize>(codes: Vec<[u8; N]>) -> Vec<PyFixedString<N>> {
 
 impl PyDatabase {
     /// The open database; a `ValueError` after `close()`.
-    fn db(&self) -> PyResult<Arc<Database>> {
+    pub(crate) fn db(&self) -> PyResult<Arc<Database>> {
         match &*self.db.read().unwrap_or_else(|e| e.into_inner()) {
             Some(db) => Ok(db.clone()),
             None => Err(PyValueError::new_err(format!(

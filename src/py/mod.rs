@@ -11,6 +11,7 @@
 //! - [`arrow`]: Arrow address columns in (pyo3-arrow) and record tables out.
 //! - [`times`]: times (`at=`) as Unix seconds, and the snapshots of a batch's rows;
 //!   [`history`]: the history build.
+//! - [`mmdb`]: `MmdbDatabase` (MMDB files read) and the MMDB export.
 //! - [`convert`]: the one converter of Python addresses and networks;
 //!   [`errors`]: the one mapping of core errors to Python exceptions.
 
@@ -26,6 +27,7 @@ mod load;
 mod load_mrt;
 mod load_prefixes;
 mod load_registry;
+mod mmdb;
 mod record;
 mod table;
 mod times;
@@ -65,6 +67,7 @@ mod _geoip_rs {
         super::load_registry::register(m)?;
         super::db_build::register(m)?;
         super::history::register(m)?;
+        super::mmdb::register(m)?;
         m.add(
             "DatabaseError",
             m.py().get_type::<super::errors::DatabaseError>(),
