@@ -1123,7 +1123,7 @@ def test_build_history_bad_inputs(synth, tmp_path):
     cases = [
         ([good, undated.path], rf"^{q(undated.path)}: no date"),
         ([good, same.path], rf"^{q(same.path)}: its data is of 2021-01-01, as is that of {q(good)}"),
-        ([other, v1], rf"^{q(v1)}: format version 1, this geoip_rs reads versions 2 \(one date\) and 3 \(history\)"),
+        ([other, v1], rf"^{q(v1)}: format version 1, this geoip_rs reads versions 2 \(one date\), 3 \(history\) and 4 \(a compiled MMDB file\)"),
         ([corrupt, other], rf"^{q(corrupt)}: checksum mismatch"),
         ([text], rf"^{q(text)}: not a geoip_rs database"),
         ([], rf"^{q(out)}: no snapshots"),

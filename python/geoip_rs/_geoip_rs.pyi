@@ -16,7 +16,8 @@ __all__ = [
     "MmdbDatabase",
     "MmdbIter",
     "_to_mmdb",
-    "_is_mmdb",
+    "_file_kind",
+    "_compile_mmdb",
     "Record",
     "arrow_schema",
     "PrefixTable",
@@ -758,7 +759,8 @@ class MmdbIter:
 @disjoint_base
 class MmdbDatabase:
     """An MMDB (MaxMind DB) file, memory-mapped and read-only, through MaxMind's own
-    Rust reader. Every problem with the file, at open (``verify`` checks the whole
+    Rust reader; or one compiled by ``geoip_rs.convert_mmdb``, which answers the same
+    with batches walking a Poptrie. Every problem with the file, at open (``verify`` checks the whole
     tree and data section) or at a lookup, is a ``DatabaseError`` naming the file.
     Use as a context manager or call ``close()``. Pickles as its path."""
 
@@ -830,7 +832,8 @@ def _to_mmdb(
     ipv4_aliases: bool | None = None,
     snapshot: int | None = None,
 ) -> dict[str, Any]: ...
-def _is_mmdb(path: str | os.PathLike[str]) -> bool: ...
+def _file_kind(path: str | os.PathLike[str]) -> Literal["database", "mmdb", "compiled-mmdb"]: ...
+def _compile_mmdb(src: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, int]: ...
 def _seconds(at: Time) -> int: ...
 def _build_history(
     path: str | os.PathLike[str],

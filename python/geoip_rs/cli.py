@@ -28,6 +28,7 @@ from .database import (
     SOURCE_KINDS,
     Database,
     build_database,
+    convert_mmdb,
     open as open_db,
     sample_path,
 )
@@ -126,6 +127,12 @@ def make_parser() -> argparse.ArgumentParser:
     i.add_argument("db", nargs="?", help=DB_HELP)
     i.add_argument("--json", action="store_true", help="print the metadata as JSON")
     i.set_defaults(run=run_info)
+
+    c = sub.add_parser("convert", help="compile an MMDB file into geoip_rs's format, "
+                       "for fast batches over a file read many times")
+    c.add_argument("mmdb", help="the MMDB file")
+    c.add_argument("output", help="the file to write")
+    c.set_defaults(run=run_convert)
 
     e = sub.add_parser("export", help="write a database's prefixes as ipasn or CSV, "
                        "or the database as an MMDB (MaxMind DB) file")
@@ -513,6 +520,13 @@ def run_export(args: argparse.Namespace) -> int:
                 export(db, args.format, f)
         else:
             export(db, args.format, sys.stdout)
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    done = convert_mmdb(args.mmdb, args.output)
+    print(f"wrote {args.output}: {done['ipv4_networks']:,} IPv4 and {done['ipv6_networks']:,} "
+          f"IPv6 networks, {done['records']:,} records, {done['bytes']:,} bytes", file=sys.stderr)
     return 0
 
 

@@ -252,15 +252,29 @@ def open(  # noqa: A001
     ``geoip_rs.update()`` left in the cache directory, or the bundled sample when
     there is none (``default_path()`` says which).
 
-    An MMDB (MaxMind DB) file opens as an ``MmdbDatabase``.
+    An MMDB (MaxMind DB) file, or one compiled by ``convert_mmdb``, opens as an
+    ``MmdbDatabase``.
 
     ``verify`` checks the file's checksum (reading it once), or an MMDB file's
     whole tree and data; without it only the structure is checked and the pages
     are read as queries need them."""
     p = os.fspath(path) if path is not None else default_path()
-    if _geoip_rs._is_mmdb(p):
+    if _geoip_rs._file_kind(p) != "database":
         return MmdbDatabase(p, verify=verify)
     return Database(p, verify=verify)
+
+
+def convert_mmdb(mmdb: PathLike, out: PathLike) -> dict[str, Any]:
+    """Compile the MMDB file ``mmdb`` into geoip_rs's own format at ``out``
+    (atomically): its networks into the Poptrie a database uses, its records kept
+    once each. ``geoip_rs.open(out)`` then gives an ``MmdbDatabase`` that answers as
+    the MMDB file does, with batches at a database's speed: for a file read many
+    times. Returns ``ipv4_networks``, ``ipv6_networks``, ``records`` and ``bytes``.
+
+    IPv6 addresses in the IPv4 aliases' space (IPv4-mapped, 6to4, Teredo) are not
+    answered as their IPv4 addresses, as the MMDB file may; integers wider than
+    64 bits come back as floats."""
+    return _geoip_rs._compile_mmdb(os.fspath(mmdb), os.fspath(out))
 
 
 def default_path() -> str:

@@ -4,7 +4,8 @@
 //! Layout (all integers little-endian):
 //! ```text
 //! 0   magic        8 bytes  "GEOIPRS\0"
-//! 8   version      u32      FORMAT_VERSION, or HISTORY_VERSION for a history
+//! 8   version      u32      FORMAT_VERSION, HISTORY_VERSION for a history, or
+//!                           COMPILED_MMDB_VERSION for an MMDB file compiled
 //! 12  sections     u32      number of sections
 //! 16  file length  u64      the whole file, to catch truncation at once
 //! 24  checksum     u32      CRC-32 of every other byte of the file
@@ -31,6 +32,9 @@ pub const FORMAT_VERSION: u32 = 2;
 /// own (see [`super::versions`]). A number of its own, so that a reader of one-date
 /// files only refuses it rather than misreading it.
 pub const HISTORY_VERSION: u32 = 3;
+/// An MMDB file compiled into this container (see [`crate::mmdb::compiled`]): its
+/// own sections, not a database's, so a number of its own.
+pub const COMPILED_MMDB_VERSION: u32 = 4;
 const HEADER: usize = 32;
 const ENTRY: usize = 24;
 
@@ -254,10 +258,11 @@ fn validate(bytes: &[u8], verify_checksum: bool) -> Result<Vec<([u8; 8], usize, 
     let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
     let version = u32_at(8);
-    if version != FORMAT_VERSION && version != HISTORY_VERSION {
+    if ![FORMAT_VERSION, HISTORY_VERSION, COMPILED_MMDB_VERSION].contains(&version) {
         return Err(format!(
             "format version {version}, this geoip_rs reads versions {FORMAT_VERSION} \
-             (one date) and {HISTORY_VERSION} (history)"
+             (one date), {HISTORY_VERSION} (history) and {COMPILED_MMDB_VERSION} \
+             (a compiled MMDB file)"
         ));
     }
     if u64_at(16) != bytes.len() as u64 {

@@ -79,6 +79,11 @@ impl Database {
     /// data pages are not all read on open; structure is still checked.
     pub fn open(path: impl AsRef<Path>, verify_checksum: bool) -> Result<Database, DbError> {
         let file = DbFile::open_with(path, verify_checksum)?;
+        if file.version() == super::file::COMPILED_MMDB_VERSION {
+            return Err(file.invalid(
+                "a compiled MMDB file, not a database: open it with geoip_rs.open".into(),
+            ));
+        }
         let mut ranges = Section::ALL
             .iter()
             .map(|s| file.section_range(s.name()))

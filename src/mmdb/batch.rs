@@ -4,7 +4,7 @@
 //! record among many networks) is then decoded once, and a column takes its value
 //! per record, not per row.
 
-use super::read::MmdbFile;
+use super::source::MmdbSource;
 use super::value::MmdbValue;
 use crate::batch::{map_ranges, Keys};
 use crate::db::DbError;
@@ -38,16 +38,10 @@ pub enum FieldColumn {
     Text(Vec<i32>, Vec<String>),
 }
 
-impl MmdbFile {
+impl MmdbSource {
     /// The answers for `keys`; rows that `valid` marks false get no record.
     pub fn answers(&self, keys: &Keys, valid: Option<&[bool]>) -> Result<MmdbAnswers, DbError> {
-        let parts = map_ranges(keys.len(), |r| -> Result<Vec<(usize, u8)>, DbError> {
-            r.map(|i| {
-                let f = self.find(keys.get(i))?;
-                Ok((f.offset.map_or(usize::MAX, |o| o), f.prefix_len))
-            })
-            .collect()
-        });
+        let parts = map_ranges(keys.len(), |r| self.find_many(keys, r));
         let mut index: FxHashMap<usize, u32> = FxHashMap::default();
         let mut records = Vec::new();
         let n = keys.len();
@@ -61,10 +55,7 @@ impl MmdbFile {
                     true => match index.get(&offset) {
                         Some(&r) => r,
                         None => {
-                            let v = self
-                                .record(keys.get(row))?
-                                .unwrap_or(MmdbValue::Map(vec![]));
-                            records.push(v);
+                            records.push(self.record_of(offset, keys.get(row))?);
                             index.insert(offset, records.len() as u32 - 1);
                             records.len() as u32 - 1
                         }

@@ -7,21 +7,26 @@
 //! - [`read`]: an MMDB file opened (MaxMind's reader, memory-mapped): lookups,
 //!   networks, metadata; every error a [`crate::db::DbError`].
 //! - [`value`]: a decoded MMDB value, and dotted paths into it.
+//! - [`compiled`]: an MMDB file compiled into geoip_rs's container (Poptries and
+//!   records), and opened; [`source`]: either kind behind one interface.
 //! - [`batch`]: many lookups at once, chosen fields as typed columns.
 //! - [`arrow`]: those columns as an Arrow record batch.
 
 pub mod arrow;
 pub mod batch;
+pub mod compiled;
 pub mod encode;
 pub mod networks;
 pub mod read;
 pub mod record;
+pub mod source;
 pub mod tree;
 pub mod value;
 pub mod write;
 
 pub use batch::{FieldColumn, MmdbAnswers};
 pub use read::MmdbFile;
+pub use source::{FileKind, MmdbSource};
 pub use value::MmdbValue;
 pub use write::{MmdbOptions, MmdbSummary};
 

@@ -244,9 +244,9 @@ fn broken_files_are_errors_not_panics() {
 #[test]
 fn batches_answer_as_single_lookups() {
     use super::batch::FieldColumn;
-    use super::read::MmdbFile;
+    use super::source::MmdbSource;
     use crate::batch::Keys;
-    let f = MmdbFile::open(maxmind("test-data/GeoIP2-City-Test.mmdb"), true).unwrap();
+    let f = MmdbSource::open(&maxmind("test-data/GeoIP2-City-Test.mmdb"), true).unwrap();
     let mut addrs: Vec<IpAddr> = source_entries("GeoIP2-City-Test")
         .iter()
         .flat_map(|(n, _)| [n.network(), n.broadcast()])
@@ -314,5 +314,62 @@ fn numbers_as_floats(v: Value) -> Value {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+/// A compiled file answers every network's first and last address, and batches,
+/// as the MMDB file it came from; it iterates the same networks.
+#[test]
+fn compiled_files_answer_as_their_sources() {
+    use super::compiled::compile;
+    use super::source::{FileKind, MmdbSource};
+    use crate::batch::Keys;
+    let geolite = crate::testutil::shared("mmdb/geolite2-cc-by-sa/GeoLite2-Country_20190219.mmdb");
+    let files = [
+        maxmind("test-data/GeoIP2-City-Test.mmdb"),
+        maxmind("test-data/GeoLite2-ASN-Test.mmdb"),
+        maxmind("test-data/MaxMind-DB-test-mixed-24.mmdb"),
+        maxmind("test-data/MaxMind-DB-test-ipv4-28.mmdb"),
+        geolite,
+    ];
+    for path in files {
+        let src = MmdbSource::open(&path, true).unwrap();
+        let MmdbSource::File(file) = &src else {
+            panic!()
+        };
+        let out = crate::testutil::temp_file("mmdb", "compiled.geoipdb", "");
+        let summary = compile(file, &out).unwrap();
+        assert_eq!(FileKind::of(&out).unwrap(), FileKind::CompiledMmdb);
+        assert_eq!(FileKind::of(&path).unwrap(), FileKind::Mmdb);
+        let c = MmdbSource::open(&out, true).unwrap();
+        assert!(c.is_compiled());
+        assert_eq!(c.metadata(), src.metadata());
+        let nets = src.networks().unwrap();
+        let cnets = c.networks().unwrap();
+        let sorted = |mut v: Vec<IpNet>| {
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(cnets), sorted(nets.clone()), "{}", path.display());
+        assert_eq!(
+            summary.ipv4_networks + summary.ipv6_networks,
+            nets.len() as u64
+        );
+        let mut addrs: Vec<IpAddr> = Vec::new();
+        for n in nets.iter().step_by(1 + nets.len() / 20_000) {
+            addrs.extend([n.network(), n.broadcast()]);
+        }
+        for &a in &addrs {
+            assert_eq!(c.lookup(a).unwrap(), src.lookup(a).unwrap(), "{a}");
+        }
+        addrs.extend((0..=255u8).map(|i| IpAddr::from([i, 7, 7, 7])));
+        let (x, y) = (
+            src.answers(&Keys::Mixed(&addrs), None).unwrap(),
+            c.answers(&Keys::Mixed(&addrs), None).unwrap(),
+        );
+        assert_eq!(x.prefix_len, y.prefix_len);
+        for f in x.default_fields() {
+            assert_eq!(x.column(&f), y.column(&f), "{} {f}", path.display());
+        }
     }
 }

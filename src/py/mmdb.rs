@@ -6,7 +6,7 @@ use super::convert;
 use super::errors::{db_error, value_error};
 use crate::db::Database;
 use crate::ip::IpPrefix;
-use crate::mmdb::{FieldColumn, MmdbFile, MmdbOptions, MmdbValue};
+use crate::mmdb::{FieldColumn, FileKind, MmdbFile, MmdbOptions, MmdbSource, MmdbValue};
 use ipnet::IpNet;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 #[pyclass(frozen, subclass, module = "geoip_rs", name = "MmdbDatabase")]
 pub struct PyMmdb {
     path: PathBuf,
-    file: RwLock<Option<Arc<MmdbFile>>>,
+    file: RwLock<Option<Arc<MmdbSource>>>,
 }
 
 /// A decoded value as Python: dict, list, str, bytes, int, float or bool.
@@ -84,7 +84,7 @@ fn column_array<'py>(py: Python<'py>, c: FieldColumn) -> PyResult<Bound<'py, PyA
 }
 
 impl PyMmdb {
-    fn file(&self) -> PyResult<Arc<MmdbFile>> {
+    fn file(&self) -> PyResult<Arc<MmdbSource>> {
         match &*self.file.read().unwrap_or_else(|e| e.into_inner()) {
             Some(f) => Ok(f.clone()),
             None => Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -120,7 +120,7 @@ impl PyMmdb {
     #[pyo3(signature = (path, *, verify = true))]
     fn new(py: Python<'_>, path: PathBuf, verify: bool) -> PyResult<Self> {
         let file = py
-            .detach(|| MmdbFile::open(&path, verify))
+            .detach(|| MmdbSource::open(&path, verify))
             .map_err(db_error)?;
         Ok(PyMmdb {
             file: RwLock::new(Some(Arc::new(file))),
@@ -200,7 +200,7 @@ impl PyMmdb {
 
     fn __iter__(&self, py: Python<'_>) -> PyResult<MmdbIter> {
         let file = self.file()?;
-        let nets = py.detach(|| file.networks().collect::<Result<Vec<_>, _>>());
+        let nets = py.detach(|| file.networks());
         Ok(MmdbIter {
             file,
             nets: nets.map_err(db_error)?,
@@ -267,8 +267,9 @@ impl PyMmdb {
         let state = match self.file() {
             Ok(f) => {
                 let m = f.metadata();
+                let compiled = if f.is_compiled() { ", compiled" } else { "" };
                 format!(
-                    "{:?}, ip_version={}, node_count={}, build_epoch={}",
+                    "{:?}, ip_version={}, node_count={}, build_epoch={}{compiled}",
                     m.database_type, m.ip_version, m.node_count, m.build_epoch
                 )
             }
@@ -291,7 +292,7 @@ impl PyMmdb {
 /// Iterator over `(network, record)` pairs of an MMDB file.
 #[pyclass(frozen, module = "geoip_rs")]
 pub struct MmdbIter {
-    file: Arc<MmdbFile>,
+    file: Arc<MmdbSource>,
     nets: Vec<IpNet>,
     next: std::sync::atomic::AtomicUsize,
 }
@@ -310,8 +311,8 @@ impl MmdbIter {
         let Some(net) = self.nets.get(i) else {
             return Ok(None);
         };
-        let v = self.file.record(net.network()).map_err(db_error)?;
-        let v = v.unwrap_or(MmdbValue::Map(Vec::new()));
+        let v = self.file.lookup(net.network()).map_err(db_error)?;
+        let v = v.map_or(MmdbValue::Map(Vec::new()), |(v, _)| v);
         Ok(Some((net_object(py, net)?, value_object(py, &v)?)))
     }
 }
@@ -348,16 +349,38 @@ pub fn _to_mmdb<'py>(
     Ok(d)
 }
 
-/// Whether `path` is an MMDB file (by its metadata marker).
+/// What kind of file `path` is: "database", "mmdb" or "compiled-mmdb".
 #[pyfunction]
-pub fn _is_mmdb(path: PathBuf) -> PyResult<bool> {
-    crate::mmdb::read::is_mmdb_file(&path).map_err(|e| super::errors::io_error(&path, e))
+pub fn _file_kind(path: PathBuf) -> PyResult<&'static str> {
+    let kind = FileKind::of(&path).map_err(|e| super::errors::io_error(&path, e))?;
+    Ok(kind.name())
+}
+
+/// Compile the MMDB file `src` into `out`; what was written.
+#[pyfunction]
+pub fn _compile_mmdb<'py>(
+    py: Python<'py>,
+    src: PathBuf,
+    out: PathBuf,
+) -> PyResult<Bound<'py, PyDict>> {
+    let s = py.detach(|| {
+        let file = MmdbFile::open(&src, true)?;
+        crate::mmdb::compiled::compile(&file, &out)
+    });
+    let s = s.map_err(db_error)?;
+    let d = PyDict::new(py);
+    d.set_item("ipv4_networks", s.ipv4_networks)?;
+    d.set_item("ipv6_networks", s.ipv6_networks)?;
+    d.set_item("records", s.records)?;
+    d.set_item("bytes", s.bytes)?;
+    Ok(d)
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMmdb>()?;
     m.add_class::<MmdbIter>()?;
     m.add_function(wrap_pyfunction!(_to_mmdb, m)?)?;
-    m.add_function(wrap_pyfunction!(_is_mmdb, m)?)?;
+    m.add_function(wrap_pyfunction!(_file_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(_compile_mmdb, m)?)?;
     Ok(())
 }

@@ -1,0 +1,136 @@
+//! An MMDB file or its compiled form behind one interface: what `MmdbDatabase`
+//! and the batches use.
+
+use super::compiled::CompiledMmdb;
+use super::read::{Found, MmdbFile};
+use super::value::MmdbValue;
+use crate::batch::Keys;
+use crate::db::file::{COMPILED_MMDB_VERSION, MAGIC};
+use crate::db::DbError;
+use ipnet::IpNet;
+use maxminddb::Metadata;
+use std::io::Read;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::Path;
+
+/// The kinds of file `geoip_rs.open` tells apart.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A geoip_rs database (or something else, which opening it then says).
+    Database,
+    Mmdb,
+    CompiledMmdb,
+}
+
+impl FileKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            FileKind::Database => "database",
+            FileKind::Mmdb => "mmdb",
+            FileKind::CompiledMmdb => "compiled-mmdb",
+        }
+    }
+
+    /// The kind of the file at `path`, by its first 12 bytes and its tail.
+    pub fn of(path: &Path) -> std::io::Result<FileKind> {
+        let mut head = [0u8; 12];
+        let n = std::fs::File::open(path)?.read(&mut head)?;
+        let version = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+        let ours = n == 12 && head[..8] == MAGIC[..];
+        if ours && version == COMPILED_MMDB_VERSION {
+            return Ok(FileKind::CompiledMmdb);
+        }
+        if !ours && super::read::is_mmdb_file(path)? {
+            return Ok(FileKind::Mmdb);
+        }
+        Ok(FileKind::Database)
+    }
+}
+
+/// An MMDB file, or one compiled.
+pub enum MmdbSource {
+    File(MmdbFile),
+    Compiled(CompiledMmdb),
+}
+
+impl MmdbSource {
+    /// Open `path` as whichever of the two it is.
+    pub fn open(path: &Path, verify: bool) -> Result<MmdbSource, DbError> {
+        let io = |error| DbError::Io {
+            path: path.to_path_buf(),
+            error,
+        };
+        match FileKind::of(path).map_err(io)? {
+            FileKind::CompiledMmdb => Ok(MmdbSource::Compiled(CompiledMmdb::open(path, verify)?)),
+            _ => Ok(MmdbSource::File(MmdbFile::open(path, verify)?)),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            MmdbSource::File(f) => f.path(),
+            MmdbSource::Compiled(c) => c.path(),
+        }
+    }
+
+    pub fn metadata(&self) -> &Metadata {
+        match self {
+            MmdbSource::File(f) => f.metadata(),
+            MmdbSource::Compiled(c) => c.metadata(),
+        }
+    }
+
+    pub fn is_compiled(&self) -> bool {
+        matches!(self, MmdbSource::Compiled(_))
+    }
+
+    /// A key for `addr`'s record (shared by every address with that record) and
+    /// the length of its network.
+    #[inline]
+    pub fn find(&self, addr: IpAddr) -> Result<Found, DbError> {
+        match self {
+            MmdbSource::File(f) => f.find(addr),
+            MmdbSource::Compiled(c) => c.find(addr),
+        }
+    }
+
+    /// [`MmdbSource::find`] of rows `range` of `keys`, as `(key or usize::MAX,
+    /// network length)`.
+    pub fn find_many(&self, keys: &Keys, range: Range<usize>) -> Result<Vec<(usize, u8)>, DbError> {
+        match self {
+            MmdbSource::Compiled(c) => c.find_many(keys, range),
+            MmdbSource::File(f) => range
+                .map(|i| {
+                    let found = f.find(keys.get(i))?;
+                    Ok((found.offset.unwrap_or(usize::MAX), found.prefix_len))
+                })
+                .collect(),
+        }
+    }
+
+    /// The record [`MmdbSource::find`] gave `key` for at `addr`.
+    pub fn record_of(&self, key: usize, addr: IpAddr) -> Result<MmdbValue, DbError> {
+        let empty = || MmdbValue::Map(Vec::new());
+        match self {
+            MmdbSource::File(f) => Ok(f.record(addr)?.unwrap_or_else(empty)),
+            MmdbSource::Compiled(c) => c.record(key),
+        }
+    }
+
+    pub fn lookup(&self, addr: IpAddr) -> Result<Option<(MmdbValue, IpNet)>, DbError> {
+        match self {
+            MmdbSource::File(f) => f.lookup(addr),
+            MmdbSource::Compiled(c) => c.lookup(addr),
+        }
+    }
+
+    /// Every network with a record; [`MmdbSource::lookup`] of its first address
+    /// gives the record.
+    pub fn networks(&self) -> Result<Vec<IpNet>, DbError> {
+        match self {
+            MmdbSource::File(f) => f.networks().collect(),
+            MmdbSource::Compiled(c) => Ok(c.networks()?.into_iter().map(|(n, _)| n).collect()),
+        }
+    }
+}
