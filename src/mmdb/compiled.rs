@@ -7,16 +7,16 @@
 //! `v6trie`, `recoff` (`u32` offsets of each record in `records`, one past the
 //! last too) and `records`.
 
+use super::index::{find_many, NetworkIndex};
 use super::read::{Found, MmdbFile};
 use super::value::MmdbValue;
 use crate::batch::Keys;
 use crate::db::file::{DbFile, Writer, COMPILED_MMDB_VERSION};
 use crate::db::DbError;
-use crate::key::{Key, Prefix};
-use crate::poptrie::{default_direct_bits, unpack, Poptrie, PoptrieRef};
+use crate::key::Key;
+use crate::poptrie::PoptrieRef;
 use ipnet::IpNet;
 use maxminddb::Metadata;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::ops::Range;
@@ -28,6 +28,9 @@ pub struct CompiledMeta {
     pub metadata: Metadata,
     /// The MMDB file's name.
     pub source: String,
+    /// Which IPv6 networks it answered as IPv4 (see [`super::index::ALIASES`]).
+    #[serde(default)]
+    pub aliases: [bool; 3],
 }
 
 /// What a compilation wrote.
@@ -39,35 +42,6 @@ pub struct CompileSummary {
     pub bytes: u64,
 }
 
-/// Records numbered in the order first met, each as JSON.
-#[derive(Default)]
-struct Records {
-    by_offset: FxHashMap<usize, u32>,
-    offsets: Vec<u32>,
-    text: Vec<u8>,
-}
-
-impl Records {
-    /// The number of the record of `net` in `src`.
-    fn number(&mut self, src: &MmdbFile, net: &IpNet) -> Result<u32, DbError> {
-        let f = src.find(net.network())?;
-        let Some(offset) = f.offset else {
-            return Err(invalid(src.path(), format!("network {net} has no record")));
-        };
-        if let Some(&n) = self.by_offset.get(&offset) {
-            return Ok(n);
-        }
-        let v = src
-            .record(net.network())?
-            .unwrap_or(MmdbValue::Map(Vec::new()));
-        self.offsets.push(self.text.len() as u32);
-        self.text.extend_from_slice(v.to_json().as_bytes());
-        let n = self.offsets.len() as u32 - 1;
-        self.by_offset.insert(offset, n);
-        Ok(n)
-    }
-}
-
 fn invalid(path: &Path, message: String) -> DbError {
     DbError::Invalid {
         path: path.to_path_buf(),
@@ -75,36 +49,20 @@ fn invalid(path: &Path, message: String) -> DbError {
     }
 }
 
-fn trie<K: Key>(mut items: Vec<(Prefix<K>, u32)>, path: &Path) -> Result<Vec<u8>, DbError> {
-    items.sort_unstable();
-    let t = Poptrie::build(&items, default_direct_bits::<K>())
-        .map_err(|e| invalid(path, format!("too many records to compile: {e}")))?;
-    Ok(t.to_bytes())
-}
-
 /// Compile `src` into `out` (written atomically).
 pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
-    let (mut v4, mut v6) = (Vec::new(), Vec::new());
-    let mut records = Records::default();
-    let bad = |net: &IpNet| invalid(src.path(), format!("network {net} has host bits"));
-    for net in src.networks() {
-        let net = net?;
-        let n = records.number(src, &net)?;
-        match net {
-            IpNet::V4(p) => v4.push((
-                Prefix::<u32>::new(p.network().into(), p.prefix_len()).ok_or_else(|| bad(&net))?,
-                n,
-            )),
-            IpNet::V6(p) => v6.push((
-                Prefix::<u128>::new(p.network().into(), p.prefix_len()).ok_or_else(|| bad(&net))?,
-                n,
-            )),
-        }
+    let index = NetworkIndex::build(src)?;
+    let (mut offsets, mut text) = (Vec::new(), Vec::new());
+    for &(_, a) in &index.records {
+        let v = src.record(a)?.unwrap_or(MmdbValue::Map(Vec::new()));
+        offsets.push(text.len() as u32);
+        text.extend_from_slice(v.to_json().as_bytes());
     }
+    offsets.push(text.len() as u32);
     let summary = CompileSummary {
-        ipv4_networks: v4.len() as u64,
-        ipv6_networks: v6.len() as u64,
-        records: records.offsets.len() as u64,
+        ipv4_networks: index.ipv4_networks as u64,
+        ipv6_networks: index.ipv6_networks as u64,
+        records: index.records.len() as u64,
         bytes: 0,
     };
     let meta = CompiledMeta {
@@ -114,23 +72,19 @@ pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        aliases: index.aliases,
     };
     let mut w = Writer::default();
     w.version = COMPILED_MMDB_VERSION;
     let json = serde_json::to_vec(&meta).map_err(|e| invalid(out, e.to_string()))?;
     w.add("mmdbmeta", json);
-    w.add("v4trie", trie(v4, src.path())?);
-    w.add("v6trie", trie(v6, src.path())?);
-    records.offsets.push(records.text.len() as u32);
+    w.add("v4trie", index.v4.to_bytes());
+    w.add("v6trie", index.v6.to_bytes());
     w.add(
         "recoff",
-        records
-            .offsets
-            .iter()
-            .flat_map(|o| o.to_le_bytes())
-            .collect(),
+        offsets.iter().flat_map(|o| o.to_le_bytes()).collect(),
     );
-    w.add("records", records.text);
+    w.add("records", text);
     let bytes = w.to_bytes();
     crate::db::file::write_atomic(out, &bytes)?;
     Ok(CompileSummary {
@@ -195,54 +149,20 @@ impl CompiledMmdb {
     /// The record number and network length of `addr`.
     #[inline]
     pub fn find(&self, addr: IpAddr) -> Result<Found, DbError> {
-        let leaf = match addr {
-            IpAddr::V4(a) => self.trie::<u32>(self.v4.clone())?.lookup(a.into()),
-            IpAddr::V6(a) => self.trie::<u128>(self.v6.clone())?.lookup(a.into()),
-        };
-        Ok(match unpack(leaf) {
-            Some((len, n)) => Found {
-                offset: Some(n as usize),
-                prefix_len: len,
-            },
-            None => Found {
-                offset: None,
-                prefix_len: 0,
-            },
+        let (n, len) = self.find_many(&Keys::Mixed(&[addr]), 0..1)?[0];
+        Ok(Found {
+            offset: (n != usize::MAX).then_some(n),
+            prefix_len: len,
         })
     }
 
-    /// [`CompiledMmdb::find`] of rows `range` of `keys` as `(record number or
-    /// usize::MAX, network length)`: whole families through the Poptrie's
-    /// interleaved lookups, whose memory loads overlap.
+    /// [`CompiledMmdb::find`] of rows `range` of `keys` (see [`find_many`]).
     pub fn find_many(&self, keys: &Keys, range: Range<usize>) -> Result<Vec<(usize, u8)>, DbError> {
-        let mut leaves = vec![0u32; range.len()];
-        match keys.slice(range) {
-            Keys::V4(v) => self
-                .trie::<u32>(self.v4.clone())?
-                .lookup_many(v, &mut leaves),
-            Keys::V6(v) => {
-                let v: Vec<u128> = v.iter().map(|b| u128::from_be_bytes(*b)).collect();
-                self.trie::<u128>(self.v6.clone())?
-                    .lookup_many(&v, &mut leaves)
-            }
-            Keys::Mixed(v) => {
-                let (t4, t6) = (
-                    self.trie::<u32>(self.v4.clone())?,
-                    self.trie::<u128>(self.v6.clone())?,
-                );
-                for (leaf, a) in leaves.iter_mut().zip(v) {
-                    *leaf = match a {
-                        IpAddr::V4(a) => t4.lookup(u32::from(*a)),
-                        IpAddr::V6(a) => t6.lookup(u128::from(*a)),
-                    };
-                }
-            }
-        }
-        let found = |leaf| match unpack(leaf) {
-            Some((len, n)) => (n as usize, len),
-            None => (usize::MAX, 0),
-        };
-        Ok(leaves.into_iter().map(found).collect())
+        let (t4, t6) = (
+            self.trie::<u32>(self.v4.clone())?,
+            self.trie::<u128>(self.v6.clone())?,
+        );
+        Ok(find_many(t4, t6, self.meta.aliases, keys, range))
     }
 
     /// Record number `n`.

@@ -7,6 +7,7 @@
 //! - [`read`]: an MMDB file opened (MaxMind's reader, memory-mapped): lookups,
 //!   networks, metadata; every error a [`crate::db::DbError`].
 //! - [`value`]: a decoded MMDB value, and dotted paths into it.
+//! - [`index`]: an MMDB file's networks as Poptries numbering its records.
 //! - [`compiled`]: an MMDB file compiled into geoip_rs's container (Poptries and
 //!   records), and opened; [`source`]: either kind behind one interface.
 //! - [`batch`]: many lookups at once, chosen fields as typed columns.
@@ -16,6 +17,7 @@ pub mod arrow;
 pub mod batch;
 pub mod compiled;
 pub mod encode;
+pub mod index;
 pub mod networks;
 pub mod read;
 pub mod record;

@@ -2,6 +2,7 @@
 //! (the `maxminddb` crate): every error it finds, at open or at a lookup, is a
 //! [`DbError`] naming the file.
 
+use super::index::NetworkIndex;
 use super::value::MmdbValue;
 use crate::db::DbError;
 use ipnet::IpNet;
@@ -10,11 +11,14 @@ use memmap2::Mmap;
 use std::fs::File;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// An opened MMDB file.
 pub struct MmdbFile {
     path: PathBuf,
     reader: Reader<Mmap>,
+    /// Built by the first batch large enough to repay it (see [`MmdbFile::index`]).
+    index: OnceLock<Result<NetworkIndex, String>>,
 }
 
 /// The 14 bytes before an MMDB file's metadata.
@@ -61,11 +65,31 @@ impl MmdbFile {
         if verify {
             reader.verify().map_err(bad)?;
         }
-        Ok(MmdbFile { path, reader })
+        Ok(MmdbFile {
+            path,
+            reader,
+            index: OnceLock::new(),
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The networks indexed in Poptries, for a batch of `rows` addresses: built the
+    /// first time a batch has as many rows as the tree has nodes (building costs
+    /// about one visit of each node, as many lookups would), then kept.
+    pub fn index(&self, rows: usize) -> Result<Option<&NetworkIndex>, DbError> {
+        if self.index.get().is_none() && rows < self.metadata().node_count as usize {
+            return Ok(None);
+        }
+        let built = self
+            .index
+            .get_or_init(|| NetworkIndex::build(self).map_err(|e| e.to_string()));
+        match built {
+            Ok(i) => Ok(Some(i)),
+            Err(e) => Err(self.invalid(e)),
+        }
     }
 
     pub fn metadata(&self) -> &Metadata {
@@ -75,6 +99,12 @@ impl MmdbFile {
     /// The data offset and network length of `addr`.
     #[inline]
     pub fn find(&self, addr: IpAddr) -> Result<Found, DbError> {
+        if self.outside(addr) {
+            return Ok(Found {
+                offset: None,
+                prefix_len: 0,
+            });
+        }
         let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
         let prefix_len = r.network().map_err(|e| self.invalid(e))?.prefix();
         Ok(Found {
@@ -85,6 +115,9 @@ impl MmdbFile {
 
     /// The record and network of `addr`; `None` if the file has no record for it.
     pub fn lookup(&self, addr: IpAddr) -> Result<Option<(MmdbValue, IpNet)>, DbError> {
+        if self.outside(addr) {
+            return Ok(None);
+        }
         let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
         let Some(v) = r.decode::<MmdbValue>().map_err(|e| self.invalid(e))? else {
             return Ok(None);
@@ -96,6 +129,9 @@ impl MmdbFile {
 
     /// The record of `addr`.
     pub fn record(&self, addr: IpAddr) -> Result<Option<MmdbValue>, DbError> {
+        if self.outside(addr) {
+            return Ok(None);
+        }
         let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
         r.decode::<MmdbValue>().map_err(|e| self.invalid(e))
     }
@@ -113,6 +149,14 @@ impl MmdbFile {
             IpNet::new(n.network(), n.prefix()).map_err(|e| self.invalid(e))
         });
         first.into_iter().chain(rest)
+    }
+
+    /// An IPv6 address asked of an IPv4-only file, which has no record for it
+    /// (MaxMind's reader calls that an error; in a batch of both families it is a
+    /// miss, as an unrouted address is).
+    #[inline]
+    fn outside(&self, addr: IpAddr) -> bool {
+        addr.is_ipv6() && self.metadata().ip_version == 4
     }
 
     fn invalid(&self, e: impl std::fmt::Display) -> DbError {

@@ -2,6 +2,7 @@
 //! and the batches use.
 
 use super::compiled::CompiledMmdb;
+use super::index::find_many;
 use super::read::{Found, MmdbFile};
 use super::value::MmdbValue;
 use crate::batch::Keys;
@@ -100,12 +101,15 @@ impl MmdbSource {
     pub fn find_many(&self, keys: &Keys, range: Range<usize>) -> Result<Vec<(usize, u8)>, DbError> {
         match self {
             MmdbSource::Compiled(c) => c.find_many(keys, range),
-            MmdbSource::File(f) => range
-                .map(|i| {
-                    let found = f.find(keys.get(i))?;
-                    Ok((found.offset.unwrap_or(usize::MAX), found.prefix_len))
-                })
-                .collect(),
+            MmdbSource::File(f) => match f.index(keys.len())? {
+                Some(i) => Ok(find_many(i.v4.view(), i.v6.view(), i.aliases, keys, range)),
+                None => range
+                    .map(|i| {
+                        let found = f.find(keys.get(i))?;
+                        Ok((found.offset.unwrap_or(usize::MAX), found.prefix_len))
+                    })
+                    .collect(),
+            },
         }
     }
 

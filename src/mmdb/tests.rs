@@ -363,6 +363,50 @@ fn compiled_files_answer_as_their_sources() {
             assert_eq!(c.lookup(a).unwrap(), src.lookup(a).unwrap(), "{a}");
         }
         addrs.extend((0..=255u8).map(|i| IpAddr::from([i, 7, 7, 7])));
+        // The IPv4 aliases' forms of some IPv4 networks, which a file with aliases
+        // answers as IPv4 and its compiled form must too.
+        for n in nets
+            .iter()
+            .filter(|n| n.network().is_ipv4())
+            .step_by(97)
+            .take(300)
+        {
+            let IpAddr::V4(a) = n.network() else { continue };
+            let v4 = u32::from(a) as u128;
+            for (base, at) in [
+                (0xffffu128 << 32, 96),
+                (0x2002 << 112, 16),
+                (0x2001 << 112, 32),
+            ] {
+                let alias = IpAddr::V6((base | v4 << (96 - at)).into());
+                assert_eq!(
+                    c.lookup(alias).unwrap(),
+                    src.lookup(alias).unwrap(),
+                    "{alias}"
+                );
+                addrs.push(alias);
+            }
+        }
+        // A batch at least as long as the tree has nodes goes through the file's
+        // own index: answered as address by address.
+        let many: Vec<IpAddr> = addrs
+            .iter()
+            .cycle()
+            .take(src.metadata().node_count as usize + 1)
+            .copied()
+            .collect();
+        let indexed = src.answers(&Keys::Mixed(&many), None).unwrap();
+        for (i, &a) in many.iter().enumerate().take(addrs.len()) {
+            let one = src.lookup(a).unwrap();
+            assert_eq!(
+                one.as_ref().map(|(_, n)| n.prefix_len()).unwrap_or(0),
+                indexed.prefix_len[i],
+                "{a}"
+            );
+            let rec = (indexed.record[i] != super::batch::NO_RECORD)
+                .then(|| &indexed.records[indexed.record[i] as usize]);
+            assert_eq!(one.as_ref().map(|(v, _)| v), rec, "{a}");
+        }
         let (x, y) = (
             src.answers(&Keys::Mixed(&addrs), None).unwrap(),
             c.answers(&Keys::Mixed(&addrs), None).unwrap(),
