@@ -197,7 +197,7 @@ def converted_row(src: Path, tmp: Path, data: dict, mmdb) -> tuple[dict, object]
     Skipped (None, and the table says so) when this geoip_rs has no
     ``convert_mmdb``. Otherwise prints the conversion's time, the file's size and the
     returned summary, checks the converted file's country codes against the MMDB
-    file's (a difference is printed, and marked in the table), and returns the row
+    file's (a difference is printed, and the row marked with a *), and returns the row
     and the open database (for the caller to close)."""
     if not hasattr(geoip_rs, "convert_mmdb"):
         return None
@@ -214,7 +214,7 @@ def converted_row(src: Path, tmp: Path, data: dict, mmdb) -> tuple[dict, object]
         bad = sum(x != y for x, y in zip(got, want)) + abs(len(got) - len(want))
         if bad:
             print(f"converted: {fam} country codes differ from the MMDB file's on {bad:,} of {len(arr):,} addresses")
-            row["note"] = " (answers differ)"
+            row["note"] = " *"
         row["runs"][fam] = ((lambda arr=arr: db.lookup_batch(arr, CC)), len(arr))
     return row, db
 
@@ -280,19 +280,21 @@ def cells(r: dict | None) -> tuple[str, str]:
 
 def print_lookups(table, results, skipped: dict[str, str], title: str) -> None:
     print(f"\n{title}")
-    header = (f"{'row':<54}{'input':<10}{'timed':>10}" + "".join(f"{f'{fam} M/s':>11}{'vs C loop':>11}"
+    header = (f"{'row':<56}{'input':<10}{'timed':>10}" + "".join(f"{f'{fam} M/s':>11}{'vs C loop':>11}"
                                                               for fam in FAMILIES))
     print(header)
     print("-" * len(header))
     for name, row in table.items():
         timed = f"{next(iter(row['runs'].values()))[1]:,}"
-        line = f"{name + row.get('note', ''):<54}{row['input']:<10}{timed:>10}"
+        line = f"{name + row.get('note', ''):<56}{row['input']:<10}{timed:>10}"
         for fam in FAMILIES:
             m, r = cells(results[name].get(fam))
             line += f"{m:>11}{r:>11}"
         print(line)
     for name, why in skipped.items():
-        print(f"{name:<54}{'':<10}{'':>10}  skipped: {why}")
+        print(f"{name:<56}{'':<10}{'':>10}  skipped: {why}")
+    if any(row.get("note") for row in table.values()):
+        print("* its answers differ from the MMDB file's (printed above the table)")
 
 
 def print_goals(table, results) -> None:
