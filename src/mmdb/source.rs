@@ -33,19 +33,23 @@ impl FileKind {
         }
     }
 
-    /// The kind of the file at `path`, by its first 12 bytes and its tail.
-    pub fn of(path: &Path) -> std::io::Result<FileKind> {
+    /// The kind of the file at `path`, by its first 12 bytes and its tail. A file
+    /// that cannot be read counts as a database, whose opening then says why.
+    pub fn of(path: &Path) -> FileKind {
         let mut head = [0u8; 12];
-        let n = std::fs::File::open(path)?.read(&mut head)?;
+        let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head));
+        let Ok(n) = n else {
+            return FileKind::Database;
+        };
         let version = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
         let ours = n == 12 && head[..8] == MAGIC[..];
         if ours && version == COMPILED_MMDB_VERSION {
-            return Ok(FileKind::CompiledMmdb);
+            return FileKind::CompiledMmdb;
         }
-        if !ours && super::read::is_mmdb_file(path)? {
-            return Ok(FileKind::Mmdb);
+        if !ours && super::read::is_mmdb_file(path).unwrap_or(false) {
+            return FileKind::Mmdb;
         }
-        Ok(FileKind::Database)
+        FileKind::Database
     }
 }
 
@@ -58,11 +62,7 @@ pub enum MmdbSource {
 impl MmdbSource {
     /// Open `path` as whichever of the two it is.
     pub fn open(path: &Path, verify: bool) -> Result<MmdbSource, DbError> {
-        let io = |error| DbError::Io {
-            path: path.to_path_buf(),
-            error,
-        };
-        match FileKind::of(path).map_err(io)? {
+        match FileKind::of(path) {
             FileKind::CompiledMmdb => Ok(MmdbSource::Compiled(CompiledMmdb::open(path, verify)?)),
             _ => Ok(MmdbSource::File(MmdbFile::open(path, verify)?)),
         }

@@ -339,8 +339,8 @@ fn compiled_files_answer_as_their_sources() {
         };
         let out = crate::testutil::temp_file("mmdb", "compiled.geoipdb", "");
         let summary = compile(file, &out).unwrap();
-        assert_eq!(FileKind::of(&out).unwrap(), FileKind::CompiledMmdb);
-        assert_eq!(FileKind::of(&path).unwrap(), FileKind::Mmdb);
+        assert_eq!(FileKind::of(&out), FileKind::CompiledMmdb);
+        assert_eq!(FileKind::of(&path), FileKind::Mmdb);
         let c = MmdbSource::open(&out, true).unwrap();
         assert!(c.is_compiled());
         assert_eq!(c.metadata(), src.metadata());
