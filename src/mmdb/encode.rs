@@ -120,8 +120,8 @@ impl DataSection {
         e.pointer(at);
     }
 
-    /// The offset of a record encoded as `bytes`: of the same bytes written before,
-    /// else of these, appended.
+    /// The offset of a value encoded as `bytes` (a record, or a part of records
+    /// pointed to): of the same bytes written before, else of these, appended.
     pub fn record(&mut self, bytes: &[u8]) -> u32 {
         if let Some(&at) = self.records.get(bytes) {
             return at;
@@ -134,11 +134,6 @@ impl DataSection {
 
     pub fn len(&self) -> usize {
         self.out.bytes.len()
-    }
-
-    /// How many distinct records were written.
-    pub fn records(&self) -> usize {
-        self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -30,11 +30,15 @@ pub fn encode_record(ds: &mut DataSection, r: &Record<'_>) -> Vec<u8> {
         ds.string(&mut e, name);
     }
     if let Some(cc) = r.country {
+        // One `{iso_code}` map per country in the file, pointed to.
+        let mut code = Encoder::default();
+        code.control(Type::Map, 1);
+        ds.string(&mut code, "iso_code");
+        ds.string(&mut code, cc);
+        let at = ds.record(&code.bytes);
         for key in ["country", "registered_country"] {
             ds.string(&mut e, key);
-            e.control(Type::Map, 1);
-            ds.string(&mut e, "iso_code");
-            ds.string(&mut e, cc);
+            e.pointer(at);
         }
     }
     ds.string(&mut e, OWN);

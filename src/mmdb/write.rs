@@ -143,7 +143,8 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
     }
     let (tree_bytes, record_size) = tree.to_bytes(ds.len(), o.min_record_size)?;
     s.node_count = tree.node_count() as u64;
-    s.records = ds.records() as u64;
+    let distinct: rustc_hash::FxHashSet<u32> = v4.iter().chain(&v6).map(|n| n.2).collect();
+    s.records = distinct.len() as u64;
     s.record_size = record_size;
     let mut out = tree_bytes;
     out.extend_from_slice(&[0u8; 16]);

@@ -1,13 +1,11 @@
-//! `geoip_rs.Database` (subclassed in Python for the pandas helpers).
-//!
-//! The opened [`Database`] sits in an `Arc` behind a lock that `close()` empties:
-//! each call clones the `Arc` and lets the lock go at once, so a batch running
-//! without the GIL keeps the map alive until it ends even if another thread closes.
+//! `geoip_rs.Database` (subclassed in Python for the pandas helpers); the opened
+//! [`Database`] sits in a [`Handle`].
 
 use super::arrow;
 use super::batch::with_keys;
 use super::convert;
 use super::errors::{db_error, value_error};
+use super::handle::Handle;
 use super::record::Record;
 use super::times;
 use crate::db::export::ExportFormat;
@@ -19,13 +17,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pyo3_arrow::PyTable;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// A GeoIP database file, memory-mapped (see the `.pyi` stub).
 #[pyclass(frozen, subclass, module = "geoip_rs", name = "Database")]
 pub struct PyDatabase {
-    path: PathBuf,
-    db: RwLock<Option<Arc<Database>>>,
+    db: Handle<Database>,
 }
 
 /// An AS number from an int or a string such as `"15169"` or `"AS15169"`.
@@ -58,13 +55,7 @@ fn fixed<const N: usize>(codes: Vec<[u8; N]>) -> Vec<PyFixedString<N>> {
 impl PyDatabase {
     /// The open database; a `ValueError` after `close()`.
     pub(crate) fn db(&self) -> PyResult<Arc<Database>> {
-        match &*self.db.read().unwrap_or_else(|e| e.into_inner()) {
-            Some(db) => Ok(db.clone()),
-            None => Err(PyValueError::new_err(format!(
-                "I/O operation on closed database {}",
-                self.path.display()
-            ))),
-        }
+        self.db.get()
     }
 
     /// The prefixes `which` relates to `prefix`, as `(network, asn)` pairs.
@@ -93,19 +84,18 @@ impl PyDatabase {
     fn new(py: Python<'_>, path: PathBuf, verify: bool) -> PyResult<Self> {
         let db = py.detach(|| Database::open(&path, verify));
         Ok(PyDatabase {
-            db: RwLock::new(Some(Arc::new(db.map_err(db_error)?))),
-            path,
+            db: Handle::new(path, db.map_err(db_error)?),
         })
     }
 
     #[getter]
     fn path(&self) -> String {
-        self.path.display().to_string()
+        self.db.path().display().to_string()
     }
 
     #[getter]
     fn closed(&self) -> bool {
-        self.db.read().unwrap_or_else(|e| e.into_inner()).is_none()
+        self.db.closed()
     }
 
     /// The provenance: sources, options, version, build time, counts.
@@ -422,7 +412,7 @@ impl PyDatabase {
     }
 
     fn close(&self) {
-        *self.db.write().unwrap_or_else(|e| e.into_inner()) = None;
+        self.db.close();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -455,7 +445,7 @@ impl PyDatabase {
             }
             Err(_) => "closed".into(),
         };
-        format!("Database({:?}, {state})", self.path.display().to_string())
+        format!("Database({:?}, {state})", self.path())
     }
 
     /// Pickled as its path: the child process maps the same file.

@@ -4,6 +4,7 @@
 use super::batch::with_keys;
 use super::convert;
 use super::errors::{db_error, value_error};
+use super::handle::Handle;
 use crate::db::Database;
 use crate::ip::IpPrefix;
 use crate::mmdb::{FieldColumn, FileKind, MmdbFile, MmdbOptions, MmdbSource, MmdbValue};
@@ -13,13 +14,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use pyo3_arrow::PyTable;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// An MMDB file, memory-mapped (see the `.pyi` stub).
 #[pyclass(frozen, subclass, module = "geoip_rs", name = "MmdbDatabase")]
 pub struct PyMmdb {
-    path: PathBuf,
-    file: RwLock<Option<Arc<MmdbSource>>>,
+    file: Handle<MmdbSource>,
 }
 
 /// A decoded value as Python: dict, list, str, bytes, int, float or bool.
@@ -85,13 +85,7 @@ fn column_array<'py>(py: Python<'py>, c: FieldColumn) -> PyResult<Bound<'py, PyA
 
 impl PyMmdb {
     fn file(&self) -> PyResult<Arc<MmdbSource>> {
-        match &*self.file.read().unwrap_or_else(|e| e.into_inner()) {
-            Some(f) => Ok(f.clone()),
-            None => Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "I/O operation on closed database {}",
-                self.path.display()
-            ))),
-        }
+        self.file.get()
     }
 
     /// The answers for `addresses` and the fields to give (`fields` or every
@@ -123,22 +117,18 @@ impl PyMmdb {
             .detach(|| MmdbSource::open(&path, verify))
             .map_err(db_error)?;
         Ok(PyMmdb {
-            file: RwLock::new(Some(Arc::new(file))),
-            path,
+            file: Handle::new(path, file),
         })
     }
 
     #[getter]
     fn path(&self) -> String {
-        self.path.display().to_string()
+        self.file.path().display().to_string()
     }
 
     #[getter]
     fn closed(&self) -> bool {
-        self.file
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
+        self.file.closed()
     }
 
     /// The file's metadata, every field of the format's.
@@ -251,7 +241,7 @@ impl PyMmdb {
     }
 
     fn close(&self) {
-        *self.file.write().unwrap_or_else(|e| e.into_inner()) = None;
+        self.file.close();
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -275,10 +265,7 @@ impl PyMmdb {
             }
             Err(_) => "closed".into(),
         };
-        format!(
-            "MmdbDatabase({:?}, {state})",
-            self.path.display().to_string()
-        )
+        format!("MmdbDatabase({:?}, {state})", self.path())
     }
 
     /// Pickled as its path: the child process maps the same file.

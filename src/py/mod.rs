@@ -12,6 +12,7 @@
 //! - [`times`]: times (`at=`) as Unix seconds, and the snapshots of a batch's rows;
 //!   [`history`]: the history build.
 //! - [`mmdb`]: `MmdbDatabase` (MMDB files read) and the MMDB export.
+//! - [`handle`]: an opened file that `close()` lets go (`Database`, `MmdbDatabase`).
 //! - [`convert`]: the one converter of Python addresses and networks;
 //!   [`errors`]: the one mapping of core errors to Python exceptions.
 
@@ -22,6 +23,7 @@ mod convert;
 mod database;
 mod db_build;
 mod errors;
+mod handle;
 mod history;
 mod load;
 mod load_mrt;
