@@ -65,7 +65,8 @@ def export(sample, folder) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="module")
 def nets(sample) -> list:
-    return [n for n, _ in sample]
+    with no_gc():
+        return [n for n, _ in sample]
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,8 @@ def probes(sample, nets) -> Probes:
     any6 = rng.integers(0, 256, (N_V6_ANY, 16), dtype=np.uint8)
     v6 = np.concatenate([v6_inside(rng, v6nets, N_V6_ROUTED), any6, ends6])
     table = pa.concat_tables([pa.table(sample.to_arrow(v4)), pa.table(sample.to_arrow(v6))])
-    texts = table.column("address").to_pylist()
+    with no_gc():
+        texts = table.column("address").to_pylist()
     return Probes(v4, v6, texts, table, expected_records(table))
 
 
