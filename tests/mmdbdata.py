@@ -92,14 +92,17 @@ def _plain(column):
 
 @contextlib.contextmanager
 def no_gc():
-    """Without the cyclic garbage collector: with millions of record dicts alive,
-    each of its full passes walks them all, which tripled the time of a million
-    lookups. Nothing made in these loops is cyclic."""
+    """Without the cyclic garbage collector (as it was before, after): with
+    millions of record dicts alive, each of its full passes walks them all, which
+    tripled the time of a million lookups. Nothing made in these loops is cyclic;
+    the test modules keep it off for their whole run (``gc_off`` fixtures)."""
+    was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.enable()
+        if was:
+            gc.enable()
 
 
 # ---- addresses -------------------------------------------------------------------------

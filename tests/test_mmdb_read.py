@@ -44,6 +44,15 @@ BROKEN_TEST_DATA = ["MaxMind-DB-test-broken-pointers-24", "MaxMind-DB-test-broke
 NOT_COMPARED = set(BROKEN_TEST_DATA)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def gc_off():
+    """The cyclic garbage collector off while the module runs (see
+    ``mmdbdata.no_gc``); autouse, so set up first and torn down last, when the
+    module's big fixtures are gone and a collection is cheap."""
+    with no_gc():
+        yield
+
+
 def maxmind_file(name: str) -> Path:
     rel = f"{MAXMIND}/test-data/{name}.mmdb"
     return require_shared(rel) / rel
@@ -196,9 +205,8 @@ def test_geolite2_country_lookups(geolite):
           for h, lo in zip(rng.integers(0, 0x2000, 40_000), rng.integers(0, 2**63, 40_000))]
     addresses = v4 + v6  # IPv6 all over 2000::/3, where the file has networks
     with maxminddb.open_database(str(geolite), maxminddb.MODE_MMAP_EXT) as reader, geoip_rs.open(geolite) as m:
-        with no_gc():
-            want = [reader.get_with_prefix_len(a) for a in addresses]
-            got = [m.get_with_prefix_len(a) for a in addresses]
+        want = [reader.get_with_prefix_len(a) for a in addresses]
+        got = [m.get_with_prefix_len(a) for a in addresses]
         bad = [(a, g, w) for a, g, w in zip(addresses, got, want) if g != w]
         assert not bad, (len(bad), bad[:2])
         assert 40_000 < sum(r is not None for r, _ in want) < 99_000  # guards the sampling
@@ -214,7 +222,7 @@ def test_geolite2_country_iteration(geolite):
     if not hasattr(maxminddb.extension.Reader, "__iter__"):
         pytest.skip(f"maxminddb {maxminddb.__version__}'s reader cannot iterate")
     with maxminddb.open_database(str(geolite), maxminddb.MODE_MMAP_EXT) as reader, \
-            geoip_rs.open(geolite) as m, no_gc():
+            geoip_rs.open(geolite) as m:
         want = list(reader)
         got = list(m)
         assert len(got) == len(want) > 400_000
