@@ -260,15 +260,21 @@ def json_networks(path: Path) -> list[tuple[Any, Any]]:
     return [(ipaddress.ip_network(k, strict=False), v) for e in entries for k, v in e.items()]
 
 
-def json_answer(entries: list[tuple[Any, Any]], address) -> Any:
-    """The record of the most specific entry holding ``address`` (a later entry
-    of the same network wins), or None."""
-    best = None
-    for net, record in entries:
-        if net.version == address.version and address in net:
-            if best is None or net.prefixlen >= best[0].prefixlen:
-                best = (net, record)
-    return None if best is None else best[1]
+def json_oracle(entries: list) -> dict:
+    """``{network: record}`` (a later entry of a network replaces an earlier one,
+    as MaxMind's writer does) and the prefix lengths present, per family."""
+    table = {net: record for net, record in entries}
+    lengths = {v: sorted({n.prefixlen for n in table if n.version == v}, reverse=True) for v in (4, 6)}
+    return {"table": table, "lengths": lengths}
+
+
+def json_answer(oracle: dict, address) -> Any:
+    """The record of the most specific JSON network holding ``address``."""
+    for length in oracle["lengths"][address.version]:
+        net = ipaddress.ip_network((address, length), strict=False)
+        if net in oracle["table"]:
+            return oracle["table"][net]
+    return None
 
 
 def as_floats(value: Any) -> Any:

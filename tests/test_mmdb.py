@@ -337,6 +337,24 @@ def test_history_at(small, folder):
             assert reader.metadata().build_epoch == build_epoch(small.dbs[snap])
 
 
+def test_export_replaces_atomically(small, tmp_path):
+    """A new export replaces the file whole: a reader that has the old one open
+    keeps answering from it, and nothing else is left in the folder, even when an
+    export fails."""
+    path = tmp_path / "x.mmdb"
+    small.history.to_mmdb(path, at=int(TIMES[0]))
+    with geoip_rs.open(path) as old:
+        before = old.lookup("10.1.2.3")
+        assert before == expected_record(small.dbs[0].lookup("10.1.2.3").to_dict())
+        small.history.to_mmdb(path, at=int(TIMES[1]))
+        assert old.lookup("10.1.2.3") == before
+    with geoip_rs.open(path) as new:
+        assert new.lookup("10.1.2.3") == expected_record(small.dbs[1].lookup("10.1.2.3").to_dict()) != before
+    with pytest.raises(OSError):
+        small.history.to_mmdb(tmp_path / "no such folder" / "x.mmdb")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.mmdb"]
+
+
 def test_history_default_is_newest(small, folder):
     newest, at_last = folder / "newest.mmdb", folder / "at-last.mmdb"
     small.history.to_mmdb(newest)
