@@ -9,8 +9,10 @@ test: install-test rust-test py-test stubtest
 install:
 	$(PYTHON) -m pip install --quiet .
 
+# mmdblookup (libmaxminddb's, Debian's mmdb-bin) reads the MMDB exports back in tests/test_mmdb.py.
 install-test:
 	$(PYTHON) -m pip install --quiet ".[test]"
+	command -v mmdblookup >/dev/null || (apt-get update -q && apt-get install -y -q mmdb-bin)
 
 # The core without Python: unit tests and proptest.
 rust-test:
