@@ -789,7 +789,7 @@ class MmdbDatabase:
     def lookup_batch(
         self,
         addresses: Addresses,
-        fields: Sequence[str] | None = None,
+        fields: str | Sequence[str] | None = None,
         *,
         on_error: RowError = "raise",
     ) -> dict[str, npt.NDArray[Any]]:
@@ -810,7 +810,7 @@ class MmdbDatabase:
     def to_arrow(
         self,
         addresses: Addresses,
-        fields: Sequence[str] | None = None,
+        fields: str | Sequence[str] | None = None,
         *,
         on_error: RowError = "raise",
     ) -> ArrowTable:

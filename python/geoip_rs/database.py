@@ -225,7 +225,7 @@ class MmdbDatabase(_geoip_rs.MmdbDatabase):
     def to_pandas(
         self,
         addresses: Any,
-        fields: Sequence[str] | None = None,
+        fields: str | Sequence[str] | None = None,
         *,
         on_error: Literal["raise", "null"] = "raise",
     ) -> Any:
@@ -236,7 +236,7 @@ class MmdbDatabase(_geoip_rs.MmdbDatabase):
     def to_polars(
         self,
         addresses: Any,
-        fields: Sequence[str] | None = None,
+        fields: str | Sequence[str] | None = None,
         *,
         on_error: Literal["raise", "null"] = "raise",
     ) -> Any:

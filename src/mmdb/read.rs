@@ -106,7 +106,8 @@ impl MmdbFile {
             });
         }
         let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
-        let prefix_len = r.network().map_err(|e| self.invalid(e))?.prefix();
+        let n = r.network().map_err(|e| self.invalid(e))?;
+        let prefix_len = self.net(addr, (n.network(), n.prefix()))?.prefix_len();
         Ok(Found {
             offset: r.offset(),
             prefix_len,
@@ -123,8 +124,7 @@ impl MmdbFile {
             return Ok(None);
         };
         let n = r.network().map_err(|e| self.invalid(e))?;
-        let net = IpNet::new(n.network(), n.prefix()).map_err(|e| self.invalid(e))?;
-        Ok(Some((v, net)))
+        Ok(Some((v, self.net(addr, (n.network(), n.prefix()))?)))
     }
 
     /// The record of `addr`.
@@ -157,6 +157,18 @@ impl MmdbFile {
     #[inline]
     fn outside(&self, addr: IpAddr) -> bool {
         addr.is_ipv6() && self.metadata().ip_version == 4
+    }
+
+    /// The network the reader found for `addr`. An IPv4 address answered above
+    /// `::/96` (a file whose tree has no IPv4 subtree) is in an IPv6 network: as
+    /// MaxMind's Python reader does, its length counts from the 96th bit, here
+    /// `0.0.0.0/0`.
+    fn net(&self, addr: IpAddr, (at, len): (IpAddr, u8)) -> Result<IpNet, DbError> {
+        let net = match addr.is_ipv4() && at.is_ipv6() {
+            true => IpNet::new(addr, len.saturating_sub(96)).map(|n| n.trunc()),
+            false => IpNet::new(at, len),
+        };
+        net.map_err(|e| self.invalid(e))
     }
 
     fn invalid(&self, e: impl std::fmt::Display) -> DbError {

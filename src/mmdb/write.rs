@@ -127,12 +127,14 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
         ipv4_aliases: aliases,
         ..MmdbSummary::default()
     };
+    let mut distinct = rustc_hash::FxHashSet::default();
     for n in v4.iter().chain(&v6) {
         if aliases && in_alias(n) {
             s.aliased_out += 1;
             continue;
         }
         tree.insert(n.0, n.1, n.2)?;
+        distinct.insert(n.2);
         s.networks += 1;
     }
     if aliases {
@@ -143,7 +145,6 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
     }
     let (tree_bytes, record_size) = tree.to_bytes(ds.len(), o.min_record_size)?;
     s.node_count = tree.node_count() as u64;
-    let distinct: rustc_hash::FxHashSet<u32> = v4.iter().chain(&v6).map(|n| n.2).collect();
     s.records = distinct.len() as u64;
     s.record_size = record_size;
     let mut out = tree_bytes;

@@ -88,16 +88,25 @@ impl PyMmdb {
         self.file.get()
     }
 
-    /// The answers for `addresses` and the fields to give (`fields` or every
-    /// leaf of the records found).
+    /// The answers for `addresses` and the fields to give (`fields`, one path or
+    /// a list of them, or every leaf of the records found).
     fn answers<R>(
         &self,
         addresses: &Bound<'_, PyAny>,
-        fields: Option<Vec<String>>,
+        fields: Option<&Bound<'_, PyAny>>,
         on_error: &str,
         f: impl FnOnce(crate::mmdb::MmdbAnswers, Vec<String>) -> PyResult<R>,
     ) -> PyResult<R> {
         let on_error = on_error.parse().map_err(value_error)?;
+        let fields = match fields {
+            Some(f) if f.is_instance_of::<pyo3::types::PyString>() => Some(vec![f.extract()?]),
+            Some(f) => Some(f.extract::<Vec<String>>().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(
+                    "fields: expected a field path (str) or a list of them",
+                )
+            })?),
+            None => None,
+        };
         let file = self.file()?;
         let py = addresses.py();
         with_keys(addresses, on_error, |keys, valid| {
@@ -204,7 +213,7 @@ impl PyMmdb {
         &self,
         py: Python<'py>,
         addresses: &Bound<'py, PyAny>,
-        fields: Option<Vec<String>>,
+        fields: Option<&Bound<'py, PyAny>>,
         on_error: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
         self.answers(addresses, fields, on_error, |a, fields| {
@@ -228,7 +237,7 @@ impl PyMmdb {
     fn to_arrow(
         &self,
         addresses: &Bound<'_, PyAny>,
-        fields: Option<Vec<String>>,
+        fields: Option<&Bound<'_, PyAny>>,
         on_error: &str,
     ) -> PyResult<PyTable> {
         let py = addresses.py();
