@@ -202,7 +202,7 @@ def test_a_folder_is_not_a_database(tmp_path):
     assert str(tmp_path) in str(e.value)
 
 
-@pytest.mark.parametrize("version", [0, 1, 4, 7, 2**32 - 1])
+@pytest.mark.parametrize("version", [0, 1, 5, 7, 2**32 - 1])
 def test_wrong_version(tiny, tmp_path, version):
     data = bytearray(Path(tiny.path).read_bytes())
     assert int.from_bytes(data[8:12], "little") == 2
@@ -212,6 +212,20 @@ def test_wrong_version(tiny, tmp_path, version):
     err = assert_refused(p)
     assert f"version {version}" in str(err)
     assert_refused(p, verify=False)
+
+
+def test_a_database_labelled_a_compiled_mmdb_is_refused(tiny, tmp_path):
+    """Version 4 is a compiled MMDB file: a database relabelled so opens as one
+    and is refused, for its checksum or, unverified, for its missing sections."""
+    data = bytearray(Path(tiny.path).read_bytes())
+    data[8:12] = (4).to_bytes(4, "little")
+    p = tmp_path / "v.geoipdb"
+    p.write_bytes(bytes(data))
+    assert "checksum" in str(assert_refused(p))
+    with pytest.raises(geoip_rs.DatabaseError, match="no section"):
+        geoip_rs.open(p, verify=False)
+    with pytest.raises(geoip_rs.DatabaseError, match="not a database"):
+        geoip_rs.Database(p, verify=False)
 
 
 def test_one_date_file_claiming_to_be_a_history(tiny, tmp_path):
