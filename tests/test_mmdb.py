@@ -389,6 +389,17 @@ def test_cli_export_history_at(small, folder):
         assert reader.get("10.1.2.3") == expected_record(small.dbs[1].lookup("10.1.2.3").to_dict())
 
 
+def test_cli_export_options(small, folder):
+    out, api = folder / "cli-opts.mmdb", folder / "api-opts.mmdb"
+    p = cli("export", small.dbs[1].path, "--format", "mmdb", "-o", out, "--no-ipv4-aliases",
+            "--description", "routes of a test")
+    assert p.returncode == 0 and "without IPv4 aliases" in p.stderr, p.stderr
+    small.dbs[1].to_mmdb(api, ipv4_aliases=False, description="routes of a test")
+    assert out.read_bytes() == api.read_bytes()
+    with maxminddb.open_database(str(out), maxminddb.MODE_MMAP_EXT) as reader:
+        assert reader.metadata().description == {"en": "routes of a test"}
+
+
 def test_cli_refuses(export, folder):
     p = cli("export", "--format", "mmdb")
     assert p.returncode != 0 and "-o" in p.stderr and "Traceback" not in p.stderr, p.stderr

@@ -142,6 +142,10 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--database-type", default="geoip_rs-ASN-Country",
                    help="the MMDB metadata's database_type (mmdb only)")
     e.add_argument("--at", help="the snapshot of a history to write (mmdb only)")
+    e.add_argument("--description", help="the MMDB metadata's English description (mmdb only)")
+    e.add_argument("--ipv4-aliases", action=argparse.BooleanOptionalAction, default=None,
+                   help="answer IPv4 asked as IPv4-mapped, 6to4 or Teredo IPv6 (mmdb only; "
+                        "default: unless the database routes prefixes there)")
     e.set_defaults(run=run_export)
     return p
 
@@ -537,7 +541,8 @@ def run_export_mmdb(args: argparse.Namespace) -> int:
     with open_arg(args.db) as db:
         if not isinstance(db, Database):
             raise UserError(f"{db.path} is already an MMDB file")
-        done = db.to_mmdb(args.output, database_type=args.database_type, at=at)
+        done = db.to_mmdb(args.output, database_type=args.database_type, at=at,
+                          description=args.description, ipv4_aliases=args.ipv4_aliases)
     aliases = "with" if done["ipv4_aliases"] else "without"
     print(f"wrote {args.output}: {done['networks']:,} networks, {done['bytes']:,} bytes, "
           f"{aliases} IPv4 aliases", file=sys.stderr)

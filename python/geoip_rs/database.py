@@ -271,9 +271,9 @@ def convert_mmdb(mmdb: PathLike, out: PathLike) -> dict[str, Any]:
     the MMDB file does, with batches at a database's speed: for a file read many
     times. Returns ``ipv4_networks``, ``ipv6_networks``, ``records`` and ``bytes``.
 
-    IPv6 addresses in the IPv4 aliases' space (IPv4-mapped, 6to4, Teredo) are not
-    answered as their IPv4 addresses, as the MMDB file may; integers wider than
-    64 bits come back as floats."""
+    It answers as the MMDB file does, IPv4 asked in the IPv4 aliases' forms
+    (IPv4-mapped, 6to4, Teredo) included where the file has them; a miss's
+    ``get_with_prefix_len`` length is 0 (the file's empty networks are not kept)."""
     return _geoip_rs._compile_mmdb(os.fspath(mmdb), os.fspath(out))
 
 

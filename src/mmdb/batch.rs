@@ -39,9 +39,23 @@ pub enum FieldColumn {
 }
 
 impl MmdbSource {
+    /// The answers for `keys` and the fields to give: `fields`, else
+    /// [`MmdbAnswers::default_fields`].
+    pub fn answers_with(
+        &self,
+        keys: &Keys,
+        valid: Option<&[bool]>,
+        fields: Option<Vec<String>>,
+    ) -> Result<(MmdbAnswers, Vec<String>), DbError> {
+        let a = self.answers(keys, valid)?;
+        let fields = fields.unwrap_or_else(|| a.default_fields());
+        Ok((a, fields))
+    }
+
     /// The answers for `keys`; rows that `valid` marks false get no record.
     pub fn answers(&self, keys: &Keys, valid: Option<&[bool]>) -> Result<MmdbAnswers, DbError> {
-        let parts = map_ranges(keys.len(), |r| self.find_many(keys, r));
+        let finder = self.finder(keys.len())?;
+        let parts = map_ranges(keys.len(), |r| finder.find_many(keys, r));
         let mut index: FxHashMap<usize, u32> = FxHashMap::default();
         let mut records = Vec::new();
         let n = keys.len();

@@ -1,6 +1,6 @@
 //! An MMDB file compiled into geoip_rs's container: the networks into one Poptrie
-//! per family (whose leaves are record numbers), the distinct records as JSON
-//! text, the MMDB metadata as it was. A batch over it walks the Poptrie instead of
+//! per family (whose leaves are record numbers), the distinct records (as
+//! [`super::stored`] keeps them), the MMDB metadata as it was. A batch over it walks the Poptrie instead of
 //! MMDB's bit-by-bit tree, so it runs as fast as a database's.
 //!
 //! Sections: `mmdbmeta` (JSON: the source's metadata and name), `v4trie`,
@@ -30,7 +30,7 @@ pub struct CompiledMeta {
     pub source: String,
     /// Which IPv6 networks it answered as IPv4 (see [`super::index::ALIASES`]).
     #[serde(default)]
-    pub aliases: [bool; 3],
+    pub aliases: [bool; 4],
 }
 
 /// What a compilation wrote.
@@ -49,6 +49,11 @@ fn invalid(path: &Path, message: String) -> DbError {
     }
 }
 
+/// Compile the MMDB file at `src` (checked whole first) into `out`.
+pub fn compile_path(src: &Path, out: &Path) -> Result<CompileSummary, DbError> {
+    compile(&MmdbFile::open(src, true)?, out)
+}
+
 /// Compile `src` into `out` (written atomically).
 pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
     let index = NetworkIndex::build(src)?;
@@ -56,7 +61,7 @@ pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
     for &(_, a) in &index.records {
         let v = src.record(a)?.unwrap_or(MmdbValue::Map(Vec::new()));
         offsets.push(text.len() as u32);
-        text.extend_from_slice(v.to_json().as_bytes());
+        text.extend_from_slice(&super::stored::store(&v));
     }
     offsets.push(text.len() as u32);
     let summary = CompileSummary {
@@ -177,7 +182,7 @@ impl CompiledMmdb {
         let text = self.file.bytes()[self.records.clone()]
             .get(a..b)
             .ok_or_else(bad)?;
-        serde_json::from_slice(text).map_err(|e| self.file.invalid(format!("record {n}: {e}")))
+        super::stored::load(text).map_err(|e| self.file.invalid(format!("record {n}: {e}")))
     }
 
     /// The record and network of `addr`.

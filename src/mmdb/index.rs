@@ -24,13 +24,15 @@ pub struct NetworkIndex {
     pub ipv4_networks: usize,
     pub ipv6_networks: usize,
     /// Which of [`ALIASES`] the file answers as IPv4.
-    pub aliases: [bool; 3],
+    pub aliases: [bool; 4],
 }
 
-/// The IPv6 networks MaxMind's files answer as IPv4 (IPv4-mapped, 6to4, Teredo):
-/// their place and length in the 128 bits, and where the IPv4 address's 32 bits
-/// start in an address of that network.
-pub const ALIASES: [(u128, u8, u8); 3] = [
+/// The IPv6 networks MaxMind's files answer as IPv4 (IPv4-compatible `::/96`,
+/// which is where the IPv4 subtree is; IPv4-mapped, 6to4, Teredo): their place and
+/// length in the 128 bits, and where the IPv4 address's 32 bits start in an
+/// address of that network.
+pub const ALIASES: [(u128, u8, u8); 4] = [
+    (0, 96, 96),
     (0xffff << 32, 96, 96),
     (0x2002 << 112, 16, 16),
     (0x2001 << 112, 32, 32),
@@ -40,7 +42,7 @@ pub const ALIASES: [(u128, u8, u8); 3] = [
 /// length of the alias network (which a network length found for the IPv4 address
 /// is then added to).
 #[inline]
-pub fn aliased_v4(a: u128, on: [bool; 3]) -> Option<(u32, u8)> {
+pub fn aliased_v4(a: u128, on: [bool; 4]) -> Option<(u32, u8)> {
     for (&(base, len, at), on) in ALIASES.iter().zip(on) {
         if on && a.masked(len) == base {
             return Some(((a >> (96 - at)) as u32, len));
@@ -53,8 +55,8 @@ pub fn aliased_v4(a: u128, on: [bool; 3]) -> Option<(u32, u8)> {
 /// of some of its IPv4 networks, as the address itself does, at the same depth
 /// below the alias. (Readers cannot see the tree's pointers; a file without an
 /// alias answers its space with its own networks, at other lengths or offsets.)
-fn aliases_of(src: &MmdbFile, v4: &[(Prefix<u32>, u32)]) -> Result<[bool; 3], DbError> {
-    let mut on = [!v4.is_empty(); 3];
+fn aliases_of(src: &MmdbFile, v4: &[(Prefix<u32>, u32)]) -> Result<[bool; 4], DbError> {
+    let mut on = [!v4.is_empty(); 4];
     for (p, _) in v4.iter().step_by(1 + v4.len() / 64) {
         let direct = src.find(IpAddr::V4(p.addr().into()))?;
         for (i, &(base, len, at)) in ALIASES.iter().enumerate() {
@@ -100,6 +102,17 @@ impl NetworkIndex {
                 }
             }
         }
+        // No IPv4 subtree (the tree ends above `::/96`): every IPv4 address has
+        // the record of the IPv6 network there, if any.
+        if v4.is_empty() && src.metadata().ip_version == 6 {
+            if let Some(offset) = src.find(IpAddr::V4(0.into()))?.offset {
+                let n = *numbers.entry(offset).or_insert_with(|| {
+                    records.push((offset, IpAddr::V4(0.into())));
+                    records.len() as u32 - 1
+                });
+                v4.extend(Prefix::new(0, 0).map(|p| (p, n)));
+            }
+        }
         let aliases = aliases_of(src, &v4)?;
         Ok(NetworkIndex {
             aliases,
@@ -118,7 +131,7 @@ impl NetworkIndex {
 pub fn find_many(
     t4: PoptrieRef<'_, u32>,
     t6: PoptrieRef<'_, u128>,
-    aliases: [bool; 3],
+    aliases: [bool; 4],
     keys: &Keys,
     range: Range<usize>,
 ) -> Vec<(usize, u8)> {
@@ -126,14 +139,14 @@ pub fn find_many(
     let v6 = |a: u128| match aliased_v4(a, aliases) {
         // The alias's length is added to the leaf's (its low byte) when found.
         Some((v4, len)) => match t4.lookup(v4) {
-            leaf if unpack(leaf).is_some() => leaf + len as u32,
+            leaf if unpack(leaf).is_some() => leaf.wrapping_add(len.into()),
             miss => miss,
         },
         None => t6.lookup(a),
     };
     match keys.slice(range) {
         Keys::V4(v) => t4.lookup_many(v, &mut leaves),
-        Keys::V6(v) if aliases == [false; 3] => {
+        Keys::V6(v) if aliases == [false; 4] => {
             let v: Vec<u128> = v.iter().map(|b| u128::from_be_bytes(*b)).collect();
             t6.lookup_many(&v, &mut leaves)
         }

@@ -9,7 +9,8 @@
 //! - [`value`]: a decoded MMDB value, and dotted paths into it.
 //! - [`index`]: an MMDB file's networks as Poptries numbering its records.
 //! - [`compiled`]: an MMDB file compiled into geoip_rs's container (Poptries and
-//!   records), and opened; [`source`]: either kind behind one interface.
+//!   records, kept by [`stored`]), and opened; [`source`]: either kind behind
+//!   one interface.
 //! - [`batch`]: many lookups at once, chosen fields as typed columns.
 //! - [`arrow`]: those columns as an Arrow record batch.
 
@@ -22,6 +23,7 @@ pub mod networks;
 pub mod read;
 pub mod record;
 pub mod source;
+pub mod stored;
 pub mod tree;
 pub mod value;
 pub mod write;

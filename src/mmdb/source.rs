@@ -2,7 +2,7 @@
 //! and the batches use.
 
 use super::compiled::CompiledMmdb;
-use super::index::find_many;
+use super::index::{find_many, NetworkIndex};
 use super::read::{Found, MmdbFile};
 use super::value::MmdbValue;
 use crate::batch::Keys;
@@ -96,21 +96,16 @@ impl MmdbSource {
         }
     }
 
-    /// [`MmdbSource::find`] of rows `range` of `keys`, as `(key or usize::MAX,
-    /// network length)`.
-    pub fn find_many(&self, keys: &Keys, range: Range<usize>) -> Result<Vec<(usize, u8)>, DbError> {
-        match self {
-            MmdbSource::Compiled(c) => c.find_many(keys, range),
-            MmdbSource::File(f) => match f.index(keys.len())? {
-                Some(i) => Ok(find_many(i.v4.view(), i.v6.view(), i.aliases, keys, range)),
-                None => range
-                    .map(|i| {
-                        let found = f.find(keys.get(i))?;
-                        Ok((found.offset.unwrap_or(usize::MAX), found.prefix_len))
-                    })
-                    .collect(),
+    /// How a batch of `rows` addresses finds their records, decided once for the
+    /// whole batch (the keys of the ways differ: data offsets, record numbers).
+    pub fn finder(&self, rows: usize) -> Result<Finder<'_>, DbError> {
+        Ok(match self {
+            MmdbSource::Compiled(c) => Finder::Compiled(c),
+            MmdbSource::File(f) => match f.index(rows)? {
+                Some(i) => Finder::Index(i),
+                None => Finder::Direct(f),
             },
-        }
+        })
     }
 
     /// The record [`MmdbSource::find`] gave `key` for at `addr`.
@@ -129,12 +124,54 @@ impl MmdbSource {
         }
     }
 
+    /// The record of `addr` and the length of the network it is in; for a miss,
+    /// the length of the empty network, as MaxMind's readers give it (0 in a
+    /// compiled file, which keeps no empty networks).
+    pub fn with_prefix_len(&self, addr: IpAddr) -> Result<(Option<MmdbValue>, u8), DbError> {
+        match self.lookup(addr)? {
+            Some((v, net)) => Ok((Some(v), net.prefix_len())),
+            None => Ok((None, self.find(addr)?.prefix_len)),
+        }
+    }
+
+    /// The record of a network [`MmdbSource::networks`] gave.
+    pub fn network_record(&self, net: &IpNet) -> Result<MmdbValue, DbError> {
+        let v = self.lookup(net.network())?;
+        Ok(v.map_or(MmdbValue::Map(Vec::new()), |(v, _)| v))
+    }
+
     /// Every network with a record; [`MmdbSource::lookup`] of its first address
     /// gives the record.
     pub fn networks(&self) -> Result<Vec<IpNet>, DbError> {
         match self {
             MmdbSource::File(f) => f.networks().collect(),
             MmdbSource::Compiled(c) => Ok(c.networks()?.into_iter().map(|(n, _)| n).collect()),
+        }
+    }
+}
+
+/// A batch's way to its records.
+pub enum Finder<'a> {
+    /// MaxMind's reader, an address at a time.
+    Direct(&'a MmdbFile),
+    /// The file's networks indexed in memory.
+    Index(&'a NetworkIndex),
+    Compiled(&'a CompiledMmdb),
+}
+
+impl Finder<'_> {
+    /// The records' keys (`usize::MAX` for none) and the networks' lengths of rows
+    /// `range` of `keys`.
+    pub fn find_many(&self, keys: &Keys, range: Range<usize>) -> Result<Vec<(usize, u8)>, DbError> {
+        match self {
+            Finder::Compiled(c) => c.find_many(keys, range),
+            Finder::Index(i) => Ok(find_many(i.v4.view(), i.v6.view(), i.aliases, keys, range)),
+            Finder::Direct(f) => range
+                .map(|i| {
+                    let found = f.find(keys.get(i))?;
+                    Ok((found.offset.unwrap_or(usize::MAX), found.prefix_len))
+                })
+                .collect(),
         }
     }
 }

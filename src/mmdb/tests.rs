@@ -417,3 +417,64 @@ fn compiled_files_answer_as_their_sources() {
         }
     }
 }
+
+/// A database of default and covering routes: IPv4's whole space, IPv6's, and
+/// 2000::/3 over two of the aliases' networks.
+fn covering_db(name: &str) -> std::path::PathBuf {
+    let ipasn = "0.0.0.0/0\t64500\n8.8.8.0/24\t15169\n::/0\t64501\n2000::/3\t64502\n";
+    let opts = crate::loaders::ReadOptions {
+        on_error: crate::loaders::OnError::Raise,
+        progress: Box::leak(Box::new(crate::loaders::NoProgress)),
+    };
+    let mut b = crate::db::DbBuilder::new();
+    let src = crate::testutil::temp_file("mmdb", &format!("{name}.ipasn"), ipasn);
+    b.read_ipasn(&src, &mut { opts }).unwrap();
+    let path = crate::testutil::temp_file("mmdb", name, "");
+    b.write(&path).unwrap();
+    path
+}
+
+#[test]
+fn covering_routes_export_with_and_without_aliases() {
+    let db = Database::open(covering_db("covering.db"), true).unwrap();
+    let v = db.view();
+    let asn = |r: &Reader<Vec<u8>>, a: &str| {
+        answer(r, a.parse().unwrap()).map(|(v, _)| v["autonomous_system_number"].as_u64().unwrap())
+    };
+    // By default no aliases: the routes answer the aliases' networks as the
+    // database does.
+    let (bytes, s) = mmdb_bytes(&db, &MmdbOptions::default()).unwrap();
+    assert!(!s.ipv4_aliases);
+    let r = Reader::from_source(bytes).unwrap();
+    r.verify().unwrap();
+    for a in [
+        "1.2.3.4",
+        "8.8.8.8",
+        "::ffff:8.8.8.8",
+        "2002:808:808::1",
+        "2001::1",
+        "2400::1",
+        "4000::1",
+        "1::1",
+    ] {
+        let ip: IpAddr = a.parse().unwrap();
+        assert_eq!(asn(&r, a), v.record(ip).map(|r| r.asn as u64), "{a}");
+    }
+    // `::/96` is IPv4's: `::1.2.3.4` answers as 1.2.3.4, not as ::/0.
+    assert_eq!(asn(&r, "::102:304"), Some(64500));
+    // Forced, the aliases answer as IPv4 and the routes keep the rest.
+    let on = MmdbOptions {
+        ipv4_aliases: Some(true),
+        ..MmdbOptions::default()
+    };
+    let (bytes, s) = mmdb_bytes(&db, &on).unwrap();
+    assert!(s.ipv4_aliases);
+    let r = Reader::from_source(bytes).unwrap();
+    r.verify().unwrap();
+    assert_eq!(asn(&r, "::ffff:8.8.8.8"), Some(15169));
+    assert_eq!(asn(&r, "2002:808:808::1"), Some(15169));
+    assert_eq!(asn(&r, "2001:0:102:304::"), Some(64500));
+    assert_eq!(asn(&r, "2003::1"), Some(64502));
+    assert_eq!(asn(&r, "2000::1"), Some(64502));
+    assert_eq!(asn(&r, "1::1"), Some(64501));
+}

@@ -75,9 +75,22 @@ impl SearchTree {
         }
     }
 
-    /// The network `bits/len` continues in node `target` (an IPv4 alias).
-    pub fn alias(&mut self, bits: u128, len: u8, target: u32) -> Result<(), String> {
-        self.set(bits, len, Child::Node(target))
+    /// The network `bits/len` answers as the network `target` does (an IPv4
+    /// alias): the same node, or the same data where `target` lies inside one
+    /// network. Nothing where `target` has no data.
+    pub fn alias(&mut self, bits: u128, len: u8, target: (u128, u8)) -> Result<(), String> {
+        let (t, tlen) = target;
+        let mut child = Child::Node(0);
+        for depth in 0..tlen {
+            child = match child {
+                Child::Node(n) => self.nodes[n as usize][bit(t, depth)],
+                other => other,
+            };
+        }
+        match child {
+            Child::Empty => Ok(()),
+            _ => self.set(bits, len, child),
+        }
     }
 
     /// The tree's bytes at the smallest record size (of at least `min_size`) that

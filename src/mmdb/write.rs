@@ -14,7 +14,6 @@ use crate::db::layout::Stored;
 use crate::db::read::Family;
 use crate::db::versions::VTrie;
 use crate::db::{Database, DbError, Record, View};
-use crate::key::Key;
 use crate::range::range_to_prefixes;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -69,13 +68,6 @@ pub struct MmdbSummary {
 const ALIASES: [(u128, u8); 3] = [(0xffff << 32, 96), (0x2001 << 112, 32), (0x2002 << 112, 16)];
 const IPV4_ROOT: (u128, u8) = (0, 96);
 
-/// Whether the network `bits/len` lies in aliased space.
-fn aliased(bits: u128, len: u8) -> bool {
-    ALIASES
-        .iter()
-        .any(|&(base, l)| len >= l && bits.masked(l) == base)
-}
-
 /// One family's networks as `(bits in the tree, length, data offset)`, in address
 /// order; `shift` places the family's bits in the tree's 128.
 fn family_networks<K: Stored>(
@@ -118,29 +110,32 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
     // IPv6 routes over `::/96` (a default route, say) would hide the IPv4 subtree,
     // which is where IPv4 is answered: that deprecated space is left to IPv4.
     if !v4.is_empty() {
-        v6 = clip_ipv4_space(v6);
+        v6 = carve(v6, IPV4_ROOT).0;
     }
-    let in_alias = |&(bits, len, _): &(u128, u8, u32)| aliased(bits, len);
-    let aliases = !v4.is_empty() && o.ipv4_aliases.unwrap_or(!v6.iter().any(in_alias));
-    let mut tree = SearchTree::default();
+    // Routes inside or over an alias's network would be hidden by it: by default
+    // no aliases then; forced, those parts of the routes are left out.
+    let hits = |&(base, len): &(u128, u8)| v6.iter().any(|n| overlap((n.0, n.1), (base, len)));
+    let aliases = !v4.is_empty() && o.ipv4_aliases.unwrap_or(!ALIASES.iter().any(hits));
     let mut s = MmdbSummary {
         ipv4_aliases: aliases,
         ..MmdbSummary::default()
     };
+    if aliases {
+        for a in ALIASES {
+            let (kept, out) = carve(v6, a);
+            (v6, s.aliased_out) = (kept, s.aliased_out + out);
+        }
+    }
+    let mut tree = SearchTree::default();
     let mut distinct = rustc_hash::FxHashSet::default();
     for n in v4.iter().chain(&v6) {
-        if aliases && in_alias(n) {
-            s.aliased_out += 1;
-            continue;
-        }
         tree.insert(n.0, n.1, n.2)?;
         distinct.insert(n.2);
         s.networks += 1;
     }
     if aliases {
-        let root = tree.node_at(IPV4_ROOT.0, IPV4_ROOT.1)?;
         for (bits, len) in ALIASES {
-            tree.alias(bits, len, root)?;
+            tree.alias(bits, len, IPV4_ROOT)?;
         }
     }
     let (tree_bytes, record_size) = tree.to_bytes(ds.len(), o.min_record_size)?;
@@ -156,24 +151,39 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
     Ok((out, s))
 }
 
-/// The IPv6 networks without the part of them inside `::/96`.
-fn clip_ipv4_space(v6: Vec<(u128, u8, u32)>) -> Vec<(u128, u8, u32)> {
-    let mut out = Vec::with_capacity(v6.len());
-    for (bits, len, offset) in v6 {
-        let last = bits | u128::MAX.checked_shr(len.into()).unwrap_or(0);
-        if last <= u32::MAX as u128 {
-            continue;
-        }
-        if bits > u32::MAX as u128 {
+/// The first and last address of the network `bits/len` in the tree's 128 bits.
+fn span((bits, len): (u128, u8)) -> (u128, u128) {
+    (bits, bits | u128::MAX.checked_shr(len.into()).unwrap_or(0))
+}
+
+/// Whether two networks share an address (one holds the other).
+fn overlap(a: (u128, u8), b: (u128, u8)) -> bool {
+    let ((a0, a1), (b0, b1)) = (span(a), span(b));
+    a0 <= b1 && b0 <= a1
+}
+
+/// The networks without the addresses of `cut`, and how many lay wholly inside
+/// it: a network holding `cut` is replaced by the fewest networks around it.
+fn carve(nets: Vec<(u128, u8, u32)>, cut: (u128, u8)) -> (Vec<(u128, u8, u32)>, u64) {
+    let (lo, hi) = span(cut);
+    let (mut out, mut inside) = (Vec::with_capacity(nets.len()), 0);
+    for (bits, len, offset) in nets {
+        let (first, last) = span((bits, len));
+        if last < lo || first > hi {
             out.push((bits, len, offset));
-            continue;
-        }
-        // A network over `::/96`: its addresses above it, as networks.
-        for p in range_to_prefixes(1u128 << 32, last) {
-            out.push((p.addr(), p.prefix_len(), offset));
+        } else if first >= lo && last <= hi {
+            inside += 1;
+        } else {
+            let below = (lo > first).then(|| range_to_prefixes(first, lo - 1));
+            let above = (hi < last).then(|| range_to_prefixes(hi + 1, last));
+            let parts = below
+                .into_iter()
+                .flatten()
+                .chain(above.into_iter().flatten());
+            out.extend(parts.map(|p| (p.addr(), p.prefix_len(), offset)));
         }
     }
-    out
+    (out, inside)
 }
 
 /// The metadata map: what the file is, its tree's shape, its build time.

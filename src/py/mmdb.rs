@@ -7,7 +7,7 @@ use super::errors::{db_error, value_error};
 use super::handle::Handle;
 use crate::db::Database;
 use crate::ip::IpPrefix;
-use crate::mmdb::{FieldColumn, FileKind, MmdbFile, MmdbOptions, MmdbSource, MmdbValue};
+use crate::mmdb::{FieldColumn, FileKind, MmdbOptions, MmdbSource, MmdbValue};
 use ipnet::IpNet;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
@@ -110,8 +110,8 @@ impl PyMmdb {
         let file = self.file()?;
         let py = addresses.py();
         with_keys(addresses, on_error, |keys, valid| {
-            let a = py.detach(|| file.answers(&keys, valid)).map_err(db_error)?;
-            let fields = fields.unwrap_or_else(|| a.default_fields());
+            let a = py.detach(|| file.answers_with(&keys, valid, fields));
+            let (a, fields) = a.map_err(db_error)?;
             f(a, fields)
         })
     }
@@ -172,11 +172,8 @@ impl PyMmdb {
         ip: &Bound<'py, PyAny>,
     ) -> PyResult<(Option<Bound<'py, PyAny>>, u8)> {
         let addr = convert::address(ip)?;
-        let file = self.file()?;
-        match file.lookup(addr).map_err(db_error)? {
-            Some((v, net)) => Ok((Some(value_object(py, &v)?), net.prefix_len())),
-            None => Ok((None, file.find(addr).map_err(db_error)?.prefix_len)),
-        }
+        let (v, len) = self.file()?.with_prefix_len(addr).map_err(db_error)?;
+        Ok((v.map(|v| value_object(py, &v)).transpose()?, len))
     }
 
     /// `(network, record)` of the file's network containing `ip`, or None.
@@ -307,8 +304,7 @@ impl MmdbIter {
         let Some(net) = self.nets.get(i) else {
             return Ok(None);
         };
-        let v = self.file.lookup(net.network()).map_err(db_error)?;
-        let v = v.map_or(MmdbValue::Map(Vec::new()), |(v, _)| v);
+        let v = self.file.network_record(net).map_err(db_error)?;
         Ok(Some((net_object(py, net)?, value_object(py, &v)?)))
     }
 }
@@ -358,10 +354,7 @@ pub fn _compile_mmdb<'py>(
     src: PathBuf,
     out: PathBuf,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let s = py.detach(|| {
-        let file = MmdbFile::open(&src, true)?;
-        crate::mmdb::compiled::compile(&file, &out)
-    });
+    let s = py.detach(|| crate::mmdb::compiled::compile_path(&src, &out));
     let s = s.map_err(db_error)?;
     let d = PyDict::new(py);
     d.set_item("ipv4_networks", s.ipv4_networks)?;
