@@ -31,6 +31,9 @@ pub struct CompiledMeta {
     /// Which IPv6 networks it answered as IPv4 (see [`super::index::ALIASES`]).
     #[serde(default)]
     pub aliases: [bool; 4],
+    /// See [`NetworkIndex::ipv4_above`].
+    #[serde(default)]
+    pub ipv4_above: bool,
 }
 
 /// What a compilation wrote.
@@ -78,6 +81,7 @@ pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         aliases: index.aliases,
+        ipv4_above: index.ipv4_above,
     };
     let mut w = Writer::default();
     w.version = COMPILED_MMDB_VERSION;
@@ -198,7 +202,11 @@ impl CompiledMmdb {
     /// Every network in address order, IPv4 first, with its record number.
     pub fn networks(&self) -> Result<Vec<(IpNet, usize)>, DbError> {
         let mut out = Vec::new();
-        for (p, n) in self.trie::<u32>(self.v4.clone())?.prefixes() {
+        let v4 = match self.meta.ipv4_above {
+            true => Vec::new(),
+            false => self.trie::<u32>(self.v4.clone())?.prefixes(),
+        };
+        for (p, n) in v4 {
             let net = ipnet::Ipv4Net::new(p.addr().into(), p.prefix_len());
             out.push((
                 net.map_err(|e| self.file.invalid(e.to_string()))?.into(),

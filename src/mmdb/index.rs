@@ -25,6 +25,9 @@ pub struct NetworkIndex {
     pub ipv6_networks: usize,
     /// Which of [`ALIASES`] the file answers as IPv4.
     pub aliases: [bool; 4],
+    /// The file has no IPv4 subtree: `v4` holds only `0.0.0.0/0`, standing for
+    /// the IPv6 network over `::/96` (which is not one of the file's IPv4 networks).
+    pub ipv4_above: bool,
 }
 
 /// The IPv6 networks MaxMind's files answer as IPv4 (IPv4-compatible `::/96`,
@@ -104,8 +107,10 @@ impl NetworkIndex {
         }
         // No IPv4 subtree (the tree ends above `::/96`): every IPv4 address has
         // the record of the IPv6 network there, if any.
+        let mut ipv4_above = false;
         if v4.is_empty() && src.metadata().ip_version == 6 {
             if let Some(offset) = src.find(IpAddr::V4(0.into()))?.offset {
+                ipv4_above = true;
                 let n = *numbers.entry(offset).or_insert_with(|| {
                     records.push((offset, IpAddr::V4(0.into())));
                     records.len() as u32 - 1
@@ -116,7 +121,8 @@ impl NetworkIndex {
         let aliases = aliases_of(src, &v4)?;
         Ok(NetworkIndex {
             aliases,
-            ipv4_networks: v4.len(),
+            ipv4_above,
+            ipv4_networks: if ipv4_above { 0 } else { v4.len() },
             ipv6_networks: v6.len(),
             v4: trie(v4, src)?,
             v6: trie(v6, src)?,

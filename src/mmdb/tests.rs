@@ -330,6 +330,7 @@ fn compiled_files_answer_as_their_sources() {
         maxmind("test-data/GeoLite2-ASN-Test.mmdb"),
         maxmind("test-data/MaxMind-DB-test-mixed-24.mmdb"),
         maxmind("test-data/MaxMind-DB-test-ipv4-28.mmdb"),
+        maxmind("test-data/MaxMind-DB-no-ipv4-search-tree.mmdb"),
         geolite,
     ];
     for path in files {
