@@ -745,7 +745,7 @@ class Database:
     def __repr__(self) -> str: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
-MmdbValue: TypeAlias = Any
+_MmdbValue: TypeAlias = Any
 """A decoded MMDB value: dict, list, str, bytes, int, float or bool."""
 
 @final
@@ -754,7 +754,7 @@ class MmdbIter:
     ``MmdbDatabase.__iter__``)."""
 
     def __iter__(self) -> Self: ...
-    def __next__(self) -> tuple[AnyNetwork, dict[str, MmdbValue]]: ...
+    def __next__(self) -> tuple[AnyNetwork, dict[str, _MmdbValue]]: ...
 
 @disjoint_base
 class MmdbDatabase:
@@ -774,13 +774,13 @@ class MmdbDatabase:
         """The file's metadata: ``database_type``, ``description``, ``languages``,
         ``ip_version``, ``node_count``, ``record_size``, ``build_epoch``, and the
         binary format's version."""
-    def lookup(self, ip: Address) -> dict[str, MmdbValue] | None:
+    def lookup(self, ip: Address) -> dict[str, _MmdbValue] | None:
         """The record of ``ip`` as a dict; None if the file has none."""
-    def get(self, ip: Address) -> dict[str, MmdbValue] | None:
+    def get(self, ip: Address) -> dict[str, _MmdbValue] | None:
         """Same as ``lookup`` (the name maxminddb's reader uses)."""
-    def get_with_prefix_len(self, ip: Address) -> tuple[dict[str, MmdbValue] | None, int]:
+    def get_with_prefix_len(self, ip: Address) -> tuple[dict[str, _MmdbValue] | None, int]:
         """The record and the length of the file's network holding ``ip``."""
-    def lookup_network(self, ip: Address) -> tuple[AnyNetwork, dict[str, MmdbValue]] | None:
+    def lookup_network(self, ip: Address) -> tuple[AnyNetwork, dict[str, _MmdbValue]] | None:
         """The file's network holding ``ip`` and its record; None if no record."""
     def __contains__(self, ip: Address, /) -> bool: ...
     def __iter__(self) -> MmdbIter:

@@ -188,7 +188,13 @@ fn carve(nets: Vec<(u128, u8, u32)>, cut: (u128, u8)) -> (Vec<(u128, u8, u32)>, 
 
 /// The metadata map: what the file is, its tree's shape, its build time.
 fn metadata(db: &Database, o: &MmdbOptions, s: &MmdbSummary) -> Vec<u8> {
-    let m = db.metadata();
+    // A history's snapshot says when it was built and of which data.
+    let whole = db.metadata();
+    let newest = whole.snapshots.len().checked_sub(1);
+    let m = match o.snapshot.or(newest.map(|n| n as u32)) {
+        Some(i) => whole.snapshots.get(i as usize).unwrap_or(whole),
+        None => whole,
+    };
     let description = o.description.clone().unwrap_or_else(|| {
         let data = m.data_time().map(|(d, _)| d.to_owned());
         format!(
