@@ -407,3 +407,20 @@ def test_cli_refuses(export, folder):
     p = cli("export", export[0], "--format", "mmdb", "-o", out)
     assert p.returncode != 0 and "already an MMDB file" in p.stderr and "Traceback" not in p.stderr
     assert not out.exists()
+
+
+def test_an_export_is_a_prefix_source(sample, export, probes, folder):
+    """``build_database(mmdb=...)`` of the sample's export routes every probe to the
+    sample's origin; its AS names are the export's organisations."""
+    with geoip_rs.build_database(folder / "back.geoipdb", mmdb=export[0]) as back:
+        [summary] = back.load_summaries.values()
+        assert summary["prefixes"] == export[1]["networks"] and not summary["skipped"]
+        idx = np.random.default_rng(9).choice(len(probes.texts), 100_000, replace=False)
+        addrs = [probes.texts[i] for i in idx]
+        want, got = sample.to_arrow(addrs, ["asn"]), back.to_arrow(addrs, ["asn", "as_name"])
+        assert want.column("asn").to_pylist() == got.column("asn").to_pylist()
+        for a in addrs[:2000]:
+            r, b = sample.lookup(a), back.lookup(a)
+            assert (r is None) == (b is None), a
+            if r is not None:
+                assert b.as_name == (r.org_name or r.as_name), a

@@ -25,9 +25,9 @@ def shared(rel: str) -> str:
 def test_the_list_names_every_kind_once_prefix_sources_first():
     kinds = geoip_rs.SOURCE_KINDS
     names = [name for name, _, _ in kinds]
-    assert names == ["mrt", "ipasn", "pfx2as", "as2org", "delegated", "asnames"]
+    assert names == ["mrt", "ipasn", "pfx2as", "mmdb", "as2org", "delegated", "asnames"]
     assert all(isinstance(what, str) and what for _, what, _ in kinds)
-    assert [prefix for _, _, prefix in kinds] == [True, True, True, False, False, False]
+    assert [prefix for _, _, prefix in kinds] == [True, True, True, True, False, False, False]
 
 
 def test_an_unknown_kind_is_an_unexpected_keyword(tmp_path):
@@ -37,7 +37,7 @@ def test_an_unknown_kind_is_an_unexpected_keyword(tmp_path):
 
 
 def test_no_prefix_source_is_named_from_the_list(tmp_path):
-    with pytest.raises(ValueError, match=r"^a database needs a prefix source: give mrt, ipasn or pfx2as files$"):
+    with pytest.raises(ValueError, match=r"^a database needs a prefix source: give mrt, ipasn, pfx2as or mmdb files$"):
         geoip_rs.build_database(tmp_path / "x.geoipdb", delegated=shared(RIPE))
 
 

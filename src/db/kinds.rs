@@ -12,6 +12,7 @@ pub enum SourceKind {
     Mrt,
     Ipasn,
     Pfx2as,
+    Mmdb,
     As2org,
     Delegated,
     Asnames,
@@ -20,10 +21,11 @@ pub enum SourceKind {
 impl SourceKind {
     /// Every kind, in the order a build reads them: prefix sources first (a prefix
     /// in several keeps the first one's origins first), then the registry sources.
-    pub const ALL: [SourceKind; 6] = [
+    pub const ALL: [SourceKind; 7] = [
         SourceKind::Mrt,
         SourceKind::Ipasn,
         SourceKind::Pfx2as,
+        SourceKind::Mmdb,
         SourceKind::As2org,
         SourceKind::Delegated,
         SourceKind::Asnames,
@@ -35,6 +37,7 @@ impl SourceKind {
             SourceKind::Mrt => "mrt",
             SourceKind::Ipasn => "ipasn",
             SourceKind::Pfx2as => "pfx2as",
+            SourceKind::Mmdb => "mmdb",
             SourceKind::As2org => "as2org",
             SourceKind::Delegated => "delegated",
             SourceKind::Asnames => "asnames",
@@ -47,6 +50,10 @@ impl SourceKind {
             SourceKind::Mrt => "MRT RIB dump or update file",
             SourceKind::Ipasn => "pyasn ipasn file",
             SourceKind::Pfx2as => "CAIDA pfx2as file",
+            SourceKind::Mmdb => {
+                "MMDB file with AS numbers, such as GeoLite2-ASN (its networks, their \
+                 AS organisations as AS names)"
+            }
             SourceKind::As2org => "CAIDA as2org file",
             SourceKind::Delegated => "RIR delegated file",
             SourceKind::Asnames => "AS names file (pyasn JSON or cidr-report text)",
@@ -58,12 +65,12 @@ impl SourceKind {
     pub const fn is_prefix_source(self) -> bool {
         matches!(
             self,
-            SourceKind::Mrt | SourceKind::Ipasn | SourceKind::Pfx2as
+            SourceKind::Mrt | SourceKind::Ipasn | SourceKind::Pfx2as | SourceKind::Mmdb
         )
     }
 
     /// Why a build without a prefix source cannot work, naming those kinds:
-    /// `a database needs a prefix source: give mrt, ipasn or pfx2as files`.
+    /// `a database needs a prefix source: give mrt, ipasn, pfx2as or mmdb files`.
     pub fn no_prefix_source() -> String {
         let names: Vec<&str> = SourceKind::ALL
             .iter()

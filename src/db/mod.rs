@@ -17,7 +17,8 @@
 //! - [`file`]: the container of sections (magic, version, checksum, atomic writes).
 //! - [`provenance`]: the metadata of sources and build.
 //! - [`kinds`]: the kinds of source file, listed once ([`SourceKind`]).
-//! - [`sources`]: reading source files into a builder ([`DbBuilder::from_sources`]).
+//! - [`sources`]: reading source files into a builder ([`DbBuilder::from_sources`]);
+//!   [`mmdb_source`]: an MMDB file with AS numbers as one of them.
 //! - [`versions`]: values that change between the snapshots of a history (cells,
 //!   timelines, versioned tries), read through the same views.
 //! - [`history`]: many dated databases merged into one history file; the snapshot
@@ -32,6 +33,7 @@ pub mod file;
 pub mod history;
 pub mod kinds;
 pub mod layout;
+pub mod mmdb_source;
 pub mod provenance;
 pub mod query;
 pub mod read;

@@ -116,6 +116,7 @@ impl DbBuilder {
             SourceKind::Mrt => unreachable!("MRT files are read into one RIB"),
             SourceKind::Ipasn => self.read_ipasn(path, opts),
             SourceKind::Pfx2as => self.read_pfx2as(path, opts),
+            SourceKind::Mmdb => self.read_mmdb(path, opts),
             SourceKind::As2org => self.read_as2org(path, opts),
             SourceKind::Delegated => self.read_delegated(path, opts),
             SourceKind::Asnames => self.read_asnames(path, opts),

@@ -459,7 +459,7 @@ fn from_sources_needs_a_prefix_source() {
         .to_string();
     assert_eq!(
         err,
-        "a database needs a prefix source: give mrt, ipasn or pfx2as files"
+        "a database needs a prefix source: give mrt, ipasn, pfx2as or mmdb files"
     );
 }
 

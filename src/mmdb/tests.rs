@@ -479,3 +479,75 @@ fn covering_routes_export_with_and_without_aliases() {
     assert_eq!(asn(&r, "2000::1"), Some(64502));
     assert_eq!(asn(&r, "1::1"), Some(64501));
 }
+
+fn build_from_mmdb(src: &std::path::Path, name: &str) -> (Database, crate::loaders::Summary) {
+    let mut opts = crate::loaders::ReadOptions {
+        on_error: crate::loaders::OnError::Raise,
+        progress: Box::leak(Box::new(crate::loaders::NoProgress)),
+    };
+    let mut b = crate::db::DbBuilder::new();
+    let s = b.read_mmdb(src, &mut opts).unwrap();
+    let path = crate::testutil::temp_file("mmdb", name, "");
+    b.write(&path).unwrap();
+    (Database::open(&path, true).unwrap(), s)
+}
+
+/// MaxMind's ASN test file as a source answers, at every network of its JSON
+/// source, with the JSON's AS number and organisation.
+#[test]
+fn an_asn_file_is_a_prefix_source() {
+    let (db, s) = build_from_mmdb(&maxmind("test-data/GeoLite2-ASN-Test.mmdb"), "asn.db");
+    assert!(s.entries > 100 && s.skipped.is_empty(), "{s:?}");
+    let v = db.view();
+    let entries = source_entries("GeoLite2-ASN-Test");
+    // An AS's networks may spell its organisation differently: the name is one.
+    let mut orgs: std::collections::HashMap<u64, Vec<&str>> = Default::default();
+    for (_, want) in &entries {
+        let org = want["autonomous_system_organization"].as_str();
+        let asn = want["autonomous_system_number"].as_u64().unwrap();
+        orgs.entry(asn).or_default().extend(org);
+    }
+    for (net, want) in &entries {
+        for a in [net.network(), net.broadcast()] {
+            let r = v.record(a).unwrap_or_else(|| panic!("{a}"));
+            let asn = want["autonomous_system_number"].as_u64().unwrap();
+            assert_eq!(r.asn as u64, asn, "{a}");
+            let named = r.as_name.is_some_and(|n| orgs[&asn].contains(&n));
+            assert!(named || orgs[&asn].is_empty(), "{a}: {:?}", r.as_name);
+        }
+    }
+    let src = db
+        .metadata()
+        .sources
+        .iter()
+        .find(|s| s.kind == "mmdb")
+        .unwrap();
+    assert!(src.date.is_some());
+}
+
+/// A database exported and read back as a source routes every address to the
+/// same origin; a country file gives no prefixes and says why.
+#[test]
+fn an_export_read_back_keeps_every_origin() {
+    let db = Database::open(small_db("mmdb-back.db"), true).unwrap();
+    let out = crate::testutil::temp_file("mmdb", "back.mmdb", "");
+    db.to_mmdb(&out, &MmdbOptions::default()).unwrap();
+    let (back, _) = build_from_mmdb(&out, "back.db");
+    let (v, w) = (db.view(), back.view());
+    for a in probes() {
+        assert_eq!(
+            v.record(a).map(|r| r.asn),
+            w.record(a).map(|r| r.asn),
+            "{a}"
+        );
+    }
+    let country = maxmind("test-data/GeoIP2-Country-Test.mmdb");
+    let mut b = crate::db::DbBuilder::new();
+    let mut opts = crate::loaders::ReadOptions {
+        on_error: crate::loaders::OnError::Raise,
+        progress: Box::leak(Box::new(crate::loaders::NoProgress)),
+    };
+    let s = b.read_mmdb(&country, &mut opts).unwrap();
+    assert_eq!(s.entries, 0);
+    assert_eq!(s.skipped["no autonomous_system_number"], s.records);
+}
