@@ -165,6 +165,20 @@ fn align8(n: usize) -> usize {
     n.div_ceil(8) * 8
 }
 
+/// The file at `path` mapped read-only (a database, or an MMDB file).
+pub(crate) fn map_file(path: &Path) -> Result<Mmap, DbError> {
+    let io_err = |error| DbError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    // Safety: the map is read-only; a file changed under it by another process
+    // can give wrong answers but not unsafety in our code, which validates every
+    // offset it follows (MaxMind's reader checks its own). Saves replace the file
+    // by rename, never in place.
+    unsafe { Mmap::map(&file) }.map_err(io_err)
+}
+
 /// An opened, validated database file.
 pub struct DbFile {
     map: Mmap,
@@ -182,15 +196,7 @@ impl DbFile {
     /// section table are checked, so that opening reads none of the section data.
     pub fn open_with(path: impl AsRef<Path>, verify_checksum: bool) -> Result<DbFile, DbError> {
         let path = path.as_ref().to_path_buf();
-        let io_err = |error| DbError::Io {
-            path: path.clone(),
-            error,
-        };
-        let file = File::open(&path).map_err(io_err)?;
-        // Safety: the map is read-only; a file changed under it by another process
-        // can give wrong answers but not unsafety in our code, which validates every
-        // offset it follows. Saves replace the file by rename, never in place.
-        let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
+        let map = map_file(&path)?;
         let sections = validate(&map, verify_checksum).map_err(|message| DbError::Invalid {
             path: path.clone(),
             message,

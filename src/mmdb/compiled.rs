@@ -62,7 +62,9 @@ pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
     let index = NetworkIndex::build(src)?;
     let (mut offsets, mut text) = (Vec::new(), Vec::new());
     for &(_, a) in &index.records {
-        let v = src.record(a)?.unwrap_or(MmdbValue::Map(Vec::new()));
+        let v = src
+            .lookup(a)?
+            .map_or(MmdbValue::Map(Vec::new()), |(v, _)| v);
         offsets.push(text.len() as u32);
         text.extend_from_slice(&super::stored::store(&v));
     }

@@ -85,16 +85,20 @@ impl NetworkIndex {
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
         let mut numbers: FxHashMap<usize, u32> = FxHashMap::default();
         let mut records = Vec::new();
+        // The record at data offset `offset` (found at `a`), numbered as first met.
+        let mut number = |offset: usize, a: IpAddr| {
+            *numbers.entry(offset).or_insert_with(|| {
+                records.push((offset, a));
+                records.len() as u32 - 1
+            })
+        };
         for net in src.networks() {
             let net = net?;
             let a = net.network();
             let Some(offset) = src.find(a)?.offset else {
                 continue;
             };
-            let n = *numbers.entry(offset).or_insert_with(|| {
-                records.push((offset, a));
-                records.len() as u32 - 1
-            });
+            let n = number(offset, a);
             // Networks from the reader are masked, so they are prefixes.
             match net {
                 IpNet::V4(p) => {
@@ -111,10 +115,7 @@ impl NetworkIndex {
         if v4.is_empty() && src.metadata().ip_version == 6 {
             if let Some(offset) = src.find(IpAddr::V4(0.into()))?.offset {
                 ipv4_above = true;
-                let n = *numbers.entry(offset).or_insert_with(|| {
-                    records.push((offset, IpAddr::V4(0.into())));
-                    records.len() as u32 - 1
-                });
+                let n = number(offset, IpAddr::V4(0.into()));
                 v4.extend(Prefix::new(0, 0).map(|p| (p, n)));
             }
         }

@@ -52,14 +52,7 @@ impl MmdbFile {
     /// rather than at the lookup that meets the damage.
     pub fn open(path: impl AsRef<Path>, verify: bool) -> Result<MmdbFile, DbError> {
         let path = path.as_ref().to_path_buf();
-        let io = |error| DbError::Io {
-            path: path.clone(),
-            error,
-        };
-        let file = File::open(&path).map_err(io)?;
-        // SAFETY: as for every database file (see `crate::db::file`): the file is
-        // only ever replaced by renaming a new one over it, never written in place.
-        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        let map = crate::db::file::map_file(&path)?;
         let bad = |e: MaxMindDbError| invalid(&path, e);
         let reader = Reader::from_source(map).map_err(bad)?;
         if verify {
@@ -125,15 +118,6 @@ impl MmdbFile {
         };
         let n = r.network().map_err(|e| self.invalid(e))?;
         Ok(Some((v, self.net(addr, (n.network(), n.prefix()))?)))
-    }
-
-    /// The record of `addr`.
-    pub fn record(&self, addr: IpAddr) -> Result<Option<MmdbValue>, DbError> {
-        if self.outside(addr) {
-            return Ok(None);
-        }
-        let r = self.reader.lookup(addr).map_err(|e| self.invalid(e))?;
-        r.decode::<MmdbValue>().map_err(|e| self.invalid(e))
     }
 
     /// Every network with a record, IPv4 ones as IPv4 (not again under their

@@ -112,7 +112,7 @@ impl MmdbSource {
     pub fn record_of(&self, key: usize, addr: IpAddr) -> Result<MmdbValue, DbError> {
         let empty = || MmdbValue::Map(Vec::new());
         match self {
-            MmdbSource::File(f) => Ok(f.record(addr)?.unwrap_or_else(empty)),
+            MmdbSource::File(f) => Ok(f.lookup(addr)?.map_or_else(empty, |(v, _)| v)),
             MmdbSource::Compiled(c) => c.record(key),
         }
     }
