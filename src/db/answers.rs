@@ -27,7 +27,8 @@ pub struct Answer {
     pub block: u32,
     pub prefix_len: u8,
     pub country: [u8; 2],
-    /// 0 for none, else the [`super::CountrySource`] as `u8` (1 to 4, in their order).
+    /// 0 for none, else the [`super::CountrySource`] as `u8` (counting from 1 in the order of
+    /// [`super::CountrySource::ALL`]).
     pub country_source: u8,
     /// The snapshot that answered (in a history; 0 in a one-date file), [`NONE`]
     /// for a time before the first.
@@ -125,7 +126,7 @@ impl<'a> View<'a> {
             };
         };
         let info = self.route_info(route, at);
-        let (country, source) = match self.country_with(info, || self.rir(block)) {
+        let (country, source) = match self.country_with(info, self.rir(block)) {
             Some((cc, s)) => (cc, s as u8),
             None => ([0, 0], 0),
         };

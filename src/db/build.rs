@@ -6,15 +6,17 @@
 //! describe ASes, organisations and address blocks. [`DbBuilder::to_writer`] lays it
 //! all out as the sections of [`super::layout`].
 
+use super::country::CountryOrder;
 use super::file::{DbError, Writer};
 use super::layout::{
     cc_bytes, find_range, AsInfo, FamilySections, OrgInfo, RirInfo, Section, Stored, NONE,
     V4_SECTIONS, V6_SECTIONS,
 };
+use super::mmdb_source::DEFAULT_COUNTRY_FIELDS;
 use super::provenance::{build_time, Metadata, SourceInfo};
 use super::strings::StringsBuilder;
 use crate::ip::IpPrefix;
-use crate::key::Prefix;
+use crate::key::{Key, Prefix};
 use crate::loaders::as2org::As2Org;
 use crate::loaders::asnames::AsName;
 use crate::loaders::rir::Delegated;
@@ -27,7 +29,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Everything a database is made of, gathered before it is laid out.
-#[derive(Default)]
 pub struct DbBuilder {
     /// Prefix -> route id, a route being a distinct list of origins.
     prefixes: IpTable<u32>,
@@ -36,6 +37,10 @@ pub struct DbBuilder {
     as2org: As2Org,
     delegated: Vec<Delegated>,
     names: HashMap<u32, AsName>,
+    /// Each MMDB file's countries by network, in the order given.
+    mmdb_countries: Vec<IpTable<[u8; 2]>>,
+    /// The fields an MMDB record's country is read from, the first it has.
+    pub(super) mmdb_country_fields: Vec<String>,
     sources: Vec<SourceInfo>,
     options: BTreeMap<String, String>,
 }
@@ -57,9 +62,45 @@ pub fn flatten_origins<'a>(origins: impl IntoIterator<Item = &'a Origin>) -> Vec
     out
 }
 
+impl Default for DbBuilder {
+    fn default() -> Self {
+        DbBuilder {
+            prefixes: IpTable::default(),
+            routes: Vec::new(),
+            route_ids: HashMap::new(),
+            as2org: As2Org::default(),
+            delegated: Vec::new(),
+            names: HashMap::new(),
+            mmdb_countries: Vec::new(),
+            mmdb_country_fields: DEFAULT_COUNTRY_FIELDS.map(String::from).to_vec(),
+            sources: Vec::new(),
+            options: BTreeMap::new(),
+        }
+    }
+}
+
 impl DbBuilder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Read an MMDB record's country from the first of `fields` it has (dotted
+    /// paths: `country.iso_code`, `registered_country.iso_code`), recorded in the
+    /// file's build options.
+    pub fn set_mmdb_country_fields(&mut self, fields: &[String]) -> Result<(), String> {
+        if fields.is_empty() || fields.iter().any(|f| f.split('.').any(str::is_empty)) {
+            return Err(format!(
+                "MMDB country fields must be dotted paths, not {fields:?}"
+            ));
+        }
+        self.mmdb_country_fields = fields.to_vec();
+        self.set_option("mmdb_country_fields", &fields.join(","));
+        Ok(())
+    }
+
+    /// Try the country sources in `order` (recorded in the file's build options).
+    pub fn set_country_order(&mut self, order: CountryOrder) {
+        self.set_option(CountryOrder::OPTION, &order.to_string());
     }
 
     /// Number of prefixes so far.
@@ -112,6 +153,14 @@ impl DbBuilder {
         }
     }
 
+    /// Add one MMDB file's countries by network. An address takes its country
+    /// from the first file whose networks cover it.
+    pub fn add_mmdb_countries(&mut self, networks: IpTable<[u8; 2]>) {
+        if !networks.is_empty() {
+            self.mmdb_countries.push(networks);
+        }
+    }
+
     pub fn add_source(&mut self, source: SourceInfo) {
         self.sources.push(source);
     }
@@ -137,7 +186,7 @@ impl DbBuilder {
         }
         let mut w = Sections::default();
         let mut strings = StringsBuilder::default();
-        let rir = RirTables::build(&self.delegated, &mut strings)?;
+        let rir = RirTables::build(&self.delegated, &self.mmdb_countries, &mut strings)?;
         let (as_num, as_info, orgs) = self.ases(&rir, &mut strings);
         let route_as = self.route_as(&as_num);
         let meta = self.metadata(&as_num, &orgs, &rir);
@@ -233,6 +282,10 @@ impl DbBuilder {
             ("rir_ipv4_prefixes", rir.v4.len()),
             ("rir_ipv6_prefixes", rir.v6.len()),
             ("rir_asn_ranges", rir.asn_first.len()),
+            (
+                MMDB_COUNTRY_COUNT,
+                self.mmdb_countries.iter().map(IpTable::len).sum(),
+            ),
         ];
         Metadata {
             format_version: super::file::FORMAT_VERSION,
@@ -319,8 +372,72 @@ fn family<K: Stored>(
     Ok(())
 }
 
-/// The RIR delegations: address blocks per family and AS number ranges, each giving
-/// an index into one list of distinct (registry, country) pairs.
+/// The metadata count of MMDB networks with a country: a file without any
+/// answers along the country chain's straight path (see [`super::read`]).
+pub const MMDB_COUNTRY_COUNT: &str = "mmdb_country_networks";
+
+/// The distinct [`RirInfo`]s, each once.
+#[derive(Default)]
+struct RirPool {
+    info: Vec<RirInfo>,
+    ids: HashMap<RirInfo, u32>,
+}
+
+impl RirPool {
+    fn id(&mut self, i: RirInfo) -> u32 {
+        *self.ids.entry(i).or_insert_with(|| {
+            self.info.push(i);
+            self.info.len() as u32 - 1
+        })
+    }
+}
+
+/// Each place of a family's address space as the RIR blocks and the MMDB files'
+/// networks describe it: one trie over all their prefixes, whose value is the
+/// pool's entry for the block (`blocks`' value) and the first file's country.
+///
+/// An address whose longest match in the union is `p` has, in each table, the
+/// longest prefix that covers `p` as its own longest match (a longer one would be
+/// in the union and longer than `p`), so each prefix of the union is asked once.
+fn with_countries<K: Key>(
+    blocks: TreeBitmap<K, u32>,
+    countries: &[&TreeBitmap<K, [u8; 2]>],
+    pool: &mut RirPool,
+) -> TreeBitmap<K, u32> {
+    if countries.is_empty() {
+        return blocks;
+    }
+    let mut union: Vec<Prefix<K>> = blocks.iter().map(|(p, _)| p).collect();
+    for t in countries {
+        union.extend(t.iter().map(|(p, _)| p));
+    }
+    union.sort_unstable();
+    union.dedup();
+    let mut out = TreeBitmap::new();
+    for p in union {
+        let block = blocks
+            .longest_covering(&p)
+            .map(|(_, i)| pool.info[i as usize]);
+        let mmdb_cc = countries
+            .iter()
+            .find_map(|t| t.longest_covering(&p))
+            .map_or([0, 0], |(_, cc)| cc);
+        let place = RirInfo {
+            mmdb_cc,
+            ..block.unwrap_or(RirInfo {
+                registry: NONE,
+                cc: [0, 0],
+                mmdb_cc,
+            })
+        };
+        out.insert(&p, pool.id(place));
+    }
+    out
+}
+
+/// The RIR delegations: address blocks per family (with the MMDB countries) and
+/// AS number ranges, each giving an index into one list of distinct
+/// (registry, country, MMDB country) entries.
 struct RirTables {
     info: Vec<RirInfo>,
     v4: TreeBitmap<u32, u32>,
@@ -331,18 +448,17 @@ struct RirTables {
 }
 
 impl RirTables {
-    fn build(files: &[Delegated], strings: &mut StringsBuilder) -> Result<Self, String> {
-        let mut info = Vec::new();
-        let mut ids: HashMap<RirInfo, u32> = HashMap::new();
+    fn build(
+        files: &[Delegated],
+        countries: &[IpTable<[u8; 2]>],
+        strings: &mut StringsBuilder,
+    ) -> Result<Self, String> {
+        let mut pool = RirPool::default();
         let mut id_of = |registry: &str, cc: Option<&str>| {
-            let i = RirInfo {
+            pool.id(RirInfo {
                 registry: strings.id(Some(registry)),
                 cc: cc_bytes(cc),
-                pad: [0; 2],
-            };
-            *ids.entry(i).or_insert_with(|| {
-                info.push(i);
-                info.len() as u32 - 1
+                mmdb_cc: [0; 2],
             })
         };
         let mut table = IpTable::new();
@@ -367,8 +483,12 @@ impl RirTables {
             }
         }
         let (v4, v6) = table.into_parts();
+        let v4s: Vec<_> = countries.iter().map(IpTable::v4).collect();
+        let v6s: Vec<_> = countries.iter().map(IpTable::v6).collect();
+        let v4 = with_countries(v4, &v4s, &mut pool);
+        let v6 = with_countries(v6, &v6s, &mut pool);
         Ok(RirTables {
-            info,
+            info: pool.info,
             v4,
             v6,
             asn_first,

@@ -3,14 +3,15 @@
 //! and names) for the text columns.
 
 use super::answers::{Answer, Snapshots};
-use super::layout::{CountrySource, NONE};
+use super::country::CountrySource;
+use super::layout::NONE;
 use super::read::View;
 use crate::batch::{for_chunks, Keys};
 use crate::ip::IpPrefix;
 
 /// `country_source` as the batch column spells it, by [`Answer::country_source`]
 /// code (0 for none, else the [`CountrySource`] as `u8`), in ten bytes.
-pub const SOURCE_CODES: [[u8; 10]; 5] = {
+pub const SOURCE_CODES: [[u8; 10]; 6] = {
     const fn code(name: &str) -> [u8; 10] {
         let mut out = [0u8; 10];
         let b = name.as_bytes();
@@ -28,6 +29,7 @@ pub const SOURCE_CODES: [[u8; 10]; 5] = {
         code(all[1].name()),
         code(all[2].name()),
         code(all[3].name()),
+        code(all[4].name()),
     ]
 };
 

@@ -51,8 +51,9 @@ impl SourceKind {
             SourceKind::Ipasn => "pyasn ipasn file",
             SourceKind::Pfx2as => "CAIDA pfx2as file",
             SourceKind::Mmdb => {
-                "MMDB file with AS numbers, such as GeoLite2-ASN (its networks, their \
-                 AS organisations as AS names)"
+                "MMDB file: networks with AS numbers become prefixes, their AS \
+                 organisations AS names (GeoLite2-ASN); networks with a country \
+                 become the mmdb country source (GeoLite2-Country, DB-IP, ipinfo)"
             }
             SourceKind::As2org => "CAIDA as2org file",
             SourceKind::Delegated => "RIR delegated file",

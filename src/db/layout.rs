@@ -13,8 +13,9 @@
 //!   the first being the primary origin; `routeas` is the primary's index in the AS table.
 //! - `asnum` (sorted) and `asinfo`: per AS, its name, organisation, RIR registration.
 //! - `orginfo`: per organisation, id, name, country, source.
-//! - `rir4trie`, `rir6trie`: the RIR delegated blocks compiled; a leaf's value is an
-//!   index into `ririnfo`. `rirasnf`/`rirasnl`/`rirasni`: delegated AS number ranges
+//! - `rir4trie`, `rir6trie`: the RIR delegated blocks and the MMDB files' country
+//!   networks compiled together; a leaf's value is an index into `ririnfo`, which
+//!   holds what both say of the addresses there. `rirasnf`/`rirasnl`/`rirasni`: delegated AS number ranges
 //!   (first, last, `ririnfo` index), sorted by first.
 //! - `stroff`, `strdata`: every string, deduplicated; string `i` is
 //!   `strdata[stroff[i]..stroff[i+1]]`.
@@ -213,46 +214,18 @@ pub struct OrgInfo {
     pub pad: [u8; 2],
 }
 
-/// A registry and country of RIR delegations.
+/// What an address's place says of it: the registry and country of the RIR
+/// delegation that covers it, and the country of the MMDB network that covers it.
+/// An AS number's delegation has no MMDB country.
 #[derive(Copy, Clone, Debug, Pod, Zeroable, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct RirInfo {
+    /// A string id; [`NONE`] where only an MMDB network covers the address.
     pub registry: u32,
     pub cc: [u8; 2],
-    pub pad: [u8; 2],
-}
-
-/// Where a record's country came from, in the order they are tried. As `u8` (in
-/// batches, where 0 is no country) they count from 1 in that order.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum CountrySource {
-    /// The organisation's country in CAIDA as2org.
-    As2Org = 1,
-    /// The RIR delegated block that covers the address.
-    RirPrefix,
-    /// The RIR delegation of the origin AS number.
-    RirAsn,
-    /// The country at the end of the AS name.
-    AsName,
-}
-
-impl CountrySource {
-    pub const ALL: [CountrySource; 4] = [
-        CountrySource::As2Org,
-        CountrySource::RirPrefix,
-        CountrySource::RirAsn,
-        CountrySource::AsName,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            CountrySource::As2Org => "as2org",
-            CountrySource::RirPrefix => "rir-prefix",
-            CountrySource::RirAsn => "rir-asn",
-            CountrySource::AsName => "asname",
-        }
-    }
+    /// Zero bytes for none (files built before MMDB countries had zero padding here,
+    /// so they read as having none).
+    pub mmdb_cc: [u8; 2],
 }
 
 /// In sorted, disjoint ranges `first[i]..=last[i]` (the RIR AS number ranges), the

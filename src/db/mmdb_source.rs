@@ -1,7 +1,11 @@
-//! An MMDB file as a database source: each network with an AS number
-//! (`autonomous_system_number`, as GeoLite2-ASN and geoip_rs's own exports have
-//! it) becomes a prefix of that origin, and its `autonomous_system_organization`
-//! the AS's name where no earlier source named it.
+//! An MMDB file as a database source, for what its records hold:
+//! - a network with an AS number (`autonomous_system_number`, as GeoLite2-ASN and
+//!   geoip_rs's own exports have it) becomes a prefix of that origin, and its
+//!   `autonomous_system_organization` the AS's name where no earlier source named it;
+//! - a network with a country (by default `country.iso_code`, as MaxMind's and
+//!   DB-IP's files have it, else a text `country`, as ipinfo's have it; or the
+//!   fields a build chose) gives the addresses in it that country, the `mmdb`
+//!   country source.
 //!
 //! An MMDB file keeps networks, not the routed prefixes: a prefix with more
 //! specific ones inside is split around them, so the database gets the pieces
@@ -9,25 +13,55 @@
 
 use super::build::DbBuilder;
 use super::kinds::SourceKind;
+use super::layout::cc_bytes;
 use super::provenance::{iso_time, SourceInfo};
 use crate::ip::IpPrefix;
 use crate::loaders::asnames::AsName;
 use crate::loaders::{LoadError, Location, ReadOptions, Summary};
 use crate::mmdb::{MmdbFile, MmdbValue};
+use crate::table::IpTable;
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The fields a record's country is read from unless a build chooses others: the
+/// first one a record has.
+pub const DEFAULT_COUNTRY_FIELDS: [&str; 2] = ["country.iso_code", "country"];
+
+/// What one record gives: an AS number and its organisation, a country.
+#[derive(Clone, Default)]
+struct Gives {
+    asn: Option<(u32, Option<String>)>,
+    country: Option<[u8; 2]>,
+}
+
 /// The AS number and organisation of a record, if it has a number.
-fn as_of(v: &MmdbValue) -> Option<(u32, Option<&str>)> {
+fn as_of(v: &MmdbValue) -> Option<(u32, Option<String>)> {
     let asn = match v.get("autonomous_system_number")? {
         MmdbValue::Uint(n) => u32::try_from(*n).ok()?,
         _ => return None,
     };
     let org = match v.get("autonomous_system_organization") {
-        Some(MmdbValue::Text(t)) if !t.is_empty() => Some(t.as_str()),
+        Some(MmdbValue::Text(t)) if !t.is_empty() => Some(t.clone()),
         _ => None,
     };
     Some((asn, org))
+}
+
+/// The country of a record: the first of `fields` that it has as text (a map or a
+/// number at that path is not a country: `country` is a map in MaxMind's files).
+/// Text that is not a two-letter code is an error naming the field.
+fn country_of(v: &MmdbValue, fields: &[String]) -> Result<Option<[u8; 2]>, String> {
+    for field in fields {
+        let Some(MmdbValue::Text(t)) = v.get(field) else {
+            continue;
+        };
+        return match (t.as_str(), cc_bytes(Some(t))) {
+            ("", _) => Ok(None),
+            (_, [0, 0]) => Err(format!("{field} is {t:?}, not a two-letter country code")),
+            (_, cc) => Ok(Some(cc)),
+        };
+    }
+    Ok(None)
 }
 
 impl DbBuilder {
@@ -44,6 +78,8 @@ impl DbBuilder {
         })?;
         let mut s = Summary::default();
         let mut names: HashMap<u32, AsName> = HashMap::new();
+        let mut countries = IpTable::new();
+        let mut decoded: HashMap<usize, Gives> = HashMap::new();
         for (i, net) in file.networks().enumerate() {
             // Ctrl-C and a cancelling callback are heard between networks.
             if i % 65_536 == 0 && !opts.progress.update(0, 0) {
@@ -51,32 +87,95 @@ impl DbBuilder {
             }
             let net = net.map_err(|e| bad(e.to_string()))?;
             s.records += 1;
-            let record = file.lookup(net.network()).map_err(|e| bad(e.to_string()))?;
-            let Some((asn, org)) = record.as_ref().and_then(|(v, _)| as_of(v)) else {
-                // A network of another kind of data (a country file's): left out.
-                *s.skipped
-                    .entry("no autonomous_system_number".into())
-                    .or_default() += 1;
-                continue;
-            };
             let prefix = IpPrefix::new(net.network(), net.prefix_len(), true)
                 .map_err(|e| bad(e.message(&net.to_string())))?;
-            self.add_prefix(&prefix, &[asn]);
-            s.entries += 1;
-            if let Some(org) = org {
-                names.entry(asn).or_insert_with(|| AsName {
-                    text: org.to_owned(),
-                    handle: None,
-                    description: Some(org.to_owned()),
-                    country: None,
-                });
-            }
+            let gives = match self.gives(&file, &mut decoded, &prefix) {
+                Ok(g) => g,
+                Err((message, offset)) => {
+                    let at = Location::Record {
+                        record: s.records,
+                        offset,
+                    };
+                    let e = LoadError::format(path, at, message);
+                    opts.bad_item(&mut s, "not a country code", e)?;
+                    continue;
+                }
+            };
+            self.add_network(&prefix, gives, &mut s, &mut names, &mut countries);
         }
-        s.prefixes = s.entries;
         self.add_asnames(names);
+        self.add_mmdb_countries(countries);
         let built = Some(iso_time(file.metadata().build_epoch as i64));
         let kind = SourceKind::Mmdb.name();
         self.add_source(SourceInfo::of(path, kind, built)?.with_counts(&s));
         Ok(s)
+    }
+
+    /// What the record of the network `prefix` gives, each distinct record
+    /// decoded once (a country file has a few hundred for its many networks);
+    /// else why not, and the record's offset in the file.
+    fn gives(
+        &self,
+        file: &MmdbFile,
+        decoded: &mut HashMap<usize, Gives>,
+        prefix: &IpPrefix,
+    ) -> Result<Gives, (String, u64)> {
+        let found = file.find(prefix.addr()).map_err(|e| (e.to_string(), 0))?;
+        let Some(offset) = found.offset else {
+            return Ok(Gives::default());
+        };
+        if let Some(g) = decoded.get(&offset) {
+            return Ok(g.clone());
+        }
+        // The data section follows the search tree (two records a node) and 16
+        // bytes of zeros.
+        let meta = file.metadata();
+        let at = meta.node_count as u64 * meta.record_size as u64 / 4 + 16 + offset as u64;
+        let record = file
+            .lookup(prefix.addr())
+            .map_err(|e| (e.to_string(), at))?;
+        let Some((v, _)) = record else {
+            return Ok(Gives::default());
+        };
+        let g = Gives {
+            asn: as_of(&v),
+            country: country_of(&v, &self.mmdb_country_fields)
+                .map_err(|e| (format!("network {prefix}: {e}"), at))?,
+        };
+        decoded.insert(offset, g.clone());
+        Ok(g)
+    }
+
+    /// Add what one network gives, counted in `s`.
+    fn add_network(
+        &mut self,
+        prefix: &IpPrefix,
+        gives: Gives,
+        s: &mut Summary,
+        names: &mut HashMap<u32, AsName>,
+        countries: &mut IpTable<[u8; 2]>,
+    ) {
+        if gives.asn.is_none() && gives.country.is_none() {
+            // Another kind of data (a city's name without its country): left out.
+            *s.skipped
+                .entry("no AS number or country".into())
+                .or_default() += 1;
+            return;
+        }
+        s.entries += 1;
+        if let Some(cc) = gives.country {
+            countries.insert(prefix, cc);
+        }
+        let Some((asn, org)) = gives.asn else { return };
+        self.add_prefix(prefix, &[asn]);
+        s.prefixes += 1;
+        if let Some(org) = org {
+            names.entry(asn).or_insert_with(|| AsName {
+                text: org.clone(),
+                handle: None,
+                description: Some(org),
+                country: None,
+            });
+        }
     }
 }

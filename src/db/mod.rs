@@ -5,8 +5,9 @@
 //! - [`build`]: [`DbBuilder`] gathers sources and writes the file.
 //! - [`layout`]: the sections and their fixed-size records.
 //! - [`read`]: [`Database`] opens and checks a file; [`View`] is its arrays.
-//! - [`query`]: what a view answers: records, batches, prefix and AS queries, and
-//!   the one country fallback chain ([`query::country_chain`]).
+//! - [`query`]: what a view answers: records, batches, prefix and AS queries.
+//! - [`country`]: the country sources and the order they are tried in, the one
+//!   country fallback chain ([`CountryOrder::first_known`]).
 //! - [`answers`]: a batch's lookups, a block of addresses at a time.
 //! - [`columns`]: a batch's answers as columns, filled on every core.
 //! - [`arrow`]: a batch's records as Arrow record batches (the columns' names and
@@ -28,6 +29,7 @@ pub mod answers;
 pub mod arrow;
 pub mod build;
 pub mod columns;
+pub mod country;
 pub mod export;
 pub mod file;
 pub mod history;
@@ -46,17 +48,20 @@ pub mod versions;
 pub use answers::{Answer, Snapshots};
 pub use build::DbBuilder;
 pub use columns::{Columns, Detail};
+pub use country::{CountryOrder, CountrySource};
 pub use file::DbError;
 pub use history::queries::Subject;
 pub use kinds::SourceKind;
-pub use layout::CountrySource;
 pub use provenance::{Metadata, SourceInfo};
 pub use query::{AsRecord, Hit, Record, Tally};
 pub use read::{Database, View};
 pub use schema::{Field, FieldType, FieldValue, OwnedRecord, RECORD_FIELDS};
+pub use sources::BuildOptions;
 pub use summary::{AsRow, CountryRow, SummaryBy};
 
 #[cfg(test)]
 mod arrow_tests;
+#[cfg(test)]
+mod country_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -1,7 +1,8 @@
 //! Questions a [`View`] answers: the record of an address, batches of them, and the
 //! prefix-level and AS-level queries over the sorted prefix arrays.
 
-use super::layout::{cc_str, find_range, AsInfo, CountrySource, RirInfo, Stored, NONE};
+use super::country::{country_text, CountrySource};
+use super::layout::{cc_str, find_range, AsInfo, RirInfo, Stored, NONE};
 use super::read::{Family, View};
 use super::versions::{own_route, At, TIMELINE};
 use crate::ip::IpPrefix;
@@ -262,8 +263,9 @@ impl<'a> View<'a> {
             return None;
         }
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        // An AS has no address block: the chain without that step.
-        let country = country_chain(
+        // An AS has no address: the chain without the address's steps.
+        let country = self.order.first_known(
+            || None,
             || org.map(|o| o.cc),
             || None,
             || rir.map(|r| r.cc),
@@ -285,20 +287,20 @@ impl<'a> View<'a> {
         })
     }
 
-    /// The country of an address routed by the AS whose entry is `info`, tried in
-    /// the order of [`CountrySource`]: organisation, address block, AS number, AS
-    /// name; the address's RIR block is found by `block`, which is only called
-    /// when the organisation has no country.
+    /// The country of an address in `block` (what its place says: RIR block, MMDB
+    /// network) routed by the AS whose entry is `info`, from the sources in the
+    /// file's [`super::CountryOrder`].
     #[inline]
     pub(super) fn country_with(
         &self,
         info: Option<&'a AsInfo>,
-        block: impl FnOnce() -> Option<&'a RirInfo>,
+        block: Option<&'a RirInfo>,
     ) -> Option<([u8; 2], CountrySource)> {
-        let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        country_chain(
-            || org.map(|o| o.cc),
-            || block().map(|r| r.cc),
+        let org = || info.and_then(|i| self.org_info.get(i.org as usize));
+        self.order.first_known(
+            || block.map(|r| r.mmdb_cc),
+            || org().map(|o| o.cc),
+            || block.map(|r| r.cc),
             || info.and_then(|i| self.rir(i.rir)).map(|r| r.cc),
             || info.map(|i| i.name_cc),
         )
@@ -342,7 +344,7 @@ impl<'a> View<'a> {
         let asn = *origins.first()?;
         let info = self.route_info(hit.route, at);
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
-        let country = self.country_with(info, || block);
+        let country = self.country_with(info, block);
         let registry = self.registry_with(block, info);
         Some(Record {
             address: addr,
@@ -366,6 +368,8 @@ impl<'a> View<'a> {
         info: Option<&'a AsInfo>,
     ) -> Option<&'a str> {
         let org = info.and_then(|i| self.org_info.get(i.org as usize));
+        // A place that only an MMDB network covers has no registry.
+        let block = block.filter(|b| b.registry != NONE);
         let rir = block.or_else(|| info.and_then(|i| self.rir(i.rir)));
         rir.and_then(|r| self.strings.get(r.registry))
             .or_else(|| org.and_then(|o| self.strings.get(o.source)))
@@ -475,7 +479,7 @@ impl<'a> View<'a> {
         let mut add = |addr: IpAddr, route: u32, v4: bool, own: u128| {
             let info = self.route_info(route, self.at);
             let cc = self
-                .country_with(info, || self.rir_block(addr))
+                .country_with(info, self.rir_block(addr))
                 .map(|(cc, _)| cc);
             let (t, ases) = out.entry(cc).or_default();
             if v4 {
@@ -501,56 +505,6 @@ impl<'a> View<'a> {
             .map(|(k, (t, ases))| (k, (t, ases.len() as u64)))
             .collect()
     }
-}
-
-/// The first known country of the sources tried in the order of [`CountrySource`]
-/// (each asked only if the ones before gave none):
-/// - the organisation's (CAIDA as2org) first, since it says where the holder of the
-///   address space is, which is what users of a GeoIP answer mostly ask;
-/// - then the RIR block the address is in: the registry's record of who the block
-///   was delegated to, which covers ASes as2org does not know;
-/// - then the RIR delegation of the AS number, which says where the AS was
-///   registered, not where this address is, so it comes after the block;
-/// - last the country written at the end of the AS name, free text by the holder.
-///
-/// This is the one chain: records, batches and summaries all use it.
-pub fn country_chain(
-    org: impl FnOnce() -> Option<[u8; 2]>,
-    block: impl FnOnce() -> Option<[u8; 2]>,
-    rir_asn: impl FnOnce() -> Option<[u8; 2]>,
-    name: impl FnOnce() -> Option<[u8; 2]>,
-) -> Option<([u8; 2], CountrySource)> {
-    // Written out, with the steps as closures of their own types, rather than as a
-    // loop over `dyn Fn` steps: this runs for every address of a batch, and the
-    // loop made a database batch 25% slower (criterion, 1M IPv4 addresses).
-    let known = |cc: Option<[u8; 2]>| cc.filter(|&cc| cc != [0, 0]);
-    if let Some(cc) = known(org()) {
-        return Some((cc, CountrySource::As2Org));
-    }
-    if let Some(cc) = known(block()) {
-        return Some((cc, CountrySource::RirPrefix));
-    }
-    if let Some(cc) = known(rir_asn()) {
-        return Some((cc, CountrySource::RirAsn));
-    }
-    known(name()).map(|cc| (cc, CountrySource::AsName))
-}
-
-/// A stored country code as a `'static` string (so records can outlive nothing but
-/// the file): every code is two ASCII capitals, and all 676 are made once.
-pub fn country_text(cc: [u8; 2]) -> Option<&'static str> {
-    static CODES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let codes = CODES.get_or_init(|| {
-        (0..26 * 26u32)
-            .map(|i| [b'A' + (i / 26) as u8, b'A' + (i % 26) as u8])
-            .map(|c| String::from_utf8_lossy(&c).into_owned())
-            .collect()
-    });
-    let (a, b) = (
-        cc[0].wrapping_sub(b'A') as usize,
-        cc[1].wrapping_sub(b'A') as usize,
-    );
-    (a < 26 && b < 26).then(|| codes[a * 26 + b].as_str())
 }
 
 fn wrap<K: Key>(v: Vec<(Prefix<K>, u32)>, f: fn(Prefix<K>) -> IpPrefix) -> Vec<(IpPrefix, u32)> {

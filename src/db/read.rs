@@ -13,6 +13,8 @@
 //! where it is used, so even a crafted file with a valid checksum cannot make a
 //! query panic or read out of bounds; at worst it answers wrongly.
 
+use super::build::MMDB_COUNTRY_COUNT;
+use super::country::{CountryOrder, CountrySource};
 use super::file::{DbError, DbFile};
 use super::layout::{AsInfo, OrgInfo, RirInfo, Section, Stored};
 use super::provenance::Metadata;
@@ -31,6 +33,8 @@ pub struct Database {
     /// history's sections empty in a one-date file).
     ranges: Vec<Range<usize>>,
     history: bool,
+    /// The order of the country sources the file answers with.
+    order: CountryOrder,
     /// A one-date file's data time (seconds), or the beginning of time for one
     /// without a date, as the time of its one snapshot.
     taken: [i64; 1],
@@ -51,6 +55,8 @@ pub struct Family<'a, K: Stored> {
 #[derive(Copy, Clone)]
 pub struct View<'a> {
     pub at: At<'a>,
+    /// The order the country sources are tried in.
+    pub order: CountryOrder,
     /// Each snapshot's time (Unix seconds); empty for a one-date file.
     pub times: &'a [i64],
     pub v4: Family<'a, u32>,
@@ -106,11 +112,13 @@ impl Database {
             .map_err(|e| file.invalid(format!("bad metadata: {e}")))?;
         check(bytes, history).map_err(|m| file.invalid(m))?;
         let taken = [meta.data_time().map_or(i64::MIN, |(_, t)| t)];
+        let order = country_order(&meta).map_err(|m| file.invalid(m))?;
         Ok(Database {
             file,
             meta,
             ranges,
             history,
+            order,
             taken,
         })
     }
@@ -140,12 +148,15 @@ impl Database {
 
     /// The arrays, read in place, at the newest snapshot.
     pub fn view(&self) -> View<'_> {
-        make_view(
+        let v = make_view(
             |s| &self.file.bytes()[self.ranges[s.index()].clone()],
             false,
             self.history,
-        )
-        .expect("unchecked views do not fail")
+        );
+        View {
+            order: self.order,
+            ..v.expect("unchecked views do not fail")
+        }
     }
 
     /// The arrays as they read at snapshot `s` (0 is the oldest).
@@ -172,6 +183,19 @@ impl<'a> View<'a> {
             ..self
         }
     }
+}
+
+/// The order of country sources a file was built with. One whose snapshots never
+/// had an MMDB country leaves that step out, which answers the same along the
+/// straight path of files built before MMDB countries existed.
+fn country_order(meta: &Metadata) -> Result<CountryOrder, String> {
+    let order = CountryOrder::of_options(&meta.options)
+        .map_err(|e| format!("bad option {:?}: {e}", CountryOrder::OPTION))?;
+    let has = |m: &Metadata| m.counts.get(MMDB_COUNTRY_COUNT).is_some_and(|&n| n > 0);
+    Ok(match has(meta) || meta.snapshots.iter().any(has) {
+        true => order,
+        false => order.without(CountrySource::Mmdb),
+    })
 }
 
 /// The checks on open, all in constant time: the sections' sizes and alignments fit
@@ -259,6 +283,7 @@ fn make_view<'a>(
     let registries = history.then_some(rir_info.len());
     let times: &[i64] = arr!(S::SnapTime);
     Ok(View {
+        order: CountryOrder::DEFAULT,
         at: At {
             snapshot: times.len().saturating_sub(1) as u32,
             timeline: arr!(S::Timeline),

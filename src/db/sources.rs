@@ -2,6 +2,7 @@
 //! [`DbBuilder::from_sources`] reads a whole list of them, with progress over all.
 
 use super::build::{flatten_origins, DbBuilder};
+use super::country::CountryOrder;
 use super::kinds::SourceKind;
 use super::provenance::{mrt_date, ymd, SourceInfo};
 use crate::loaders::as2org::read_as2org;
@@ -35,6 +36,29 @@ fn file_size(p: &Path) -> u64 {
 /// The bytes [`DbBuilder::from_sources`] reports progress out of.
 pub fn total_bytes(sources: &[(SourceKind, PathBuf)]) -> u64 {
     sources.iter().map(|(_, p)| file_size(p)).sum()
+}
+
+/// What a build takes besides its files.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// How MRT files' prefixes get their origins.
+    pub origin_policy: OriginPolicy,
+    /// The order the country sources are tried in; `None` for the default.
+    pub country_order: Option<CountryOrder>,
+    /// The fields an MMDB record's country is read from; `None` for the default
+    /// ([`super::mmdb_source::DEFAULT_COUNTRY_FIELDS`]).
+    pub mmdb_country_fields: Option<Vec<String>>,
+}
+
+impl BuildOptions {
+    /// The defaults but for the origin policy.
+    pub fn new(origin_policy: OriginPolicy) -> Self {
+        BuildOptions {
+            origin_policy,
+            country_order: None,
+            mmdb_country_fields: None,
+        }
+    }
 }
 
 /// Each file's load summary, in the order read.
@@ -72,12 +96,21 @@ impl DbBuilder {
     /// kind's files in the order given. Progress covers all the files' bytes.
     pub fn from_sources(
         sources: &[(SourceKind, PathBuf)],
-        policy: OriginPolicy,
+        build: &BuildOptions,
         opts: &mut ReadOptions,
     ) -> Result<(DbBuilder, Summaries), LoadError> {
         if !sources.iter().any(|(k, _)| k.is_prefix_source()) {
             return Err(LoadError::Usage(SourceKind::no_prefix_source()));
         }
+        let mut b = DbBuilder::new();
+        if let Some(fields) = &build.mmdb_country_fields {
+            b.set_mmdb_country_fields(fields)
+                .map_err(LoadError::Usage)?;
+        }
+        if let Some(order) = build.country_order {
+            b.set_country_order(order);
+        }
+        let policy = build.origin_policy;
         let mut order: Vec<&(SourceKind, PathBuf)> = sources.iter().collect();
         order.sort_by_key(|(k, _)| *k);
         let mrt_files = order.partition_point(|(k, _)| *k == SourceKind::Mrt);
@@ -91,7 +124,6 @@ impl DbBuilder {
             },
             summaries: Vec::new(),
         };
-        let mut b = DbBuilder::new();
         let mut rib = Rib::for_files(&mrt.iter().map(|(_, p)| p).collect::<Vec<_>>());
         for (_, path) in mrt {
             reading.file(path, |o| b.read_mrt_file(&mut rib, path, o))?;

@@ -1,7 +1,8 @@
 //! Summaries of a whole database: per origin AS or per country, prefixes and
 //! addresses, with each AS's names and country.
 
-use super::query::{country_text, AsRecord, Tally};
+use super::country::country_text;
+use super::query::{AsRecord, Tally};
 use super::read::View;
 use crate::loaders::{by_name, BadName};
 use std::str::FromStr;

@@ -334,28 +334,6 @@ fn crafted_files_never_panic() {
 }
 
 #[test]
-fn country_chain_takes_the_first_known_in_order() {
-    use query::country_chain;
-    let none = || None;
-    let zero = || Some([0, 0]);
-    let us = || Some(*b"US");
-    let nl = || Some(*b"NL");
-    assert_eq!(country_chain(none, none, none, none), None);
-    assert_eq!(
-        country_chain(zero, nl, us, us),
-        Some((*b"NL", CountrySource::RirPrefix))
-    );
-    assert_eq!(
-        country_chain(us, nl, nl, nl),
-        Some((*b"US", CountrySource::As2Org))
-    );
-    assert_eq!(
-        country_chain(none, zero, none, nl),
-        Some((*b"NL", CountrySource::AsName))
-    );
-}
-
-#[test]
 fn columns_agree_with_records_and_answers() {
     let db = Database::open(small_db("columns.db"), true).unwrap();
     let v = db.view();
@@ -380,7 +358,7 @@ fn columns_agree_with_records_and_answers() {
             (cols.asn[i], cols.prefix_len[i]),
             (r.asn, r.prefix.prefix_len())
         );
-        assert_eq!(query::country_text(cols.country[i]), r.country, "{a}");
+        assert_eq!(country::country_text(cols.country[i]), r.country, "{a}");
         let source = r.country_source.map_or(0, |s| s as usize);
         assert_eq!(cols.country_source[i], columns::SOURCE_CODES[source]);
         let d = v.detail(&cols, i, ip(a)).unwrap();
@@ -417,8 +395,12 @@ fn small_sources() -> Vec<(SourceKind, PathBuf)> {
 #[test]
 fn from_sources_reads_kind_by_kind_as_the_single_readers_do() {
     let sources = small_sources();
-    let (b, summaries) =
-        DbBuilder::from_sources(&sources, OriginPolicy::FirstPeer, &mut opts()).unwrap();
+    let (b, summaries) = DbBuilder::from_sources(
+        &sources,
+        &BuildOptions::new(OriginPolicy::FirstPeer),
+        &mut opts(),
+    )
+    .unwrap();
     let kinds: Vec<&str> = summaries
         .iter()
         .map(|(p, _)| sources.iter().find(|(_, q)| q == p).unwrap().0.name())
@@ -453,10 +435,14 @@ fn from_sources_needs_a_prefix_source() {
         .into_iter()
         .filter(|(k, _)| !k.is_prefix_source())
         .collect();
-    let err = DbBuilder::from_sources(&registries, OriginPolicy::FirstPeer, &mut opts())
-        .err()
-        .expect("no prefix source")
-        .to_string();
+    let err = DbBuilder::from_sources(
+        &registries,
+        &BuildOptions::new(OriginPolicy::FirstPeer),
+        &mut opts(),
+    )
+    .err()
+    .expect("no prefix source")
+    .to_string();
     assert_eq!(
         err,
         "a database needs a prefix source: give mrt, ipasn, pfx2as or mmdb files"
@@ -488,7 +474,9 @@ fn from_sources_reports_progress_over_all_files_from_each_ones_start() {
         on_error: OnError::Skip,
         progress: &mut calls,
     };
-    let (_, summaries) = DbBuilder::from_sources(&sources, OriginPolicy::Majority, &mut o).unwrap();
+    let (_, summaries) =
+        DbBuilder::from_sources(&sources, &BuildOptions::new(OriginPolicy::Majority), &mut o)
+            .unwrap();
     assert_eq!(summaries.len(), 2);
     let done: Vec<u64> = calls.0.iter().map(|&(d, _)| d).collect();
     assert!(calls.0.iter().all(|&(_, t)| t == total));

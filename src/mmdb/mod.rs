@@ -35,4 +35,4 @@ pub use value::MmdbValue;
 pub use write::{MmdbOptions, MmdbSummary};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -76,21 +76,26 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 impl Metadata {
     /// The time of the routing data: the newest date among the prefix sources
-    /// (MRT, ipasn, pfx2as), as written and in seconds; `None` if none has one.
+    /// (MRT, ipasn, pfx2as), else among the MMDB files, as written and in seconds;
+    /// `None` if none has one. An MMDB file comes last because its date is when it
+    /// was built, and it may have given only countries.
     pub fn data_time(&self) -> Option<(&str, i64)> {
-        let prefix_kind = |k: &str| {
-            SourceKind::ALL
+        let newest = |mmdb: bool| {
+            let kind = |k: &str| {
+                SourceKind::ALL.iter().any(|s| {
+                    s.name() == k && s.is_prefix_source() && (*s == SourceKind::Mmdb) == mmdb
+                })
+            };
+            self.sources
                 .iter()
-                .any(|s| s.name() == k && s.is_prefix_source())
+                .filter(|s| kind(&s.kind))
+                .filter_map(|s| {
+                    let d = s.date.as_deref()?;
+                    Some((d, parse_time(d)?))
+                })
+                .max_by_key(|&(_, t)| t)
         };
-        self.sources
-            .iter()
-            .filter(|s| prefix_kind(&s.kind))
-            .filter_map(|s| {
-                let d = s.date.as_deref()?;
-                Some((d, parse_time(d)?))
-            })
-            .max_by_key(|&(_, t)| t)
+        newest(false).or_else(|| newest(true))
     }
 }
 

@@ -5,6 +5,7 @@
 use super::changes::{layout, Lpm};
 use super::HistoryBuilder;
 use crate::db::build::Sections;
+use crate::db::country::CountryOrder;
 use crate::db::file::{Writer, HISTORY_VERSION};
 use crate::db::layout::{FamilySections, Section, Stored, NONE, V4_SECTIONS, V6_SECTIONS};
 use crate::db::provenance::{build_time, Metadata};
@@ -13,6 +14,23 @@ use crate::poptrie::{default_direct_bits, Poptrie};
 use bytemuck::cast_slice;
 use std::collections::BTreeMap;
 
+/// The one order of country sources every snapshot was built with: a history
+/// answers each snapshot in the order of its newest.
+fn one_country_order(metas: &[Metadata]) -> Result<(), String> {
+    let orders = metas
+        .iter()
+        .map(|m| CountryOrder::of_options(&m.options))
+        .collect::<Result<Vec<_>, _>>()?;
+    match orders.iter().position(|o| *o != orders[0]) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "the snapshots of {} and {} were built with different country orders \
+             ({} and {}): build them with the same order",
+            metas[0].built, metas[i].built, orders[0], orders[i]
+        )),
+    }
+}
+
 impl HistoryBuilder {
     /// The sections of the file, and the metadata they include.
     pub fn to_writer(self) -> Result<(Writer, Metadata), String> {
@@ -20,6 +38,7 @@ impl HistoryBuilder {
             .metas
             .last()
             .ok_or("no snapshots: a history needs at least one")?;
+        one_country_order(&self.metas)?;
         let mut w = Sections::default();
         let mut timeline = Vec::new();
         let routes = self.pools.routes.items.len() as u32;
