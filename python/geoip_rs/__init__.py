@@ -23,6 +23,8 @@ from ._geoip_rs import (
     write_pfx2as,
 )
 from .database import (
+    COUNTRY_ORDER,
+    MMDB_COUNTRY_FIELDS,
     SOURCE_KINDS,
     Database,
     MmdbDatabase,
@@ -39,6 +41,8 @@ from ._history_update import date_range, update_history
 
 __all__ = [
     "SOURCE_KINDS",
+    "COUNTRY_ORDER",
+    "MMDB_COUNTRY_FIELDS",
     "arrow_schema",
     "Database",
     "MmdbDatabase",

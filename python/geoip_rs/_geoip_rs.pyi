@@ -42,6 +42,8 @@ __all__ = [
     "EXPORT_FORMATS",
     "ORIGIN_POLICIES",
     "SOURCE_KINDS",
+    "COUNTRY_ORDER",
+    "MMDB_COUNTRY_FIELDS",
 ]
 
 Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address
@@ -529,10 +531,11 @@ class DatabaseError(ValueError):
     """A file is not a usable geoip_rs database: not one at all, a newer format,
     truncated or corrupt. The message names the file and what is wrong."""
 
-CountrySource: TypeAlias = Literal["as2org", "rir-prefix", "rir-asn", "asname"]
-"""Where a country came from, in the order they are tried: the origin AS's
-organisation in CAIDA as2org; the RIR delegated block covering the address; the RIR
-delegation of the AS number; the country at the end of the AS name."""
+CountrySource: TypeAlias = Literal["mmdb", "as2org", "rir-prefix", "rir-asn", "asname"]
+"""Where a country came from, in the order they are tried unless a build chose
+another (``COUNTRY_ORDER``): the network of an MMDB file covering the address; the
+origin AS's organisation in CAIDA as2org; the RIR delegated block covering the
+address; the RIR delegation of the AS number; the country at the end of the AS name."""
 
 @final
 class Record:
@@ -846,6 +849,12 @@ def _build_history(
 #: is_prefix_source)``, in the order a build reads them: ``mrt`` first (all MRT files
 #: into one RIB), then the other prefix sources, then the registry sources.
 SOURCE_KINDS: tuple[tuple[str, str, bool], ...]
+COUNTRY_ORDER: tuple[CountrySource, ...]
+"""The country sources in the order a record's country is looked for, unless a
+build chooses another (``build_database(country_order=...)``)."""
+MMDB_COUNTRY_FIELDS: tuple[str, ...]
+"""Where an MMDB record's country is read from, the first the record has, unless a
+build chooses other fields (``build_database(mmdb_country_fields=...)``)."""
 
 def _build_database(
     path: str | os.PathLike[str],
@@ -854,6 +863,8 @@ def _build_database(
     origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
     on_error: OnError = "raise",
     progress: Progress = None,
+    country_order: Sequence[CountrySource] | None = None,
+    mmdb_country_fields: Sequence[str] | None = None,
 ) -> dict[str, Summary]:
     """Build a database file from ``(kind, path)`` pairs, ``kind`` a name of
     ``SOURCE_KINDS``; returns each file's load summary by path.

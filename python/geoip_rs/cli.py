@@ -25,6 +25,8 @@ from ._geoip_rs import EXPORT_FORMATS, ORIGIN_POLICIES
 from ._history import build_history
 from .database import (
     BATCH_FIELDS,
+    COUNTRY_ORDER,
+    MMDB_COUNTRY_FIELDS,
     SOURCE_KINDS,
     Database,
     build_database,
@@ -111,6 +113,12 @@ def make_parser() -> argparse.ArgumentParser:
         b.add_argument(f"--{name}", action="append", default=[], metavar="FILE",
                        help=f"{what} (repeatable)")
     b.add_argument("--origin-policy", choices=ORIGIN_POLICIES, default=ORIGIN_POLICIES[0])
+    b.add_argument("--country-order", metavar="NAMES",
+                   help="the country sources to try, in order, separated by commas "
+                        f"(default: {','.join(COUNTRY_ORDER)})")
+    b.add_argument("--mmdb-country-field", action="append", metavar="PATH",
+                   help="where an MMDB record's country is (a dotted path; repeatable: "
+                        f"the first a record has; default: {', '.join(MMDB_COUNTRY_FIELDS)})")
     b.add_argument("--skip-errors", action="store_true",
                    help="skip malformed records instead of stopping")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -441,6 +449,8 @@ def run_build(args: argparse.Namespace) -> int:
         origin_policy=args.origin_policy,
         on_error="skip" if args.skip_errors else "raise",
         progress=not args.quiet and sys.stderr.isatty(),
+        country_order=args.country_order,
+        mmdb_country_fields=args.mmdb_country_field,
     )
     with db:
         meta = db.metadata

@@ -291,6 +291,15 @@ def default_path() -> str:
 #: name as a keyword argument and ``geoip-rs build`` as an option ``--<name>``.
 SOURCE_KINDS: tuple[tuple[str, str, bool], ...] = _geoip_rs.SOURCE_KINDS
 
+#: The country sources in the order a record's country is looked for, unless a build
+#: chooses another: an MMDB file's network, the organisation (CAIDA as2org), the RIR
+#: block of the address, the RIR delegation of the AS number, the AS name.
+COUNTRY_ORDER: tuple[str, ...] = _geoip_rs.COUNTRY_ORDER
+
+#: Where an MMDB record's country is read from (dotted paths), the first the record
+#: has, unless a build chooses other fields.
+MMDB_COUNTRY_FIELDS: tuple[str, ...] = _geoip_rs.MMDB_COUNTRY_FIELDS
+
 
 def build_database(
     path: PathLike,
@@ -298,6 +307,8 @@ def build_database(
     origin_policy: Literal["first_peer", "majority", "all"] = "first_peer",
     on_error: Literal["raise", "skip"] = "raise",
     progress: bool | Callable[[int, int], Any] | None = None,
+    country_order: Sequence[str] | str | None = None,
+    mmdb_country_fields: Sequence[str] | str | None = None,
     **sources: Sequence[PathLike] | PathLike,
 ) -> Database:
     """Build a database from routing and registry files and open it.
@@ -308,6 +319,14 @@ def build_database(
     origin chosen by ``origin_policy``; the other kinds follow in the order of
     ``SOURCE_KINDS``, each kind's files in the order given. The file is written
     atomically.
+
+    A record's country comes from the first source of ``country_order`` that has
+    one (names of ``COUNTRY_ORDER``, in a list or separated by commas; by default
+    ``COUNTRY_ORDER``); sources left out are not asked. An MMDB file's country is
+    read from the first of ``mmdb_country_fields`` its record has (dotted paths;
+    by default ``MMDB_COUNTRY_FIELDS``: MaxMind's and DB-IP's ``country.iso_code``,
+    ipinfo's ``country``), and an address takes it from the first MMDB file whose
+    networks cover it. Both are kept in the file's ``metadata["options"]``.
 
     The returned database's ``load_summaries`` holds each file's load summary
     (records read, entries, prefixes, what was skipped and why), by path.
@@ -325,6 +344,8 @@ def build_database(
         origin_policy=origin_policy,
         on_error=on_error,
         progress=progress,
+        country_order=_names(country_order),
+        mmdb_country_fields=_names(mmdb_country_fields),
     )
     # Written and synced just now: the checksum need not be read back.
     db = Database(os.fspath(path), verify=False)
@@ -337,6 +358,15 @@ build_database.__doc__ = (build_database.__doc__ or "").rstrip() + "\n" + "".joi
     f"\n    - ``{name}``: {what}{' (prefix source)' if prefix else ''}"
     for name, what, prefix in SOURCE_KINDS
 )
+
+
+def _names(names: Sequence[str] | str | None) -> list[str] | None:
+    """A list of names, from one string of them separated by commas or a sequence."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",")]
+    return list(names)
 
 
 def _paths(p: Sequence[PathLike] | PathLike) -> list[str]:

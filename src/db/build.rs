@@ -279,8 +279,8 @@ impl DbBuilder {
             ("routes", self.routes.len()),
             ("ases", as_num.len()),
             ("orgs", orgs.len()),
-            ("rir_ipv4_prefixes", rir.v4.len()),
-            ("rir_ipv6_prefixes", rir.v6.len()),
+            ("rir_ipv4_prefixes", rir.blocks[0]),
+            ("rir_ipv6_prefixes", rir.blocks[1]),
             ("rir_asn_ranges", rir.asn_first.len()),
             (
                 MMDB_COUNTRY_COUNT,
@@ -440,6 +440,8 @@ fn with_countries<K: Key>(
 /// (registry, country, MMDB country) entries.
 struct RirTables {
     info: Vec<RirInfo>,
+    /// The delegated blocks per family (the tries also cut at MMDB networks).
+    blocks: [usize; 2],
     v4: TreeBitmap<u32, u32>,
     v6: TreeBitmap<u128, u32>,
     asn_first: Vec<u32>,
@@ -483,12 +485,14 @@ impl RirTables {
             }
         }
         let (v4, v6) = table.into_parts();
+        let blocks = [v4.len(), v6.len()];
         let v4s: Vec<_> = countries.iter().map(IpTable::v4).collect();
         let v6s: Vec<_> = countries.iter().map(IpTable::v6).collect();
         let v4 = with_countries(v4, &v4s, &mut pool);
         let v6 = with_countries(v6, &v6s, &mut pool);
         Ok(RirTables {
             info: pool.info,
+            blocks,
             v4,
             v6,
             asn_first,

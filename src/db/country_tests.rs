@@ -140,6 +140,16 @@ fn mmdb_countries_come_first_and_others_fill_in() {
     assert_eq!(db.view().as_record(64500).unwrap().country, None);
     let meta = db.metadata();
     assert!(meta.counts[build::MMDB_COUNTRY_COUNT] > 0);
+    // The RIR counts are the delegated file's, not the places cut at MMDB networks.
+    let slash8: BTreeSet<_> = addrs
+        .iter()
+        .filter_map(|a| match a {
+            IpAddr::V4(a) => Some(a.octets()[0]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(meta.counts["rir_ipv4_prefixes"], slash8.len() as u64);
+    assert_eq!(meta.counts["rir_ipv6_prefixes"], 0);
     assert!(!meta.options.contains_key(CountryOrder::OPTION));
 }
 
