@@ -170,10 +170,11 @@ class Database(_geoip_rs.Database):
         or per country (with the number of ASes).
 
         Per AS, the country is the AS's own: its organisation's, else its RIR
-        registration's, else its name's. Per country, each prefix counts where a
-        lookup of its first address puts it (the address block's country comes before
-        the AS's registration there), so an AS's addresses can be split over countries. A DataFrame, or with ``frame=False``
-        a dict of column lists."""
+        registration's, else its name's (in the file's country order, without the
+        steps that depend on an address). Per country, each prefix counts where a
+        lookup of its first address puts it (an MMDB network's or the address block's
+        country can decide there), so an AS's addresses can be split over countries.
+        A DataFrame, or with ``frame=False`` a dict of column lists."""
         cols = self._summary(by)
         if not frame:
             return cols

@@ -293,8 +293,11 @@ impl DbBuilder {
             built: build_time(),
             sources: self.sources.clone(),
             options: self.options.clone(),
+            // Absent without MMDB countries: such files keep the bytes earlier
+            // versions wrote (readers take a missing count as none).
             counts: counts
                 .into_iter()
+                .filter(|&(k, v)| v > 0 || k != MMDB_COUNTRY_COUNT)
                 .map(|(k, v)| (k.to_string(), v as u64))
                 .collect(),
             snapshots: Vec::new(),

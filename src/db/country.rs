@@ -138,6 +138,19 @@ impl CountryOrder {
         }
     }
 
+    /// An order of sources by their names.
+    pub fn from_names(names: &[impl AsRef<str>]) -> Result<Self, String> {
+        let steps = names
+            .iter()
+            .map(|n| {
+                n.as_ref()
+                    .parse::<CountrySource>()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        CountryOrder::new(&steps)
+    }
+
     /// The sources, in order.
     pub fn steps(&self) -> &[CountrySource] {
         &self.steps[..self.len as usize]
@@ -217,11 +230,7 @@ impl FromStr for CountryOrder {
 
     /// Names separated by commas: `as2org,mmdb,rir-prefix`.
     fn from_str(text: &str) -> Result<Self, String> {
-        let steps = text
-            .split(',')
-            .map(|n| n.trim().parse::<CountrySource>().map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        CountryOrder::new(&steps)
+        CountryOrder::from_names(&text.split(',').map(str::trim).collect::<Vec<_>>())
     }
 }
 

@@ -16,8 +16,10 @@ use super::kinds::SourceKind;
 use super::layout::cc_bytes;
 use super::provenance::{iso_time, SourceInfo};
 use crate::ip::IpPrefix;
+use crate::key::Prefix;
 use crate::loaders::asnames::AsName;
 use crate::loaders::{LoadError, Location, ReadOptions, Summary};
+use crate::mmdb::index::{aliases_of, ALIASES};
 use crate::mmdb::{MmdbFile, MmdbValue};
 use crate::table::IpTable;
 use std::collections::HashMap;
@@ -64,6 +66,27 @@ fn country_of(v: &MmdbValue, fields: &[String]) -> Result<Option<[u8; 2]>, Strin
     Ok(None)
 }
 
+/// The countries with the file's IPv4 networks also at each IPv6 alias of the
+/// IPv4 space the file has (`::ffff:0:0/96`, 6to4's `2002::/16`...): a country
+/// file answers there as for the IPv4 address inside, and so must the database.
+/// (Prefixes are not copied so: those IPv6 networks are routed on their own.)
+fn with_aliases(
+    file: &MmdbFile,
+    mut countries: IpTable<[u8; 2]>,
+) -> Result<IpTable<[u8; 2]>, crate::db::DbError> {
+    let v4: Vec<(Prefix<u32>, [u8; 2])> = countries.v4().iter().collect();
+    let on = aliases_of(file, &v4)?;
+    for ((base, len, at), _) in ALIASES.iter().zip(on).filter(|(_, on)| *on) {
+        for (p, cc) in &v4 {
+            let addr = base | (u128::from(p.addr()) << (96 - at));
+            if let Some(q) = Prefix::new(addr, len + p.prefix_len()) {
+                countries.insert(&IpPrefix::V6(q), *cc);
+            }
+        }
+    }
+    Ok(countries)
+}
+
 impl DbBuilder {
     /// Add an MMDB file (see the module docs).
     pub fn read_mmdb(&mut self, path: &Path, opts: &mut ReadOptions) -> Result<Summary, LoadError> {
@@ -104,6 +127,7 @@ impl DbBuilder {
             self.add_network(&prefix, gives, &mut s, &mut names, &mut countries);
         }
         self.add_asnames(names);
+        let countries = with_aliases(&file, countries).map_err(|e| bad(e.to_string()))?;
         self.add_mmdb_countries(countries);
         let built = Some(iso_time(file.metadata().build_epoch as i64));
         let kind = SourceKind::Mmdb.name();

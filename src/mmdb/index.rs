@@ -58,7 +58,7 @@ pub fn aliased_v4(a: u128, on: [bool; 4]) -> Option<(u32, u8)> {
 /// of some of its IPv4 networks, as the address itself does, at the same depth
 /// below the alias. (Readers cannot see the tree's pointers; a file without an
 /// alias answers its space with its own networks, at other lengths or offsets.)
-fn aliases_of(src: &MmdbFile, v4: &[(Prefix<u32>, u32)]) -> Result<[bool; 4], DbError> {
+pub fn aliases_of<T>(src: &MmdbFile, v4: &[(Prefix<u32>, T)]) -> Result<[bool; 4], DbError> {
     let mut on = [!v4.is_empty(); 4];
     for (p, _) in v4.iter().step_by(1 + v4.len() / 64) {
         let direct = src.find(IpAddr::V4(p.addr().into()))?;

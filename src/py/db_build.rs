@@ -33,7 +33,7 @@ fn _build_database<'py>(
     let mut build = BuildOptions::new(origin_policy.parse::<OriginPolicy>()?);
     build.mmdb_country_fields = mmdb_country_fields;
     if let Some(names) = country_order {
-        let order = names.join(",").parse::<CountryOrder>();
+        let order = CountryOrder::from_names(&names);
         build.country_order =
             Some(order.map_err(|e| PyValueError::new_err(format!("country_order: {e}")))?);
     }
