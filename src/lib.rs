@@ -16,6 +16,7 @@
 //! - [`addresses`]: address columns in Arrow form (text, fixed-size binary,
 //!   `uint32`) read into batch keys, with nulls and malformed rows marked.
 //! - [`range`]: address ranges split into the fewest covering prefixes.
+//! - [`asn_ranges`]: ranges of AS numbers with values, never expanded per AS.
 //! - [`origin`]: an origin AS, or an AS_SET.
 //! - [`loaders`]: streaming readers (and writers) of routing and registry files.
 //! - [`db`]: the GeoIP database: built from the loaders' output into one
@@ -29,6 +30,7 @@
 //!   pyo3, so `cargo test` and `cargo bench` need no Python.
 
 pub mod addresses;
+pub mod asn_ranges;
 pub mod batch;
 pub mod compiled;
 pub mod db;

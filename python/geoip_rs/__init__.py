@@ -4,7 +4,10 @@ The core is Rust (a tree-bitmap longest-prefix-match table); ``geoip_rs.referenc
 is a pure-Python twin of it that the tests cross-check the Rust code against.
 """
 
+from collections.abc import Mapping as _Mapping
+
 from ._geoip_rs import (
+    AsnRanges,
     DatabaseError,
     FormatError,
     MrtRoutes,
@@ -39,6 +42,9 @@ from ._history import add_snapshot, build_history
 from ._update import UpdateError, UpdateResult, update
 from ._history_update import date_range, update_history
 
+# A Mapping to isinstance(); its methods are the extension's own.
+_Mapping.register(AsnRanges)
+
 __all__ = [
     "SOURCE_KINDS",
     "COUNTRY_ORDER",
@@ -69,6 +75,7 @@ __all__ = [
     "read_as2org",
     "read_asnames",
     "read_delegated",
+    "AsnRanges",
     "read_ipasn",
     "read_iptoasn",
     "read_pfx2as",

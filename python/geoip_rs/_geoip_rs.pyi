@@ -4,7 +4,7 @@ import datetime as _dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any, Literal, TypeAlias, TypedDict, final, type_check_only
+from typing import Any, Literal, TypeAlias, TypedDict, TypeVar, final, overload, type_check_only
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,8 @@ __all__ = [
     "MrtRoutes",
     "read_as2org",
     "read_delegated",
+    "AsnRanges",
+    "AsnIter",
     "read_asnames",
     "_build_database",
     "_build_history",
@@ -45,6 +47,8 @@ __all__ = [
     "COUNTRY_ORDER",
     "MMDB_COUNTRY_FIELDS",
 ]
+
+_T = TypeVar("_T")
 
 Address: TypeAlias = str | int | bytes | IPv4Address | IPv6Address
 """An IP address: ``"192.0.2.1"``, ``"2001:db8::1"``, an ``int`` (below 2**32 it is
@@ -343,9 +347,37 @@ class Delegation(TypedDict):
     opaque_id: str | None
     """The holder's id (extended files)."""
 
+@final
+class AsnRanges(Mapping[int, Delegation]):
+    """The AS numbers of delegated ``asn`` records (see ``read_delegated``) as a
+    read-only mapping ``asn -> record``, kept as ranges: a record's count of a
+    billion AS numbers costs one entry. ``len`` counts AS numbers; iterating yields
+    them one by one (never all at once); where records overlap, the later one in
+    the file holds the number, as in a ``dict`` filled in file order. Equal to any
+    mapping with the same items."""
+
+    def __getitem__(self, key: int, /) -> Delegation: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> AsnIter: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    @overload  # type: ignore[override]
+    def get(self, key: int, default: None = None) -> Delegation | None: ...
+    @overload
+    def get(self, key: int, default: _T) -> Delegation | _T: ...
+    def ranges(self) -> list[tuple[int, int, Delegation]]:
+        """``(first, last, record)`` of each range of AS numbers, in order; one
+        record (the same dict) for all the numbers of one file record."""
+
+@final
+class AsnIter:
+    """Iterator over an ``AsnRanges``' AS numbers, records or ``(asn, record)``."""
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Any: ...
+
 def read_delegated(
     path: str | os.PathLike[str], *, on_error: OnError = "raise", progress: Progress = None
-) -> tuple[PrefixTable, dict[int, Delegation], Summary]:
+) -> tuple[PrefixTable, AsnRanges, Summary]:
     """Read an RIR delegated statistics file (``delegated-<rir>[-extended]-<date>``),
     plain or gzip/bzip2.
 
@@ -361,7 +393,8 @@ def read_delegated(
 
     Returns:
         ``(table, asns, summary)``: ``table`` maps each prefix to a
-        :class:`Delegation` dict, ``asns`` maps each ASN (ranges expanded) to one.
+        :class:`Delegation` dict, ``asns`` (an :class:`AsnRanges`) maps each ASN
+        to one, keeping each record's range of AS numbers as one range.
         The summary also has ``header`` (the version line: ``version, registry,
         serial, records, start_date, end_date, utc_offset``, or None for an empty
         file), ``declared`` (record counts by type from the summary lines) and

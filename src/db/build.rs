@@ -15,6 +15,7 @@ use super::layout::{
 use super::mmdb_source::DEFAULT_COUNTRY_FIELDS;
 use super::provenance::{build_time, Metadata, SourceInfo};
 use super::strings::StringsBuilder;
+use crate::asn_ranges::AsnRanges;
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
 use crate::loaders::as2org::As2Org;
@@ -467,26 +468,18 @@ impl RirTables {
             })
         };
         let mut table = IpTable::new();
-        let mut asns: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut asns = Vec::new();
         for file in files {
             for (p, d) in file.prefixes() {
                 table.insert(&p, id_of(&d.registry, d.country.as_deref()));
             }
-            for (a, d) in file.asns() {
-                asns.insert(a, id_of(&d.registry, d.country.as_deref()));
+            for (first, last, &i) in file.asns().iter() {
+                let d = &file.records[i];
+                asns.push((first, last, id_of(&d.registry, d.country.as_deref())));
             }
         }
-        // Consecutive AS numbers with the same registry and country become one range.
-        let (mut asn_first, mut asn_last, mut asn_info) = (vec![], vec![], vec![]);
-        for (a, i) in asns {
-            if asn_last.last() == Some(&(a.wrapping_sub(1))) && asn_info.last() == Some(&i) {
-                *asn_last.last_mut().unwrap() = a;
-            } else {
-                asn_first.push(a);
-                asn_last.push(a);
-                asn_info.push(i);
-            }
-        }
+        // Later files win; consecutive ranges with the same entry become one.
+        let (asn_first, asn_last, asn_info) = AsnRanges::new(asns).into_parts();
         let (v4, v6) = table.into_parts();
         let blocks = [v4.len(), v6.len()];
         let v4s: Vec<_> = countries.iter().map(IpTable::v4).collect();

@@ -397,15 +397,23 @@ impl Lines {
         self.input.error(Location::Line(self.number), message)
     }
 
-    /// The next line, or `None` at the end of the file.
+    /// The next line, or `None` at the end of the file. A line longer than
+    /// [`MAX_LINE`] is an error (the rest of the file is not read).
     pub fn next_line(&mut self) -> Option<Result<String, LoadError>> {
         self.buf.clear();
-        match self.input.reader.read_until(b'\n', &mut self.buf) {
+        let mut limited = (&mut self.input.reader).take(MAX_LINE as u64 + 1);
+        match limited.read_until(b'\n', &mut self.buf) {
             Ok(0) => None,
             Ok(n) => {
                 self.input.tracker.advance(n);
                 self.number += 1;
                 self.line_end = self.buf.last() == Some(&b'\n');
+                if n > MAX_LINE && !self.line_end {
+                    let msg = format!(
+                        "a line of more than {MAX_LINE} bytes: not a text file of this format"
+                    );
+                    return Some(Err(self.error(msg)));
+                }
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
                 }
@@ -415,6 +423,12 @@ impl Lines {
         }
     }
 }
+
+/// The longest line the text readers take, line end included: the lines of every
+/// format read are under a few hundred bytes, and a cap keeps a damaged file or a
+/// decompression bomb (gigabytes without a line end) from growing one line buffer
+/// without bound.
+pub const MAX_LINE: usize = 1 << 20;
 
 /// UTF-8, or Latin-1 when the bytes are not UTF-8.
 fn decode(bytes: &[u8]) -> String {
@@ -503,5 +517,24 @@ mod tests {
                 "{msg}"
             );
         }
+    }
+
+    #[test]
+    fn lines_past_the_cap_are_an_error_and_the_cap_itself_is_not() {
+        let mut at_cap = vec![b'a'; MAX_LINE - 1];
+        at_cap.extend_from_slice(b"\nnext\n");
+        assert_eq!(read_lines(&temp("at-cap", &at_cap)).unwrap().len(), 2);
+        // 64 MiB without a line end in a small file: an error at line 2
+        let mut body = b"first\n".to_vec();
+        body.resize(64 << 20, 0);
+        let bomb = bzip(&body);
+        assert!(bomb.len() < 1 << 12, "{}", bomb.len());
+        let err = read_lines(&temp("bomb.bz2", &bomb))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2: a line of more than 1048576 bytes"),
+            "{err}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! and AS names. Each reads its file with the GIL released, then builds dicts from
 //! the core result.
 
+use super::asn_ranges::AsnRanges;
 use super::load::{self, summary_dict};
 use super::table::PrefixTable;
 use super::values::Value;
@@ -10,6 +11,7 @@ use crate::loaders::asnames::read_asnames as read_asnames_file;
 use crate::loaders::rir::{read_delegated as read_delegated_file, Delegation, RirHeader};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Open `path`, read it with `read` and return the result with the file size.
@@ -52,7 +54,7 @@ fn as_dict<'py>(py: Python<'py>, db: &As2Org, asn: u32) -> PyResult<Bound<'py, P
 }
 
 /// Read an RIR delegated statistics file into a table of `prefix -> record` and a
-/// dict of `asn -> record` (delegated resources only).
+/// mapping of `asn -> record` kept as ranges (delegated resources only).
 #[pyfunction]
 #[pyo3(signature = (path, *, on_error = "raise", progress = None))]
 fn read_delegated<'py>(
@@ -60,7 +62,7 @@ fn read_delegated<'py>(
     path: PathBuf,
     on_error: &str,
     progress: Option<&Bound<'py, PyAny>>,
-) -> PyResult<(PrefixTable, Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+) -> PyResult<(PrefixTable, AsnRanges, Bound<'py, PyDict>)> {
     let (delegated, summary) = load::read_file(py, &path, on_error, progress, read_delegated_file)?;
     // One dict per prefix and per ASN, so that changing one changes no other.
     let items = delegated
@@ -68,10 +70,21 @@ fn read_delegated<'py>(
         .map(|(p, d)| Ok((p, Value::Obj(record_dict(py, d)?.into_any().unbind()))))
         .collect::<PyResult<Vec<_>>>()?;
     let table = PrefixTable::from_items(items, true);
-    let asns = PyDict::new(py);
-    for (asn, d) in delegated.asns() {
-        asns.set_item(asn, record_dict(py, d)?)?;
-    }
+    // One dict per ASN record: its range shares it.
+    let ranges = delegated.asns();
+    let mut records = vec![];
+    let mut of_record = HashMap::new();
+    let ranges = ranges.map(|&i| {
+        *of_record.entry(i).or_insert_with(|| {
+            records.push(i);
+            records.len() - 1
+        })
+    });
+    let records = records
+        .into_iter()
+        .map(|i| Ok(record_dict(py, &delegated.records[i])?.unbind()))
+        .collect::<PyResult<Vec<_>>>()?;
+    let asns = AsnRanges::new(ranges, records);
     let s = summary_dict(py, &summary)?;
     let header = delegated
         .header

@@ -17,6 +17,7 @@
 //!   [`errors`]: the one mapping of core errors to Python exceptions.
 
 mod arrow;
+mod asn_ranges;
 mod batch;
 mod columns;
 mod convert;
@@ -42,6 +43,8 @@ mod _geoip_rs {
 
     #[pymodule_export]
     use super::arrow::arrow_schema;
+    #[pymodule_export]
+    use super::asn_ranges::{AsnIter, AsnRanges};
     #[pymodule_export]
     use super::database::{DbIter, PyDatabase};
     #[pymodule_export]

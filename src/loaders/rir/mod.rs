@@ -26,6 +26,7 @@
 
 use super::{truncated, TICK_LINES};
 use super::{Input, Lines, LoadError, ReadOptions, Summary};
+use crate::asn_ranges::AsnRanges;
 use crate::ip::IpPrefix;
 use crate::key::Prefix;
 use crate::range::range_to_prefixes;
@@ -150,10 +151,13 @@ impl Delegated {
             .flat_map(|d| d.resource.prefixes().map(move |p| (p, d)))
     }
 
-    /// Each AS number of each delegated ASN record.
-    pub fn asns(&self) -> impl Iterator<Item = (u32, &Delegation)> {
-        self.delegated()
-            .flat_map(|d| d.resource.asns().map(move |a| (a, d)))
+    /// The delegated ASN records as ranges of AS numbers, each giving its record's
+    /// index in `records` (a later record wins where ranges overlap).
+    pub fn asns(&self) -> AsnRanges<usize> {
+        AsnRanges::new(self.records.iter().enumerate().filter_map(|(i, d)| {
+            let r = d.resource.asns();
+            (d.is_delegated() && !r.is_empty()).then(|| (*r.start(), *r.end(), i))
+        }))
     }
 
     fn delegated(&self) -> impl Iterator<Item = &Delegation> {
