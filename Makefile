@@ -1,10 +1,10 @@
 # The commands CI runs (.ci/run calls `make test`), each usable on its own.
 PYTHON ?= python3
 
-.PHONY: test install install-test rust-test py-test stubtest lint bench bench-py bench-db sample-db
+.PHONY: test install install-test rust-test py-test stubtest fuzz-smoke fuzz lint bench bench-py bench-db sample-db
 
 # Install the package with its test extras (one release build), then run every test.
-test: install-test rust-test py-test stubtest
+test: install-test rust-test py-test stubtest fuzz-smoke
 
 install:
 	$(PYTHON) -m pip install --quiet .
@@ -25,6 +25,16 @@ py-test:
 # signature; the allowlist holds only what stubtest cannot see, each with its reason.
 stubtest:
 	$(PYTHON) -m mypy.stubtest geoip_rs._geoip_rs --allowlist tests/stubtest-allowlist.txt
+
+# Every fuzz target for 60 s on seeds from ../shared/data (fuzz/run.sh): a crash
+# found again, or a new one near the seeds, fails CI.
+fuzz-smoke:
+	PYTHON=$(PYTHON) bash fuzz/run.sh 60
+
+# Long runs (an hour each): make fuzz FUZZ_SECONDS=3600
+FUZZ_SECONDS ?= 3600
+fuzz:
+	PYTHON=$(PYTHON) bash fuzz/run.sh $(FUZZ_SECONDS)
 
 lint:
 	cargo fmt --check

@@ -143,7 +143,8 @@ fn parse_any_addr(s: &str) -> Option<IpAddr> {
         return Some(IpAddr::V4(a));
     }
     let bare = match s.split_once('%') {
-        Some((addr, scope)) if !scope.is_empty() && !scope.contains('/') => addr,
+        // As `ipaddress`: one `%`, a scope after it, and no `/` anywhere.
+        Some((addr, scope)) if !scope.is_empty() && !scope.contains(['/', '%']) => addr,
         Some(_) => return None,
         None => s,
     };
@@ -433,6 +434,8 @@ mod tests {
             "",
             "1.2.3",
             "fe80::1%",
+            "fe80::1%1%2",
+            "fe80::1%a/b",
             " 1.2.3.4",
         ] {
             assert_eq!(parse_addr(bad), None, "{bad}");

@@ -465,3 +465,35 @@ def test_ipv6_in_ipv4_only_file():
         cols = m.lookup_batch([str(v4), "::1", "2001:db8::"])
         assert cols["found"].tolist() == [True, False, False]
         assert cols["prefix_len"].tolist()[1:] == [0, 0]
+
+DAG_WALK = r'''
+import sys, geoip_rs
+db = geoip_rs.open(sys.argv[1], verify=False)
+db.lookup("1.2.3.4")  # one path: answers (or errs) at once
+try:
+    list(db)
+except geoip_rs.DatabaseError as e:
+    print("refused:", e)
+'''
+
+
+def test_a_tree_of_shared_subtrees_is_refused_not_walked_forever(tmp_path):
+    """Every node pointing twice at the next one: 2^node_count paths for a walk over
+    the networks (hours), one for a lookup. Opened without verification, the first
+    walk verifies the tree first and refuses it."""
+    src = require_shared("mmdb/maxmind-test/test-data/MaxMind-DB-test-ipv6-24.mmdb") / (
+        "mmdb/maxmind-test/test-data/MaxMind-DB-test-ipv6-24.mmdb")
+    meta = maxminddb.open_database(str(src)).metadata()
+    n, size = meta.node_count, meta.record_size
+    assert size == 24, size
+    width = size // 8
+    data = bytearray(src.read_bytes())
+    for i in range(n):
+        child = (i + 1).to_bytes(width, "big")  # the last node's children: empty
+        data[i * 2 * width:(i + 1) * 2 * width] = child + child
+    dag = tmp_path / "dag.mmdb"
+    dag.write_bytes(bytes(data))
+    run = subprocess.run([sys.executable, "-c", DAG_WALK, str(dag)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("refused: ") and "dag.mmdb" in run.stdout, run.stdout

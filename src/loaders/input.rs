@@ -131,26 +131,31 @@ impl Input {
         if meta.is_dir() {
             return Err(io_err(io::Error::other("is a directory")));
         }
+        Input::from_reader(path, file, meta.len()).map_err(io_err)
+    }
+
+    /// Bytes in memory as an input named `name` (compressed or not): what fuzzers
+    /// and tests feed the readers without a file.
+    pub fn from_bytes(name: impl AsRef<Path>, bytes: Vec<u8>) -> Result<Input, LoadError> {
+        let (name, size) = (name.as_ref(), bytes.len() as u64);
+        Input::from_reader(name, io::Cursor::new(bytes), size).map_err(|error| LoadError::Io {
+            path: name.to_path_buf(),
+            error,
+        })
+    }
+
+    fn from_reader(path: &Path, inner: impl Read + Send + 'static, size: u64) -> io::Result<Input> {
         let consumed = Arc::new(AtomicU64::new(0));
-        let mut raw = BufReader::with_capacity(
-            1 << 16,
-            Counting {
-                inner: file,
-                count: consumed.clone(),
-            },
-        );
-        let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
+        let count = consumed.clone();
+        let mut raw = BufReader::with_capacity(1 << 16, Counting { inner, count });
+        let compression = Compression::detect(raw.fill_buf()?);
         let reader: Box<dyn BufRead + Send> = match compression {
             Compression::None => Box::new(raw),
-            Compression::Gzip => {
-                Box::new(Pipelined::spawn(MultiGzDecoder::new(raw)).map_err(io_err)?)
-            }
-            Compression::Bzip2 => {
-                Box::new(Pipelined::spawn(MultiBzDecoder::new(raw)).map_err(io_err)?)
-            }
+            Compression::Gzip => Box::new(Pipelined::spawn(MultiGzDecoder::new(raw))?),
+            Compression::Bzip2 => Box::new(Pipelined::spawn(MultiBzDecoder::new(raw))?),
         };
         let tracker = Tracker {
-            size: meta.len(),
+            size,
             consumed,
             offset: Arc::new(AtomicU64::new(0)),
         };

@@ -19,6 +19,9 @@ pub struct MmdbFile {
     reader: Reader<Mmap>,
     /// Built by the first batch large enough to repay it (see [`MmdbFile::index`]).
     index: OnceLock<Result<NetworkIndex, String>>,
+    /// MaxMind's check of the whole file: at open with `verify`, else before the
+    /// first walk over every network (see [`MmdbFile::networks`]).
+    verified: OnceLock<Result<(), String>>,
 }
 
 /// The 14 bytes before an MMDB file's metadata.
@@ -55,13 +58,16 @@ impl MmdbFile {
         let map = crate::db::file::map_file(&path)?;
         let bad = |e: MaxMindDbError| invalid(&path, e);
         let reader = Reader::from_source(map).map_err(bad)?;
+        let verified = OnceLock::new();
         if verify {
             reader.verify().map_err(bad)?;
+            let _ = verified.set(Ok(()));
         }
         Ok(MmdbFile {
             path,
             reader,
             index: OnceLock::new(),
+            verified,
         })
     }
 
@@ -123,8 +129,20 @@ impl MmdbFile {
     /// Every network with a record, IPv4 ones as IPv4 (not again under their
     /// IPv6 aliases), in tree order; [`MmdbFile::lookup`] of a network's first
     /// address gives its record.
+    ///
+    /// A file opened without `verify` is verified first, once: a damaged tree whose
+    /// nodes point back at shared subtrees has up to 2^128 paths for the walk to
+    /// follow (a lookup follows one path, so it needs no check), and the check
+    /// visits each node a bounded number of times.
     pub fn networks(&self) -> impl Iterator<Item = Result<IpNet, DbError>> + '_ {
-        let (first, rest) = match self.reader.networks(WithinOptions::default()) {
+        let checked = self
+            .verified
+            .get_or_init(|| self.reader.verify().map_err(|e| e.to_string()));
+        let walk = match checked {
+            Ok(()) => self.reader.networks(WithinOptions::default()),
+            Err(e) => Err(MaxMindDbError::invalid_database(e.clone())),
+        };
+        let (first, rest) = match walk {
             Ok(it) => (None, Some(it)),
             Err(e) => (Some(Err(self.invalid(e))), None),
         };
