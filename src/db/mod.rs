@@ -41,7 +41,7 @@ pub mod query;
 pub mod read;
 pub mod schema;
 pub mod sources;
-mod strings;
+pub(crate) mod strings;
 pub mod summary;
 pub mod versions;
 

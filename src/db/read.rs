@@ -18,7 +18,7 @@ use super::country::{CountryOrder, CountrySource};
 use super::file::{DbError, DbFile};
 use super::layout::{AsInfo, OrgInfo, RirInfo, Section, Stored};
 use super::provenance::Metadata;
-use super::strings::Strings;
+use super::strings::{offsets_cut, Strings};
 use super::versions::{At, VTrie};
 use crate::key::Key;
 use crate::poptrie::PoptrieRef;
@@ -198,9 +198,10 @@ fn country_order(meta: &Metadata) -> Result<CountryOrder, String> {
     })
 }
 
-/// The checks on open, all in constant time: the sections' sizes and alignments fit
-/// their records (in [`make_view`]), the tries' headers are sound, and arrays that go
-/// together have the same lengths. Everything else is checked where it is used.
+/// The checks on open: the sections' sizes and alignments fit their records (in
+/// [`make_view`]), the tries' headers are sound, arrays that go together have the
+/// same lengths (all in constant time), and the offset arrays rise (one pass).
+/// Everything else is checked where it is used.
 fn check<'a>(bytes: impl Fn(Section) -> &'a [u8], history: bool) -> Result<(), String> {
     let v = make_view(&bytes, true, history)?;
     let same = |a: usize, b: usize, what: &str| match a == b {
@@ -212,6 +213,11 @@ fn check<'a>(bytes: impl Fn(Section) -> &'a [u8], history: bool) -> Result<(), S
     same(v.v6.addr.len(), v.v6.len.len(), "IPv6 prefix arrays")?;
     same(v.v6.addr.len(), v.v6.route.len(), "IPv6 prefix arrays")?;
     same(v.route_off.len(), v.route_as.len() + 1, "route offsets")?;
+    // Linear, not constant: offsets going up and down would make each route's
+    // origins, or each string, most of its array, and a walk over all quadratic.
+    if !offsets_cut(v.route_off, v.route_asn.len()) || !v.strings.is_sound() {
+        return Err("route or string offsets do not rise to the end of their data".into());
+    }
     same(v.rir_asn_first.len(), v.rir_asn_last.len(), "RIR AS ranges")?;
     same(v.rir_asn_first.len(), v.rir_asn_info.len(), "RIR AS ranges")?;
     // A history's AS entries are a list of distinct ones that cells point into.

@@ -46,6 +46,16 @@ impl StringsBuilder {
     }
 }
 
+/// Whether `offsets` rise from 0 to `len` (an empty list for no items): then the
+/// items they delimit are disjoint, so reading every item reads each byte once. A
+/// damaged list going up and down would make every item span most of the data.
+pub fn offsets_cut(offsets: &[u32], len: usize) -> bool {
+    offsets.is_empty()
+        || (offsets[0] == 0
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets[offsets.len() - 1] as usize == len)
+}
+
 /// The string table of an opened file.
 #[derive(Copy, Clone)]
 pub struct Strings<'a> {
@@ -61,6 +71,12 @@ impl<'a> Strings<'a> {
 
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
+    }
+
+    /// Whether the offsets cut the data into consecutive pieces (see
+    /// [`offsets_cut`]).
+    pub fn is_sound(&self) -> bool {
+        offsets_cut(self.offsets, self.data.len())
     }
 
     /// String `id`; `None` for [`NONE`] (or, defensively, any id out of range).

@@ -18,7 +18,7 @@ use crate::range::ip_range_to_prefixes;
 use std::net::IpAddr;
 
 /// What an ip2asn row says about each prefix of its range.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IptoasnRecord {
     pub asn: u32,
     /// The country of the AS's registration; `None` where the file says `None` (or
@@ -28,7 +28,7 @@ pub struct IptoasnRecord {
 }
 
 /// One data row of either layout.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IptoasnRow {
     /// An ip2asn row (5 columns).
     As(IptoasnRecord),

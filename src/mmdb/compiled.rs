@@ -134,6 +134,16 @@ impl CompiledMmdb {
         if !c.recoff.len().is_multiple_of(4) || c.recoff.is_empty() {
             return Err(c.file.invalid("record offsets of a wrong size".into()));
         }
+        // One pass, so that records cannot overlap (see `offsets_cut`).
+        let offs: Vec<u32> = c.file.bytes()[c.recoff.clone()]
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if !crate::db::strings::offsets_cut(&offs, c.records.len()) {
+            return Err(c
+                .file
+                .invalid("record offsets do not rise to the end of the records".into()));
+        }
         c.trie::<u32>(c.v4.clone())?;
         c.trie::<u128>(c.v6.clone())?;
         Ok(c)

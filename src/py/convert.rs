@@ -6,6 +6,7 @@
 //! `ipaddress` would say `ValueError`), since passing, say, a float is a programming
 //! error rather than bad data.
 
+use super::objects::{self, ToObject};
 use crate::ip::{parse_addr, parse_dotted_quad, parse_prefix, IpPrefix, PrefixError};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -245,8 +246,8 @@ pub(crate) fn origin_object<'py>(
     o: &crate::origin::Origin,
 ) -> PyResult<Bound<'py, PyAny>> {
     match o {
-        crate::origin::Origin::Asn(a) => Ok(a.into_pyobject(py)?.into_any()),
-        crate::origin::Origin::Set(s) => Ok(pyo3::types::PyFrozenSet::new(py, s)?.into_any()),
+        crate::origin::Origin::Asn(a) => a.to_object(py),
+        crate::origin::Origin::Set(s) => Ok(objects::frozenset(py, s)?.into_any()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! still reporting progress and noticing Ctrl-C, and the summary as a dict.
 
 use super::errors::to_pyerr;
+use super::objects::{self, ToObject};
 use crate::loaders::{Input, LoadError, OnError, Progress, ReadOptions, Summary};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -137,12 +138,16 @@ pub(crate) fn with_progress<T: Send, E: Send>(
 
 /// A [`Summary`] as a dict.
 pub(crate) fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("records", s.records)?;
-    d.set_item("prefixes", s.prefixes)?;
-    d.set_item("entries", s.entries)?;
-    d.set_item("skipped", s.skipped.clone())?;
-    d.set_item("errors", s.errors.clone())?;
-    d.set_item("truncated", s.truncated)?;
+    let d = objects::dict(py)?;
+    objects::set(&d, "records", s.records)?;
+    objects::set(&d, "prefixes", s.prefixes)?;
+    objects::set(&d, "entries", s.entries)?;
+    objects::set(&d, "skipped", &s.skipped)?;
+    let errors = objects::list(py)?;
+    for e in &s.errors {
+        errors.append(e.to_object(py)?)?;
+    }
+    objects::set(&d, "errors", errors)?;
+    objects::set(&d, "truncated", s.truncated)?;
     Ok(d)
 }

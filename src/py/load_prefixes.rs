@@ -6,7 +6,8 @@
 use super::convert;
 use super::errors::io_error;
 use super::load::{self, summary_dict};
-use super::table::PrefixTable;
+use super::objects::{self, ToObject};
+use super::table::{Inner, PrefixTable};
 use super::values::Value;
 use crate::ip::IpPrefix;
 use crate::loaders::ipasn::FILE_TAG;
@@ -15,9 +16,12 @@ use crate::loaders::iptoasn::{read_iptoasn as read_iptoasn_file, IptoasnRow};
 use crate::loaders::pfx2as::{read_pfx2as as read_pfx2as_file, write_pfx2as as write_pfx2as_file};
 use crate::lpm::SlotValue;
 use crate::origin::Origin;
+use crate::table::IpTable;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyTuple};
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::path::PathBuf;
 
 /// Read a pyasn ipasn file (`.dat`, `.dat.gz`) into a table of `prefix -> ASN`.
@@ -30,11 +34,12 @@ fn read_ipasn<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
     let (table, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
-        let mut items = Vec::new();
+        // Into the table as read: memory follows the distinct prefixes, not the lines.
+        let mut table = Inner::new();
         let summary = read_ipasn_file(input, opts, |p, asn| {
-            items.push((p, Value::Int(asn as i64)))
+            table.insert(&p, Value::Int(asn as i64));
         })?;
-        Ok((PrefixTable::from_items(items, true), summary))
+        Ok((PrefixTable::from_table(table, true), summary))
     })?;
     Ok((table, summary_dict(py, &summary)?))
 }
@@ -81,21 +86,26 @@ fn read_pfx2as<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
     let (items, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
-        // One plain origin (nearly all prefixes) as Ok(asn), anything else as Err.
-        let mut items = Vec::new();
-        let summary = read_pfx2as_file(input, opts, |p, origins| match origins[..] {
-            [Origin::Asn(a)] => items.push((p, Ok(a))),
-            _ => items.push((p, Err(origins))),
+        // Each prefix once (the last line wins), each distinct origin list once:
+        // memory follows what the table holds, not the lines read.
+        let mut lists = Interned::default();
+        let mut items = IpTable::new();
+        let summary = read_pfx2as_file(input, opts, |p, origins| {
+            items.insert(&p, lists.id(origins));
         })?;
-        Ok((items, summary))
+        Ok(((items, lists.values), summary))
     })?;
-    let values = items
-        .into_iter()
-        .map(|(p, origins)| match origins {
-            Ok(asn) => Ok((p, Value::Int(asn as i64))),
-            Err(origins) => Ok((p, Value::Obj(origins_tuple(py, &origins)?.unbind()))),
+    let (items, lists) = items;
+    let lists = lists
+        .iter()
+        .map(|origins| match origins[..] {
+            [Origin::Asn(a)] => Ok(Value::Int(a as i64)),
+            _ => Ok(Value::Obj(origins_tuple(py, origins)?.unbind())),
         })
         .collect::<PyResult<Vec<_>>>()?;
+    let values = items
+        .iter()
+        .map(|(p, i)| (p, lists[i as usize].clone_ref(py)));
     let table = PrefixTable::from_items(values, true);
     Ok((table, summary_dict(py, &summary)?))
 }
@@ -103,7 +113,7 @@ fn read_pfx2as<'py>(
 /// Several origins as a tuple of `int` and `frozenset[int]`.
 fn origins_tuple<'py>(py: Python<'py>, origins: &[Origin]) -> PyResult<Bound<'py, PyAny>> {
     let items = origins.iter().map(|o| convert::origin_object(py, o));
-    Ok(PyTuple::new(py, items.collect::<PyResult<Vec<_>>>()?)?.into_any())
+    Ok(objects::tuple(py, items.collect::<PyResult<Vec<_>>>()?)?.into_any())
 }
 
 /// Write a table with the values `read_pfx2as` gives as a CAIDA pfx2as file.
@@ -190,43 +200,55 @@ fn read_iptoasn<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
     let (rows, items, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
-        // Rows in file order (neighbours that say the same are kept once), and each
-        // prefix with the index of its row.
-        let mut rows: Vec<IptoasnRow> = Vec::new();
-        let mut items = Vec::new();
+        // Distinct rows in the order first seen, and each prefix (the last line
+        // wins) with the index of its row: memory follows what the table holds.
+        let mut rows = Interned::default();
+        let mut items = IpTable::new();
         let summary = read_iptoasn_file(input, opts, |p, row| {
-            if rows.last() != Some(row) {
-                rows.push(row.clone());
-            }
-            items.push((p, rows.len() - 1));
+            items.insert(&p, rows.id(row.clone()));
         })?;
-        Ok((rows, items, summary))
+        Ok((rows.values, items, summary))
     })?;
+    let mut codes = HashMap::new();
     let values = rows
         .iter()
-        .map(|row| row_value(py, row))
+        .map(|row| row_value(py, row, &mut codes))
         .collect::<PyResult<Vec<_>>>()?;
     let table = PrefixTable::from_items(
         items
-            .into_iter()
-            .map(|(p, i)| (p, Value::Obj(values[i].clone_ref(py)))),
+            .iter()
+            .map(|(p, i)| (p, Value::Obj(values[i as usize].clone_ref(py)))),
         true,
     );
     Ok((table, summary_dict(py, &summary)?))
 }
 
 /// `(asn, country or None, description)` for an ip2asn row, the country for an
-/// ip2country row. Country codes are interned: a few hundred strings for all rows.
-fn row_value(py: Python<'_>, row: &IptoasnRow) -> PyResult<Py<PyAny>> {
+/// ip2country row. Country codes are made once each: a few hundred strings for all
+/// rows.
+fn row_value<'py>(
+    py: Python<'py>,
+    row: &IptoasnRow,
+    codes: &mut HashMap<String, Bound<'py, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let mut code = |c: &str| -> PyResult<Bound<'py, PyAny>> {
+        if let Some(s) = codes.get(c) {
+            return Ok(s.clone());
+        }
+        let s = c.to_object(py)?;
+        codes.insert(c.to_string(), s.clone());
+        Ok(s)
+    };
     Ok(match row {
         IptoasnRow::As(r) => {
-            let country = r.country.as_deref().map(|c| PyString::intern(py, c));
-            (r.asn, country, r.description.as_str())
-                .into_pyobject(py)?
-                .into_any()
-                .unbind()
+            let country = match r.country.as_deref() {
+                Some(c) => code(c)?,
+                None => py.None().into_bound(py),
+            };
+            let items = vec![r.asn.to_object(py)?, country, r.description.to_object(py)?];
+            objects::tuple(py, items)?.into_any().unbind()
         }
-        IptoasnRow::Country(c) => PyString::intern(py, c).into_any().unbind(),
+        IptoasnRow::Country(c) => code(c)?.unbind(),
     })
 }
 
@@ -237,4 +259,31 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_pfx2as, m)?)?;
     m.add_function(wrap_pyfunction!(read_iptoasn, m)?)?;
     Ok(())
+}
+
+/// Values kept once each, numbered in the order first seen.
+struct Interned<T> {
+    values: Vec<T>,
+    ids: HashMap<T, u32>,
+}
+
+impl<T> Default for Interned<T> {
+    fn default() -> Self {
+        Interned {
+            values: Vec::new(),
+            ids: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Clone + Eq + Hash> Interned<T> {
+    fn id(&mut self, value: T) -> u32 {
+        if let Some(&id) = self.ids.get(&value) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.ids.insert(value.clone(), id);
+        self.values.push(value);
+        id
+    }
 }

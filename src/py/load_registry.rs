@@ -4,6 +4,7 @@
 
 use super::asn_ranges::AsnRanges;
 use super::load::{self, summary_dict};
+use super::objects;
 use super::table::PrefixTable;
 use super::values::Value;
 use crate::loaders::as2org::{read_as2org as read_as2org_file, As2Org};
@@ -26,30 +27,30 @@ fn read_as2org<'py>(
     progress: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     let (db, summary) = load::read_file(py, &path, on_error, progress, read_as2org_file)?;
-    let out = PyDict::new(py);
+    let out = objects::dict(py)?;
     let mut asns: Vec<u32> = db.ases.keys().copied().collect();
     asns.sort_unstable();
     for asn in asns {
-        out.set_item(asn, as_dict(py, &db, asn)?)?;
+        objects::set(&out, asn, as_dict(py, &db, asn)?)?;
     }
     let s = summary_dict(py, &summary)?;
-    s.set_item("orgs", db.orgs.len())?;
-    s.set_item("ases_without_org", db.ases_without_org())?;
+    objects::set(&s, "orgs", db.orgs.len())?;
+    objects::set(&s, "ases_without_org", db.ases_without_org())?;
     Ok((out, s))
 }
 
 fn as_dict<'py>(py: Python<'py>, db: &As2Org, asn: u32) -> PyResult<Bound<'py, PyDict>> {
     let a = &db.ases[&asn];
     let org = db.org(asn);
-    let d = PyDict::new(py);
-    d.set_item("asn", asn)?;
-    d.set_item("name", a.name.as_deref())?;
-    d.set_item("org_id", a.org_id.as_deref())?;
-    d.set_item("org_name", org.and_then(|o| o.name.as_deref()))?;
-    d.set_item("country", org.and_then(|o| o.country.as_deref()))?;
-    d.set_item("source", a.source.as_deref())?;
-    d.set_item("changed", a.changed.as_deref())?;
-    d.set_item("opaque_id", a.opaque_id.as_deref())?;
+    let d = objects::dict(py)?;
+    objects::set(&d, "asn", asn)?;
+    objects::set(&d, "name", a.name.as_deref())?;
+    objects::set(&d, "org_id", a.org_id.as_deref())?;
+    objects::set(&d, "org_name", org.and_then(|o| o.name.as_deref()))?;
+    objects::set(&d, "country", org.and_then(|o| o.country.as_deref()))?;
+    objects::set(&d, "source", a.source.as_deref())?;
+    objects::set(&d, "changed", a.changed.as_deref())?;
+    objects::set(&d, "opaque_id", a.opaque_id.as_deref())?;
     Ok(d)
 }
 
@@ -91,31 +92,31 @@ fn read_delegated<'py>(
         .as_ref()
         .map(|h| header_dict(py, h))
         .transpose()?;
-    s.set_item("header", header)?;
-    s.set_item("declared", delegated.declared.clone())?;
-    s.set_item("counts", delegated.counts())?;
+    objects::set(&s, "header", header)?;
+    objects::set(&s, "declared", delegated.declared.clone())?;
+    objects::set(&s, "counts", delegated.counts())?;
     Ok((table, asns, s))
 }
 
 fn record_dict<'py>(py: Python<'py>, d: &Delegation) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
-    out.set_item("registry", &d.registry)?;
-    out.set_item("country", d.country.as_deref())?;
-    out.set_item("status", &d.status)?;
-    out.set_item("date", d.date.as_deref())?;
-    out.set_item("opaque_id", d.opaque_id.as_deref())?;
+    let out = objects::dict(py)?;
+    objects::set(&out, "registry", &d.registry)?;
+    objects::set(&out, "country", d.country.as_deref())?;
+    objects::set(&out, "status", &d.status)?;
+    objects::set(&out, "date", d.date.as_deref())?;
+    objects::set(&out, "opaque_id", d.opaque_id.as_deref())?;
     Ok(out)
 }
 
 fn header_dict<'py>(py: Python<'py>, h: &RirHeader) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py);
-    out.set_item("version", &h.version)?;
-    out.set_item("registry", &h.registry)?;
-    out.set_item("serial", &h.serial)?;
-    out.set_item("records", h.records)?;
-    out.set_item("start_date", h.start_date.as_deref())?;
-    out.set_item("end_date", h.end_date.as_deref())?;
-    out.set_item("utc_offset", h.utc_offset.as_deref())?;
+    let out = objects::dict(py)?;
+    objects::set(&out, "version", &h.version)?;
+    objects::set(&out, "registry", &h.registry)?;
+    objects::set(&out, "serial", &h.serial)?;
+    objects::set(&out, "records", h.records)?;
+    objects::set(&out, "start_date", h.start_date.as_deref())?;
+    objects::set(&out, "end_date", h.end_date.as_deref())?;
+    objects::set(&out, "utc_offset", h.utc_offset.as_deref())?;
     Ok(out)
 }
 
@@ -132,15 +133,15 @@ fn read_asnames<'py>(
     let (names, summary) = load::read_file(py, &path, on_error, progress, read_asnames_file)?;
     let mut names: Vec<_> = names.into_iter().collect();
     names.sort_unstable_by_key(|(asn, _)| *asn);
-    let out = PyDict::new(py);
+    let out = objects::dict(py)?;
     for (asn, n) in names {
-        let d = PyDict::new(py);
-        d.set_item("asn", asn)?;
-        d.set_item("text", n.text)?;
-        d.set_item("handle", n.handle)?;
-        d.set_item("description", n.description)?;
-        d.set_item("country", n.country)?;
-        out.set_item(asn, d)?;
+        let d = objects::dict(py)?;
+        objects::set(&d, "asn", asn)?;
+        objects::set(&d, "text", n.text)?;
+        objects::set(&d, "handle", n.handle)?;
+        objects::set(&d, "description", n.description)?;
+        objects::set(&d, "country", n.country)?;
+        objects::set(&out, asn, d)?;
     }
     Ok((out, summary_dict(py, &summary)?))
 }

@@ -31,6 +31,7 @@ mod load_mrt;
 mod load_prefixes;
 mod load_registry;
 mod mmdb;
+mod objects;
 mod record;
 mod table;
 mod times;

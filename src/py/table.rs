@@ -59,9 +59,13 @@ impl PrefixTable {
         items: impl IntoIterator<Item = (IpPrefix, Value)>,
         strict: bool,
     ) -> Self {
+        PrefixTable::from_table(items.into_iter().collect(), strict)
+    }
+
+    pub(crate) fn from_table(inner: Inner, strict: bool) -> Self {
         PrefixTable {
             strict: AtomicBool::new(strict),
-            inner: TableLock::new(items.into_iter().collect()),
+            inner: TableLock::new(inner),
         }
     }
 

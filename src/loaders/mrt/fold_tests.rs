@@ -452,3 +452,31 @@ fn real_dumps_and_updates_answer_as_every_route_kept() {
         }
     }
 }
+
+#[test]
+fn one_prefix_keeps_at_most_max_routes() {
+    // One peer announcing one prefix under 20,000 ADD-PATH ids: the first
+    // MAX_ROUTES are kept (the origin is theirs), the rest counted as skipped.
+    let n = 20_000u32;
+    let entries = (0..n)
+        .map(|id| (0, id, Gen::Asn(if id < 10 { 1 } else { 2 })))
+        .collect();
+    let dump = Dump {
+        peers: vec![0],
+        add_path: true,
+        records: BTreeMap::from([(0u8, entries)]),
+    };
+    let paths = write(&[File::Dump(dump)]);
+    let mut rib = Rib::new();
+    let mut opts = ReadOptions {
+        on_error: OnError::Raise,
+        progress: &mut NoProgress,
+    };
+    let s = rib.read_file(&paths[0], &mut opts).unwrap();
+    let skipped = s.skipped["route beyond 16,384 for one prefix"];
+    assert_eq!(skipped, u64::from(n) - super::rib::MAX_ROUTES as u64);
+    let origins: Vec<_> = rib.origins(OriginPolicy::All).collect();
+    assert_eq!(origins.len(), 1);
+    let want = vec![(Origin::Asn(1), 1), (Origin::Asn(2), 1)];
+    assert_eq!(origins[0].1, Chosen::All(want));
+}

@@ -68,6 +68,12 @@ impl std::str::FromStr for OriginPolicy {
     }
 }
 
+/// The most routes one prefix keeps (one per peer and ADD-PATH id): the largest
+/// collectors have about 1,500 peers, and each announcement scans its prefix's
+/// routes, so a hostile file with millions for one prefix would take hours.
+pub const MAX_ROUTES: usize = 1 << 14;
+const TOO_MANY_ROUTES: &str = "route beyond 16,384 for one prefix";
+
 /// An origin in 4 bytes: an ASN, or `SET_BASE + i` for the i-th AS_SET.
 type OriginKey = u32;
 const SET_BASE: u32 = 4_200_000_000;
@@ -501,19 +507,25 @@ impl Rib {
             return false;
         }
         let path_id = path_id.unwrap_or(0);
-        let origin = match origin {
-            Ok(o) => self.key(o),
+        let origin = match origin.map(|o| self.key(o)) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                s.count("AS_SET beyond the first 94,967,296 distinct ones");
+                return self.withdraw(prefix, peer, path_id);
+            }
             Err(why) => {
                 s.count(why.reason());
                 return self.withdraw(prefix, peer, path_id);
             }
         };
         let routes = self.routes.entry(prefix);
+        let full = routes.len() >= MAX_ROUTES;
         match routes
             .iter_mut()
             .find(|r| r.peer == peer && r.path_id == path_id)
         {
             Some(r) => r.origin = origin,
+            None if full => s.count(TOO_MANY_ROUTES),
             None => routes.push(Route {
                 peer,
                 path_id,
@@ -547,15 +559,19 @@ impl Rib {
         id
     }
 
-    fn key(&mut self, origin: Origin) -> OriginKey {
+    /// `None` once the keys above [`SET_BASE`] are used up (only a hostile file
+    /// holds that many distinct sets; wrapping would alias real AS numbers).
+    fn key(&mut self, origin: Origin) -> Option<OriginKey> {
         match origin {
-            Origin::Asn(a) => a,
+            Origin::Asn(a) => Some(a),
             Origin::Set(members) => {
-                let next = SET_BASE + self.sets.len() as u32;
-                *self.set_ids.entry(members.clone()).or_insert_with(|| {
-                    self.sets.push(members);
-                    next
-                })
+                if let Some(&id) = self.set_ids.get(&members) {
+                    return Some(id);
+                }
+                let next = SET_BASE.checked_add(u32::try_from(self.sets.len()).ok()?)?;
+                self.set_ids.insert(members.clone(), next);
+                self.sets.push(members);
+                Some(next)
             }
         }
     }

@@ -1,0 +1,58 @@
+"""Out of memory while the readers build their Python results: every object the
+binding makes per record is made so that a failed allocation raises the
+``MemoryError`` Python set, never a Rust panic (pyo3's ``panic_on_null``), which
+out of memory met a second panic while unwinding and aborted the process.
+
+CPython's own test hook (``_testcapi.set_nomemory``) makes Python's allocations
+fail from the N-th on; Rust's allocations go on, so the files are read and each
+sweep reaches the object building at many points. Each reader runs in a
+subprocess: an abort fails its test, not the session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import require_shared
+
+SWEEP = r'''
+import sys, _testcapi, geoip_rs
+fn, path = getattr(geoip_rs, sys.argv[1]), sys.argv[2]
+starts = [int(x) for x in sys.argv[3:]]
+codes = bytearray(len(starts))           # made before the hooks: 0 read, 1 MemoryError
+for i, start in enumerate(starts):
+    _testcapi.set_nomemory(start, 0)
+    try:
+        fn(path)
+        codes[i] = 0
+    except MemoryError:
+        codes[i] = 1
+    finally:
+        _testcapi.remove_mem_hooks()
+print(list(codes))
+'''
+
+READERS = {
+    "read_delegated": "rir/delegated-afrinic-20140630.gz",
+    "read_as2org": "as2org/20170401.as-org2info.txt.gz",
+    "read_asnames": "asnames/asnames_20140524.txt.gz",
+    "read_ipasn": "ipasn/ipasn_20080501_v12.dat.gz",
+    "read_pfx2as": "pfx2as/routeviews-rv6-20160202-1200.pfx2as.gz",
+    "read_iptoasn": "iptoasn/ip2asn-v6.tsv.gz",
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_failed_python_allocation_is_a_memory_error(reader):
+    rel = READERS[reader]
+    path = require_shared(rel) / rel
+    # from the first allocations (the summary) to deep into the records; not the
+    # very first, which fails inside pyo3's extraction of the path argument (its
+    # error message is made infallibly: pyo3's own panic, left to pyo3)
+    starts = sorted({int(1.5 ** k) for k in range(0, 40)})
+    run = subprocess.run([sys.executable, "-c", SWEEP, reader, str(path), *map(str, starts)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "panicked" not in run.stderr, run.stderr[-3000:]
+    codes = eval(run.stdout)  # noqa: S307 - a list of ints printed above
+    assert 1 in codes and codes[-1] == 0, codes  # both outcomes met: the sweep covers the build
