@@ -139,7 +139,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DbError> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename itself survives a power cut only once its folder is synced.
+        match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => File::open(dir)?.sync_all(),
+            None => File::open(".")?.sync_all(),
+        }
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
