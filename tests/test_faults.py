@@ -195,3 +195,42 @@ def test_a_file_truncated_in_place_is_reported_not_silent(tmp_path):
     assert run.returncode == -signal.SIGBUS, (run.returncode, run.stdout, run.stderr)
     assert "Bus error" in run.stderr and "line 8" in run.stderr, run.stderr  # the batch after the cut
     assert "answered" not in run.stdout
+
+
+def test_a_history_appended_while_open_answers_from_what_was_opened(tmp_path):
+    """Threads query an open history while ``add_snapshot`` adds a day to its file
+    (written aside and renamed over): every answer is the opened file's."""
+    import threading
+
+    days = []
+    for d, src in enumerate([IPASN, IPASN46]):
+        p = tmp_path / f"day{d}.geoipdb"
+        geoip_rs.build_database(p, ipasn=shared(src), progress=False).close()
+        days.append(p)
+    path = tmp_path / "h.geoipdb"
+    geoip_rs.build_history(path, days[:1]).close()
+    addrs = v4_addresses(20_000, seed=9)
+    with geoip_rs.open(path) as h:
+        want = h.lookup_batch(addrs)["asn"].tolist()
+        errors, stop = [], threading.Event()
+
+        def reader():
+            while not stop.is_set():
+                try:
+                    assert h.lookup_batch(addrs)["asn"].tolist() == want
+                    assert h.lookup(int(addrs[0])).asn == want[0]
+                except BaseException as e:  # noqa: BLE001
+                    errors.append(e)
+                    return
+
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for t in threads:
+            t.start()
+        geoip_rs.add_snapshot(path, days[1]).close()
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        assert len(h.metadata["snapshots"]) == 1
+    with geoip_rs.open(path) as grown:
+        assert len(grown.metadata["snapshots"]) == 2
