@@ -135,6 +135,15 @@ impl Records {
         Some(Ok(raw))
     }
 
+    /// A format error at the record last read.
+    pub(super) fn error(&self, message: String) -> LoadError {
+        let at = Location::Record {
+            record: self.count,
+            offset: self.start,
+        };
+        LoadError::format(&self.path, at, message)
+    }
+
     fn parse(&self, raw: RawMrtRecord) -> Result<MrtRecord, BadRecord> {
         raw.parse().map_err(|e| self.bad(e, self.start))
     }

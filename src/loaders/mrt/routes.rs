@@ -5,7 +5,10 @@
 use super::path::path_text;
 use super::records::{BadRecord, Records};
 use crate::loaders::{Input, LoadError};
-use bgpkit_parser::models::{BgpElem, ElemType, MrtMessage, MrtRecord, TableDumpV2Message};
+use bgpkit_parser::models::{
+    AttributeValue, Bgp4MpEnum, BgpElem, BgpMessage, ElemType, MrtMessage, MrtRecord,
+    TableDumpV2Message,
+};
 use bgpkit_parser::Elementor;
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -70,8 +73,17 @@ impl Routes {
         }
     }
 
-    /// The routes of one record, queued.
-    fn queue(&mut self, record: MrtRecord) {
+    /// The routes of one record, queued; an error if they would take more than
+    /// [`MAX_RECORD_ROUTES_BYTES`].
+    fn queue(&mut self, record: MrtRecord) -> Result<(), LoadError> {
+        let cost = update_cost(&record);
+        if cost > MAX_RECORD_ROUTES_BYTES {
+            let msg = format!(
+                "an update whose routes would take {cost} bytes (its prefixes each with a copy \
+                 of its attributes); at most {MAX_RECORD_ROUTES_BYTES} are read from one record"
+            );
+            return Err(self.records.error(msg));
+        }
         let rib = matches!(
             record.message,
             MrtMessage::TableDumpMessage(_)
@@ -91,7 +103,35 @@ impl Routes {
             let entry_id = entry_path_ids.get(i).copied().flatten();
             self.pending.push_back(route(e, rib, entry_id));
         }
+        Ok(())
     }
+}
+
+/// The most bytes the routes of one record may take: the parser gives each prefix of
+/// an update a copy of all its attributes, so a 64 KiB update of thousands of
+/// prefixes and a long path would take gigabytes. Real updates take kilobytes.
+pub const MAX_RECORD_ROUTES_BYTES: u64 = 1 << 28;
+
+/// An upper bound of what [`Routes::queue`] makes of a BGP4MP update: its prefixes
+/// (announced and withdrawn, plain and multiprotocol) times its length, which bounds
+/// its attributes' size. Other records (RIB dumps) give one route per entry.
+fn update_cost(record: &MrtRecord) -> u64 {
+    let MrtMessage::Bgp4Mp(Bgp4MpEnum::Message(m)) = &record.message else {
+        return 0;
+    };
+    let BgpMessage::Update(u) = &m.bgp_message else {
+        return 0;
+    };
+    let mp: usize = u
+        .attributes
+        .iter()
+        .map(|a| match a {
+            AttributeValue::MpReachNlri(n) | AttributeValue::MpUnreachNlri(n) => n.prefixes.len(),
+            _ => 0,
+        })
+        .sum();
+    let prefixes = (u.announced_prefixes.len() + u.withdrawn_prefixes.len() + mp) as u64;
+    prefixes * u64::from(record.common_header.length)
 }
 
 /// An element as a route.
@@ -121,7 +161,12 @@ impl Iterator for Routes {
         while self.pending.is_empty() && !self.done {
             match self.records.next() {
                 None => self.done = true,
-                Some(Ok(record)) => self.queue(record),
+                Some(Ok(record)) => {
+                    if let Err(e) = self.queue(record) {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
                 Some(Err(BadRecord::Unsupported)) => {}
                 Some(Err(BadRecord::Malformed(e))) => {
                     self.done = true;

@@ -257,3 +257,59 @@ fn routes_end_with_the_error_of_a_cut_file() {
         "{err}"
     );
 }
+
+/// A BGP4MP_MESSAGE_AS4 record of one UPDATE: `prefixes` /24s after an AS path of
+/// `path_len` ASNs, written by hand (RFC 6396 4.4.2, RFC 4271 4.3).
+fn update_record(prefixes: u32, path_len: usize) -> Vec<u8> {
+    let mut path = Vec::new();
+    for chunk in (0..path_len as u32).collect::<Vec<_>>().chunks(255) {
+        path.extend([2u8, chunk.len() as u8]); // AS_SEQUENCE
+        chunk
+            .iter()
+            .for_each(|a| path.extend((64_496 + a % 1000).to_be_bytes()));
+    }
+    let mut attrs = vec![0x40, 1, 1, 0]; // ORIGIN IGP
+    attrs.extend([0x50, 2]);
+    attrs.extend((path.len() as u16).to_be_bytes());
+    attrs.extend(path);
+    attrs.extend([0x40, 3, 4, 192, 0, 2, 1]); // NEXT_HOP
+    let mut body = vec![0, 0]; // no withdrawn routes
+    body.extend((attrs.len() as u16).to_be_bytes());
+    body.extend(attrs);
+    for i in 0..prefixes {
+        body.extend([24, 10, (i >> 8) as u8, i as u8]);
+    }
+    let mut bgp = vec![0xff; 16];
+    bgp.extend(((19 + body.len()) as u16).to_be_bytes());
+    bgp.push(2); // UPDATE
+    bgp.extend(body);
+    let mut msg = Vec::new();
+    msg.extend(65_000u32.to_be_bytes()); // peer AS
+    msg.extend(65_001u32.to_be_bytes()); // local AS
+    msg.extend([0, 0, 0, 1]); // interface, AFI IPv4
+    msg.extend([192, 0, 2, 1, 192, 0, 2, 2]);
+    msg.extend(bgp);
+    let mut rec = Vec::new();
+    rec.extend(1_400_000_000u32.to_be_bytes());
+    rec.extend([0, 16, 0, 4]); // BGP4MP, BGP4MP_MESSAGE_AS4
+    rec.extend((msg.len() as u32).to_be_bytes());
+    rec.extend(msg);
+    rec
+}
+
+#[test]
+fn an_update_that_would_take_gigabytes_of_routes_is_refused() {
+    let routes =
+        |bytes| Routes::new(Input::from_bytes("upd.mrt", bytes).unwrap()).collect::<Vec<_>>();
+    let small = routes(update_record(10, 20));
+    assert_eq!(small.len(), 10);
+    assert!(small.iter().all(|r| r.is_ok()));
+    // 10,000 prefixes, each given a copy of a 3,000-ASN path: about a gigabyte
+    let big = routes(update_record(10_000, 3_000));
+    assert_eq!(big.len(), 1);
+    let err = big[0].as_ref().unwrap_err().to_string();
+    assert!(
+        err.contains("upd.mrt: record 1") && err.contains("an update whose routes would take"),
+        "{err}"
+    );
+}
