@@ -157,8 +157,10 @@ def test_other_formats_are_rejected_on_their_first_data_line():
     ipasn = "ipasn/ipasn.fake"
     with pytest.raises(geoip_rs.FormatError, match=r"ipasn.fake: line 1: expected a '# format:' line"):
         geoip_rs.read_as2org(require_shared(ipasn) / ipasn)
+    # pyasn's AS names JSON: one line of megabytes, past the readers' 1 MiB line cap
     names = "asnames/asnames.json.gz"
-    with pytest.raises(geoip_rs.FormatError, match=r"asnames.json.gz: line 1: expected \"type\""):
+    with pytest.raises(geoip_rs.FormatError,
+                       match=r"asnames.json.gz: line 1: a line of more than 1048576 bytes: not a text file of this format"):
         geoip_rs.read_as2org(require_shared(names) / names)
 
 

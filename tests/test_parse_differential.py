@@ -19,7 +19,6 @@ import random
 import sys
 import time
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
