@@ -6,6 +6,7 @@
 //! - [`write`]: a database (one snapshot) as an MMDB file.
 //! - [`read`]: an MMDB file opened (MaxMind's reader, memory-mapped): lookups,
 //!   networks, metadata; every error a [`crate::db::DbError`].
+//! - [`shape`]: the search tree's shape, checked in linear time before a walk.
 //! - [`value`]: a decoded MMDB value, and dotted paths into it.
 //! - [`index`]: an MMDB file's networks as Poptries numbering its records.
 //! - [`compiled`]: an MMDB file compiled into geoip_rs's container (Poptries and
@@ -22,6 +23,7 @@ pub mod index;
 pub mod networks;
 pub mod read;
 pub mod record;
+pub mod shape;
 pub mod source;
 pub mod stored;
 pub mod tree;

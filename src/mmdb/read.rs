@@ -60,7 +60,7 @@ impl MmdbFile {
         let reader = Reader::from_source(map).map_err(bad)?;
         let verified = OnceLock::new();
         if verify {
-            reader.verify().map_err(bad)?;
+            full_check(&path, &reader).map_err(|e| invalid(&path, e))?;
             let _ = verified.set(Ok(()));
         }
         Ok(MmdbFile {
@@ -130,14 +130,13 @@ impl MmdbFile {
     /// IPv6 aliases), in tree order; [`MmdbFile::lookup`] of a network's first
     /// address gives its record.
     ///
-    /// A file opened without `verify` is verified first, once: a damaged tree whose
-    /// nodes point back at shared subtrees has up to 2^128 paths for the walk to
-    /// follow (a lookup follows one path, so it needs no check), and the check
-    /// visits each node a bounded number of times.
+    /// A file opened without `verify` is checked first, once: a damaged tree whose
+    /// nodes point at shared subtrees has up to 2^128 paths for the walk to follow
+    /// (a lookup follows one path, so it needs no check); see [`super::shape`].
     pub fn networks(&self) -> impl Iterator<Item = Result<IpNet, DbError>> + '_ {
         let checked = self
             .verified
-            .get_or_init(|| self.reader.verify().map_err(|e| e.to_string()));
+            .get_or_init(|| full_check(&self.path, &self.reader));
         let walk = match checked {
             Ok(()) => self.reader.networks(WithinOptions::default()),
             Err(e) => Err(MaxMindDbError::invalid_database(e.clone())),
@@ -176,6 +175,15 @@ impl MmdbFile {
     fn invalid(&self, e: impl std::fmt::Display) -> DbError {
         invalid(&self.path, e)
     }
+}
+
+/// The tree's shape (see [`super::shape`]: MaxMind's `verify` would walk a damaged
+/// one for hours), then MaxMind's `verify` of the whole file.
+fn full_check(path: &Path, reader: &Reader<Mmap>) -> Result<(), String> {
+    // maxminddb keeps its bytes to itself: the file is mapped again (the same pages).
+    let map = crate::db::file::map_file(path).map_err(|e| e.to_string())?;
+    super::shape::check(&map, reader.metadata())?;
+    reader.verify().map_err(|e| e.to_string())
 }
 
 fn invalid(path: &Path, e: impl std::fmt::Display) -> DbError {
