@@ -61,14 +61,22 @@ pub fn compile_path(src: &Path, out: &Path) -> Result<CompileSummary, DbError> {
 pub fn compile(src: &MmdbFile, out: &Path) -> Result<CompileSummary, DbError> {
     let index = NetworkIndex::build(src)?;
     let (mut offsets, mut text) = (Vec::new(), Vec::new());
+    // Offsets are u32: records past 4 GiB in all cannot be stored (wrapping
+    // would point records at each other's bytes).
+    let offset = |text: &Vec<u8>| {
+        u32::try_from(text.len()).map_err(|_| DbError::Invalid {
+            path: src.path().to_path_buf(),
+            message: "its records take more than 4 GiB once decoded: too many to compile".into(),
+        })
+    };
     for &(_, a) in &index.records {
         let v = src
             .lookup(a)?
             .map_or(MmdbValue::Map(Vec::new()), |(v, _)| v);
-        offsets.push(text.len() as u32);
+        offsets.push(offset(&text)?);
         text.extend_from_slice(&super::stored::store(&v));
     }
-    offsets.push(text.len() as u32);
+    offsets.push(offset(&text)?);
     let summary = CompileSummary {
         ipv4_networks: index.ipv4_networks as u64,
         ipv6_networks: index.ipv6_networks as u64,
