@@ -9,6 +9,7 @@ use super::load::{self, summary_dict};
 use super::objects::{self, ToObject};
 use super::table::{Inner, PrefixTable};
 use super::values::Value;
+use crate::db::history::pools::Pool;
 use crate::ip::IpPrefix;
 use crate::loaders::ipasn::FILE_TAG;
 use crate::loaders::ipasn::{read_ipasn as read_ipasn_file, write_ipasn as write_ipasn_file};
@@ -21,7 +22,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyInt, PyTuple};
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::path::PathBuf;
 
 /// Read a pyasn ipasn file (`.dat`, `.dat.gz`) into a table of `prefix -> ASN`.
@@ -88,12 +88,12 @@ fn read_pfx2as<'py>(
     let (items, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
         // Each prefix once (the last line wins), each distinct origin list once:
         // memory follows what the table holds, not the lines read.
-        let mut lists = Interned::default();
+        let mut lists = Pool::default();
         let mut items = IpTable::new();
         let summary = read_pfx2as_file(input, opts, |p, origins| {
             items.insert(&p, lists.id(origins));
         })?;
-        Ok(((items, lists.values), summary))
+        Ok(((items, lists.items), summary))
     })?;
     let (items, lists) = items;
     let lists = lists
@@ -202,12 +202,12 @@ fn read_iptoasn<'py>(
     let (rows, items, summary) = load::read_file(py, &path, on_error, progress, |input, opts| {
         // Distinct rows in the order first seen, and each prefix (the last line
         // wins) with the index of its row: memory follows what the table holds.
-        let mut rows = Interned::default();
+        let mut rows = Pool::default();
         let mut items = IpTable::new();
         let summary = read_iptoasn_file(input, opts, |p, row| {
             items.insert(&p, rows.id(row.clone()));
         })?;
-        Ok((rows.values, items, summary))
+        Ok((rows.items, items, summary))
     })?;
     let mut codes = HashMap::new();
     let values = rows
@@ -259,31 +259,4 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_pfx2as, m)?)?;
     m.add_function(wrap_pyfunction!(read_iptoasn, m)?)?;
     Ok(())
-}
-
-/// Values kept once each, numbered in the order first seen.
-struct Interned<T> {
-    values: Vec<T>,
-    ids: HashMap<T, u32>,
-}
-
-impl<T> Default for Interned<T> {
-    fn default() -> Self {
-        Interned {
-            values: Vec::new(),
-            ids: HashMap::new(),
-        }
-    }
-}
-
-impl<T: Clone + Eq + Hash> Interned<T> {
-    fn id(&mut self, value: T) -> u32 {
-        if let Some(&id) = self.ids.get(&value) {
-            return id;
-        }
-        let id = self.values.len() as u32;
-        self.ids.insert(value.clone(), id);
-        self.values.push(value);
-        id
-    }
 }
