@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH="${1:-60}"
 shift || true
-TARGETS=("${@:-parse text_loaders mrt database mmdb}")
+TARGETS=("${@:-parse text_loaders mrt database mmdb mmdb_write}")
 TARGETS=(${TARGETS[*]})
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -31,9 +31,11 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     log="$SEEDS/$t.log"
     rc=0
+    dict=()
+    [ -f "dicts/$t.dict" ] && dict=(-dict="dicts/$t.dict")
     "target/$TRIPLE/release/$t" "corpus/$t" "$SEEDS/$t" -max_total_time="$SECONDS_EACH" \
         -max_len=65536 -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
-        -dict="dicts/$t.dict" -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || rc=$?
+        "${dict[@]}" -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || rc=$?
     runs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
     edges=$(grep -oE "cov: [0-9]+" "$log" | tail -1 | grep -oE "[0-9]+" || echo "?")
     echo "fuzz $t: ${SECONDS_EACH}s, $runs runs, $edges edges, exit $rc" >&2

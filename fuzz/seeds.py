@@ -80,10 +80,47 @@ def main(out: Path) -> None:
     for i, s in enumerate(PARSE):
         write(out / "parse", f"seed-{i}", s.encode())
     databases(out / "databases")
+    write_seeds(out / "mmdb_write")
     # the database target's inputs are damage lists over those files (see
     # fuzz_targets/database.rs): a file each, whole and cut
     for how in (0, 1, 2, 0x80, 0x81):
         write(out / "database", f"file-{how}", bytes([how]) + bytes(4) + b"\x00")
+
+
+def write_seeds(out: Path) -> None:
+    """Items for the writer round trip (see fuzz_targets/mmdb_write.rs): real routes,
+    RIR blocks and AS entries at the start of real files, in its encoding."""
+    import ipaddress
+
+    routes = b""
+    for row in content("ipasn/ipasn_20140513.dat.gz")[:3000].split(b"\n")[:-1]:
+        if row.startswith(b";"):
+            continue
+        net, asn = row.split(b"\t")[:2]
+        n = ipaddress.ip_network(net.decode())
+        routes += bytes([0]) + n.network_address.packed + bytes([n.prefixlen, int(asn) % 256])
+    blocks = b""
+    for line in content("rir/delegated-afrinic-20140630.gz")[:6000].split(b"\n"):
+        f = line.split(b"|")
+        if len(f) < 7:  # the header and summary lines
+            continue
+        if f[2] == b"ipv4":
+            a = ipaddress.ip_address(f[3].decode()).packed
+            blocks += bytes([2]) + a + bytes([int(f[4]).bit_length() - 1, f[1][0]])
+        elif f[2] == b"asn":
+            blocks += bytes([3, int(f[3]) % 256, f[1][0], int(f[4]) % 8])
+    six = b""
+    rows = [r for r in content("ipasn/ipasn6_20151101.dat.gz").split(b"\n") if b":" in r[:40] and not r.startswith(b";")]
+    for row in rows[:40]:
+        net, asn = row.split(b"\t")[:2]
+        n = ipaddress.ip_network(net.decode())
+        # the target's length byte: length / 4 ... see its decoding
+        six += bytes([1]) + n.network_address.packed[:8] + bytes([(n.prefixlen % 64) * 4 + 2, int(asn) % 256])
+    orgs = b"".join(bytes([4, i, i * 7]) for i in range(16))
+    for how in range(9):
+        write(out, f"routes-{how}", bytes([how]) + routes + blocks + orgs)
+    write(out, "both", bytes([0]) + routes[:700] + six + blocks + orgs)
+    write(out, "six", bytes([4]) + six + orgs)
 
 
 def databases(out: Path) -> None:

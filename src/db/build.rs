@@ -13,6 +13,7 @@ use super::layout::{
     V4_SECTIONS, V6_SECTIONS,
 };
 use super::mmdb_source::DEFAULT_COUNTRY_FIELDS;
+use super::pool::Pool;
 use super::provenance::{build_time, Metadata, SourceInfo};
 use super::strings::StringsBuilder;
 use crate::asn_ranges::AsnRanges;
@@ -33,8 +34,7 @@ use std::path::Path;
 pub struct DbBuilder {
     /// Prefix -> route id, a route being a distinct list of origins.
     prefixes: IpTable<u32>,
-    routes: Vec<Vec<u32>>,
-    route_ids: HashMap<Vec<u32>, u32>,
+    routes: Pool<Vec<u32>>,
     as2org: As2Org,
     delegated: Vec<Delegated>,
     names: HashMap<u32, AsName>,
@@ -67,8 +67,7 @@ impl Default for DbBuilder {
     fn default() -> Self {
         DbBuilder {
             prefixes: IpTable::default(),
-            routes: Vec::new(),
-            route_ids: HashMap::new(),
+            routes: Pool::default(),
             as2org: As2Org::default(),
             delegated: Vec::new(),
             names: HashMap::new(),
@@ -120,7 +119,7 @@ impl DbBuilder {
             return;
         }
         let mut list = match self.prefixes.exact(prefix) {
-            Some(r) => self.routes[r as usize].clone(),
+            Some(r) => self.routes.items[r as usize].clone(),
             None => Vec::new(),
         };
         for a in origins {
@@ -128,11 +127,7 @@ impl DbBuilder {
                 list.push(*a);
             }
         }
-        let next = self.routes.len() as u32;
-        let id = *self.route_ids.entry(list.clone()).or_insert(next);
-        if id == next {
-            self.routes.push(list);
-        }
+        let id = self.routes.id(list);
         self.prefixes.insert(prefix, id);
     }
 
@@ -197,7 +192,7 @@ impl DbBuilder {
         family(&mut w, &V6_SECTIONS, self.prefixes.v6())?;
         let mut off = vec![0u32];
         let mut asns = Vec::new();
-        for r in &self.routes {
+        for r in &self.routes.items {
             asns.extend_from_slice(r);
             off.push(asns.len() as u32);
         }
@@ -240,7 +235,7 @@ impl DbBuilder {
                 }
             })
             .collect();
-        let mut as_num: Vec<u32> = self.routes.iter().flatten().copied().collect();
+        let mut as_num: Vec<u32> = self.routes.items.iter().flatten().copied().collect();
         as_num.extend(self.as2org.ases.keys());
         as_num.extend(self.names.keys());
         as_num.sort_unstable();
@@ -268,6 +263,7 @@ impl DbBuilder {
     /// Each route's primary origin as an index into the AS table.
     fn route_as(&self, as_num: &[u32]) -> Vec<u32> {
         self.routes
+            .items
             .iter()
             .map(|r| as_num.binary_search(&r[0]).map_or(NONE, |i| i as u32))
             .collect()
@@ -277,7 +273,7 @@ impl DbBuilder {
         let counts = [
             ("ipv4_prefixes", self.prefixes.v4().len()),
             ("ipv6_prefixes", self.prefixes.v6().len()),
-            ("routes", self.routes.len()),
+            ("routes", self.routes.items.len()),
             ("ases", as_num.len()),
             ("orgs", orgs.len()),
             ("rir_ipv4_prefixes", rir.blocks[0]),
@@ -380,22 +376,6 @@ fn family<K: Stored>(
 /// answers along the country chain's straight path (see [`super::read`]).
 pub const MMDB_COUNTRY_COUNT: &str = "mmdb_country_networks";
 
-/// The distinct [`RirInfo`]s, each once.
-#[derive(Default)]
-struct RirPool {
-    info: Vec<RirInfo>,
-    ids: HashMap<RirInfo, u32>,
-}
-
-impl RirPool {
-    fn id(&mut self, i: RirInfo) -> u32 {
-        *self.ids.entry(i).or_insert_with(|| {
-            self.info.push(i);
-            self.info.len() as u32 - 1
-        })
-    }
-}
-
 /// Each place of a family's address space as the RIR blocks and the MMDB files'
 /// networks describe it: one trie over all their prefixes, whose value is the
 /// pool's entry for the block (`blocks`' value) and the first file's country.
@@ -406,7 +386,7 @@ impl RirPool {
 fn with_countries<K: Key>(
     blocks: TreeBitmap<K, u32>,
     countries: &[&TreeBitmap<K, [u8; 2]>],
-    pool: &mut RirPool,
+    pool: &mut Pool<RirInfo>,
 ) -> TreeBitmap<K, u32> {
     if countries.is_empty() {
         return blocks;
@@ -421,7 +401,7 @@ fn with_countries<K: Key>(
     for p in union {
         let block = blocks
             .longest_covering(&p)
-            .map(|(_, i)| pool.info[i as usize]);
+            .map(|(_, i)| pool.items[i as usize]);
         let mmdb_cc = countries
             .iter()
             .find_map(|t| t.longest_covering(&p))
@@ -459,7 +439,7 @@ impl RirTables {
         countries: &[IpTable<[u8; 2]>],
         strings: &mut StringsBuilder,
     ) -> Result<Self, String> {
-        let mut pool = RirPool::default();
+        let mut pool = Pool::default();
         let mut id_of = |registry: &str, cc: Option<&str>| {
             pool.id(RirInfo {
                 registry: strings.id(Some(registry)),
@@ -487,7 +467,7 @@ impl RirTables {
         let v4 = with_countries(v4, &v4s, &mut pool);
         let v6 = with_countries(v6, &v6s, &mut pool);
         Ok(RirTables {
-            info: pool.info,
+            info: pool.items,
             blocks,
             v4,
             v6,

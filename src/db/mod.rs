@@ -4,6 +4,7 @@
 //!
 //! - [`build`]: [`DbBuilder`] gathers sources and writes the file.
 //! - [`layout`]: the sections and their fixed-size records.
+//! - [`pool`]: distinct values, each once with its id (routes, organisations, blocks).
 //! - [`read`]: [`Database`] opens and checks a file; [`View`] is its arrays.
 //! - [`query`]: what a view answers: records, batches, prefix and AS queries.
 //! - [`country`]: the country sources and the order they are tried in, the one
@@ -36,6 +37,7 @@ pub mod history;
 pub mod kinds;
 pub mod layout;
 pub mod mmdb_source;
+pub mod pool;
 pub mod provenance;
 pub mod query;
 pub mod read;

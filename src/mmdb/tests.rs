@@ -423,6 +423,10 @@ fn compiled_files_answer_as_their_sources() {
 /// 2000::/3 over two of the aliases' networks.
 fn covering_db(name: &str) -> std::path::PathBuf {
     let ipasn = "0.0.0.0/0\t64500\n8.8.8.0/24\t15169\n::/0\t64501\n2000::/3\t64502\n";
+    db_of(name, ipasn)
+}
+
+fn db_of(name: &str, ipasn: &str) -> std::path::PathBuf {
     let opts = crate::loaders::ReadOptions {
         on_error: crate::loaders::OnError::Raise,
         progress: Box::leak(Box::new(crate::loaders::NoProgress)),
@@ -478,6 +482,22 @@ fn covering_routes_export_with_and_without_aliases() {
     assert_eq!(asn(&r, "2003::1"), Some(64502));
     assert_eq!(asn(&r, "2000::1"), Some(64502));
     assert_eq!(asn(&r, "1::1"), Some(64501));
+}
+
+#[test]
+fn a_database_without_ipv4_answers_no_ipv4_address() {
+    // An IPv6 route over `::/96` must not answer for IPv4, whose place it is in
+    // the file, whether or not the database has IPv4 routes (found by fuzzing).
+    let db = Database::open(db_of("v6-only.db", "::/2\t64505\n2000::/3\t64502\n"), true).unwrap();
+    let (bytes, _) = mmdb_bytes(&db, &MmdbOptions::default()).unwrap();
+    let r = Reader::from_source(bytes).unwrap();
+    r.verify().unwrap();
+    for a in ["0.1.4.4", "1.2.3.4", "255.255.255.255", "::1.2.3.4"] {
+        assert_eq!(answer(&r, a.parse().unwrap()), None, "{a}");
+    }
+    let asn = |a: &str| answer(&r, a.parse().unwrap()).unwrap().0["autonomous_system_number"].clone();
+    assert_eq!(asn("::1:0:0"), 64505);
+    assert_eq!(asn("2001:db8::1"), 64502);
 }
 
 fn build_from_mmdb(src: &std::path::Path, name: &str) -> (Database, crate::loaders::Summary) {

@@ -107,11 +107,9 @@ pub fn mmdb_bytes(db: &Database, o: &MmdbOptions) -> Result<(Vec<u8>, MmdbSummar
     let mut ds = DataSection::default();
     let v4 = family_networks(&v, &v.v4, &v.rir4, |a| Ipv4Addr::from(a).into(), &mut ds);
     let mut v6 = family_networks(&v, &v.v6, &v.rir6, |a| Ipv6Addr::from(a).into(), &mut ds);
-    // IPv6 routes over `::/96` (a default route, say) would hide the IPv4 subtree,
-    // which is where IPv4 is answered: that deprecated space is left to IPv4.
-    if !v4.is_empty() {
-        v6 = carve(v6, IPV4_ROOT).0;
-    }
+    // IPv6 routes over `::/96` (a default route, say) would answer IPv4 lookups,
+    // which readers make there: that deprecated space is left to IPv4, even empty.
+    v6 = carve(v6, IPV4_ROOT).0;
     // Routes inside or over an alias's network would be hidden by it: by default
     // no aliases then; forced, those parts of the routes are left out.
     let hits = |&(base, len): &(u128, u8)| v6.iter().any(|n| overlap((n.0, n.1), (base, len)));

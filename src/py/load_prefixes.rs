@@ -9,7 +9,7 @@ use super::load::{self, summary_dict};
 use super::objects::{self, ToObject};
 use super::table::{Inner, PrefixTable};
 use super::values::Value;
-use crate::db::history::pools::Pool;
+use crate::db::pool::Pool;
 use crate::ip::IpPrefix;
 use crate::loaders::ipasn::FILE_TAG;
 use crate::loaders::ipasn::{read_ipasn as read_ipasn_file, write_ipasn as write_ipasn_file};

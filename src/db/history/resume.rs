@@ -3,7 +3,8 @@
 //! all of the history's snapshots again.
 
 use super::changes::{Timeline, Versioned};
-use super::pools::{Pool, Pools};
+use super::pools::Pools;
+use crate::db::pool::Pool;
 use super::HistoryBuilder;
 use crate::db::layout::{Stored, NONE};
 use crate::db::read::{Database, Family, View};
