@@ -140,6 +140,7 @@ def update(
     opts = Options(timeout=timeout, retries=retries, offline=offline)
     show = sys.stderr.isatty() if progress is None else progress
     with _locked(root):
+        cache.sweep(root)
         with DownloadBar(show) as bar:
             fetcher = Fetcher(root / "downloads", opts, bar.update)
             files, warnings = _fetch_all(fetcher, plan, workers)

@@ -22,6 +22,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 ENV = "GEOIP_RS_CACHE"
 _NAME = re.compile(r"^geoip-(\d{8}T\d{4})-([0-9a-f]{8})\.geoipdb$")
+#: A file being written, beside the file it will replace: `.<name>.<writer's pid>.tmp`.
+_TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
 
 
 def cache_dir(path: PathLike | None = None) -> Path:
@@ -83,3 +85,34 @@ def prune(keep: int, path: PathLike | None = None) -> list[Path]:
     for p in gone:
         p.unlink(missing_ok=True)
     return gone
+
+
+def sweep(path: PathLike | None = None) -> list[Path]:
+    """Delete the half-written files that writers killed mid-write (a crash, a
+    SIGKILL, a power cut) left in the databases folder: those whose process is
+    gone. They are never read, only kept from taking disk space forever."""
+    folder = cache_dir(path) / "databases"
+    gone = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for e in entries:
+        m = _TEMP.match(e.name)
+        if m and e.is_file() and not _alive(int(m[1])):
+            Path(e.path).unlink(missing_ok=True)
+            gone.append(Path(e.path))
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    # On Windows os.kill would end the process, not probe it: keep everything there.
+    if pid == os.getpid() or os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # another user's, or unknown: kept
+    return True
