@@ -182,3 +182,28 @@ def test_concurrent_writers_on_disjoint_prefixes(RustTable, RefTable):
     run_threads([make_writer(ops) for ops in plans] + [reader] * 4, duration=1.0)
     assert t.items() == expected.items() and t.counts() == expected.counts()
     assert same(t.lookup_batch(q), expected.lookup_batch(q))
+
+
+def test_each_answer_is_a_state_the_writes_passed_through(RustTable, RefTable):
+    """Readers against a writer that changes their answers (see tests/stress.py):
+    every answer is the reference's after some number of writes between those
+    finished before the read and those begun after it."""
+    import stress
+
+    r = stress.ordered_writes(RustTable, RefTable, seconds=DURATION, readers=N_READERS - 2)
+    assert r["errors"] == [] and r["hung"] == 0, r["errors"]
+    assert r["wrong"] == [], r["wrong"][:5]
+    assert r["writes"] > 1000 and r["batches"] > 0 and r["single rounds"] > 0, r
+    assert r["answers checked"] > 10 * r["unchecked (a whole cycle of writes during the read)"], r
+
+
+def test_close_during_batches_and_single_lookups(tmp_path):
+    import geoip_rs
+    import stress
+    from dbfixtures import IPASN, shared, v4_addresses
+
+    path = tmp_path / "t.geoipdb"
+    geoip_rs.build_database(path, ipasn=shared(IPASN), progress=False).close()
+    r = stress.close_during_batches(path, v4_addresses(50_000, seed=4), rounds=30)
+    assert r["errors"] == [] and r["hung"] == 0 and r["wrong"] == 0, r
+    assert r["closed errors"] == 4 * 30 and r["answered"] > 0, r
