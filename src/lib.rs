@@ -11,6 +11,7 @@
 //! - [`poptrie`], [`compiled`]: the compiled read-only form used for fast lookups.
 //! - [`lpm`]: [`LpmTable`], the table `geoip_rs.PrefixTable` is: any values, writes
 //!   to the tree, reads from the compiled form once compiling pays off.
+//! - [`alloc`]: a batch's buffers allocated fallibly ([`alloc::OutOfMemory`]).
 //! - [`batch`]: many lookups per call: the addresses ([`batch::Keys`]) and the
 //!   split of large batches over the cores.
 //! - [`addresses`]: address columns in Arrow form (text, fixed-size binary,
@@ -30,6 +31,7 @@
 //!   pyo3, so `cargo test` and `cargo bench` need no Python.
 
 pub mod addresses;
+pub mod alloc;
 pub mod asn_ranges;
 pub mod batch;
 pub mod compiled;

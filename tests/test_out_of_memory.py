@@ -56,3 +56,53 @@ def test_a_failed_python_allocation_is_a_memory_error(reader):
     assert run.returncode == 0 and "panicked" not in run.stderr, run.stderr[-3000:]
     codes = eval(run.stdout)  # noqa: S307 - a list of ints printed above
     assert 1 in codes and codes[-1] == 0, codes  # both outcomes met: the sweep covers the build
+
+
+BATCH = r'''
+import sys
+import numpy as np
+import geoip_rs
+from geoip_rs.reference import PrefixTable as Ref
+items = {"10.0.0.0/8": 1, "10.1.0.0/16": 2, "2001:db8::/32": 3}
+t, ref = geoip_rs.PrefixTable(items), Ref(items)
+db = geoip_rs.Database(sys.argv[1])
+huge = np.zeros(int(sys.argv[2]), dtype=np.uint32)   # zero pages: address space only
+small = np.array([0x0A010203, 0x0A020304, 0x0B000000], dtype=np.uint32)
+for name, call in [("table", lambda q: t.lookup_batch(q)),
+                   ("database", lambda q: db.lookup_batch(q)["asn"])]:
+    try:
+        call(huge)
+        print(name, "answered")
+    except MemoryError as e:
+        print(name, "MemoryError:", e)
+    got = call(small)  # and the process goes on, answering
+    want = ref.lookup_batch(small) if name == "table" else [db.lookup(int(a)) for a in small]
+    if name == "table":
+        assert all((g == w).all() for g, w in zip(got, want)), (got, want)
+    else:
+        assert list(got) == [r.asn if r else 0 for r in want], (got, want)
+print("done")
+'''
+
+
+def test_a_batch_too_large_for_the_memory_left_is_a_memory_error(tmp_path):
+    """A batch's output buffers (26 bytes a row for a database, 15 for a table)
+    allocated fallibly: under a 1 GB address-space limit, a batch of 100 million
+    addresses (400 MB of input) is a MemoryError naming the batch, not an abort
+    ("memory allocation failed"), and the process goes on answering."""
+    import shutil
+
+    import geoip_rs
+    from dbfixtures import IPASN, shared
+
+    assert shutil.which("prlimit"), "prlimit (util-linux) is needed"
+    db = tmp_path / "t.geoipdb"
+    geoip_rs.build_database(db, ipasn=shared(IPASN), progress=False).close()
+    run = subprocess.run(["prlimit", f"--as={1 << 30}", sys.executable, "-c", BATCH, str(db),
+                          str(100_000_000)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    assert lines[-1] == "done", run.stdout
+    for name in ("table", "database"):
+        line = next(x for x in lines if x.startswith(name))
+        assert "MemoryError: not enough memory for a batch of 100000000 rows" in line, line

@@ -6,6 +6,7 @@ use super::answers::{Answer, Snapshots};
 use super::country::CountrySource;
 use super::layout::NONE;
 use super::read::View;
+use crate::alloc::{self, OutOfMemory};
 use crate::batch::{for_chunks, Keys};
 use crate::ip::IpPrefix;
 
@@ -62,16 +63,16 @@ pub struct Detail<'a> {
 }
 
 impl Columns {
-    fn new(n: usize) -> Self {
-        Columns {
-            found: vec![false; n],
-            asn: vec![0; n],
-            prefix_len: vec![0; n],
-            country: vec![[0; 2]; n],
-            country_source: vec![[0; 10]; n],
-            route: vec![0; n],
-            snapshot: vec![0; n],
-        }
+    fn new(n: usize) -> Result<Self, OutOfMemory> {
+        Ok(Columns {
+            found: alloc::zeroed(n)?,
+            asn: alloc::zeroed(n)?,
+            prefix_len: alloc::zeroed(n)?,
+            country: alloc::zeroed(n)?,
+            country_source: alloc::zeroed(n)?,
+            route: alloc::zeroed(n)?,
+            snapshot: alloc::zeroed(n)?,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -98,20 +99,20 @@ impl Columns {
 
 impl<'a> View<'a> {
     /// The answers for every address of `keys`; large batches on every core.
-    pub fn columns(&self, keys: Keys) -> Columns {
+    pub fn columns(&self, keys: Keys) -> Result<Columns, OutOfMemory> {
         self.columns_at(keys, Snapshots::Own)
     }
 
     /// [`View::columns`] with each address at its snapshot.
-    pub fn columns_at(&self, keys: Keys, snaps: Snapshots) -> Columns {
+    pub fn columns_at(&self, keys: Keys, snaps: Snapshots) -> Result<Columns, OutOfMemory> {
         match self.resolved(keys.len(), snaps) {
             Some(r) => self.with_resolved(&r).fill_columns(keys, snaps),
             None => self.fill_columns(keys, snaps),
         }
     }
 
-    fn fill_columns(&self, keys: Keys, snaps: Snapshots) -> Columns {
-        let mut c = Columns::new(keys.len());
+    fn fill_columns(&self, keys: Keys, snaps: Snapshots) -> Result<Columns, OutOfMemory> {
+        let mut c = Columns::new(keys.len())?;
         let parts = (
             &mut c.found[..],
             &mut c.asn[..],
@@ -137,7 +138,7 @@ impl<'a> View<'a> {
                 })
             },
         );
-        c
+        Ok(c)
     }
 
     /// The details of row `i` of `columns` for address `addr`; `None` for a miss.

@@ -349,7 +349,7 @@ fn columns_agree_with_records_and_answers() {
         .iter()
         .map(|a| a.parse::<std::net::Ipv4Addr>().unwrap().into())
         .collect();
-    let cols = v.columns(crate::batch::Keys::V4(&keys));
+    let cols = v.columns(crate::batch::Keys::V4(&keys)).unwrap();
     for (i, a) in addrs.iter().enumerate() {
         let r = v.record(ip(a));
         assert_eq!(cols.found[i], r.is_some(), "{a}");

@@ -2,6 +2,7 @@
 //! every core.
 
 use super::{Compiled, LpmTable, SlotValue, COMPILE_FOR_BATCH};
+use crate::alloc::{self, OutOfMemory};
 use crate::batch::{for_chunks, v6_keys, Keys};
 use crate::poptrie::{split, unpack};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,12 +17,12 @@ pub struct IntAnswers {
 }
 
 impl IntAnswers {
-    fn new(n: usize) -> Self {
-        IntAnswers {
-            values: vec![0; n],
-            lens: vec![0; n],
-            found: vec![false; n],
-        }
+    fn new(n: usize) -> Result<Self, OutOfMemory> {
+        Ok(IntAnswers {
+            values: alloc::zeroed(n)?,
+            lens: alloc::zeroed(n)?,
+            found: alloc::zeroed(n)?,
+        })
     }
 
     /// Rows without an address (`valid[i]` false: a null or malformed input) made
@@ -42,32 +43,34 @@ const BLOCK: usize = 1024;
 impl<V: SlotValue + Sync> LpmTable<V> {
     /// A batch on a table of integers, without touching the slots; `None` if some
     /// value is not an integer.
-    pub fn lookup_ints(&self, keys: Keys, missing: i64) -> Option<IntAnswers> {
+    pub fn lookup_ints(&self, keys: Keys, missing: i64) -> Result<Option<IntAnswers>, OutOfMemory> {
         if !self.is_int_table() {
-            return None;
+            return Ok(None);
         }
         let c = self.compiled(keys.len() >= COMPILE_FOR_BATCH);
         match (c.and_then(|c| Some((c, c.ints.as_deref()?))), keys) {
             (Some((c, ints)), Keys::V4(_) | Keys::V6(_)) => {
-                Some(compiled_ints(c, ints, keys, missing))
+                compiled_ints(c, ints, keys, missing).map(Some)
             }
             _ => self.ints_from_slots(keys, missing),
         }
     }
 
     /// A batch of any values: each address's prefix length (-1 for a miss) and value.
-    pub fn lookup_many(&self, keys: Keys) -> (Vec<i16>, Vec<Option<&V>>) {
-        let (lens, slots) = self.lens_and_slots(keys);
-        let values = slots
-            .iter()
-            .map(|&s| (s != u32::MAX).then(|| self.values.get(s)))
-            .collect();
-        (lens, values)
+    pub fn lookup_many(&self, keys: Keys) -> Result<(Vec<i16>, Vec<Option<&V>>), OutOfMemory> {
+        let (lens, slots) = self.lens_and_slots(keys)?;
+        let mut values = alloc::empty(slots.len())?;
+        values.extend(
+            slots
+                .iter()
+                .map(|&s| (s != u32::MAX).then(|| self.values.get(s))),
+        );
+        Ok((lens, values))
     }
 
-    fn ints_from_slots(&self, keys: Keys, missing: i64) -> Option<IntAnswers> {
-        let (lens, mut slots) = self.lens_and_slots(keys);
-        let mut values = vec![missing; slots.len()];
+    fn ints_from_slots(&self, keys: Keys, missing: i64) -> Result<Option<IntAnswers>, OutOfMemory> {
+        let (lens, mut slots) = self.lens_and_slots(keys)?;
+        let mut values = alloc::filled(slots.len(), missing)?;
         let all_int = AtomicBool::new(true);
         for_chunks((&mut slots[..], &mut values[..]), |_, (slots, vals)| {
             for (slot, v) in slots.iter().zip(vals) {
@@ -79,19 +82,20 @@ impl<V: SlotValue + Sync> LpmTable<V> {
                 }
             }
         });
-        let found = lens.iter().map(|&l| l >= 0).collect();
-        all_int.into_inner().then_some(IntAnswers {
+        let mut found = alloc::empty(lens.len())?;
+        found.extend(lens.iter().map(|&l| l >= 0));
+        Ok(all_int.into_inner().then_some(IntAnswers {
             values,
             lens,
             found,
-        })
+        }))
     }
 
     /// Lengths (-1 for a miss) and value slots (`u32::MAX` for a miss).
-    fn lens_and_slots(&self, keys: Keys) -> (Vec<i16>, Vec<u32>) {
+    fn lens_and_slots(&self, keys: Keys) -> Result<(Vec<i16>, Vec<u32>), OutOfMemory> {
         let n = keys.len();
         let compiled = self.compiled(n >= COMPILE_FOR_BATCH);
-        let (mut lens, mut slots) = (vec![0i16; n], vec![0u32; n]);
+        let (mut lens, mut slots) = (alloc::zeroed::<i16>(n)?, alloc::zeroed::<u32>(n)?);
         for_chunks((&mut lens[..], &mut slots[..]), |start, (l, s)| {
             let keys = keys.slice(start..start + l.len());
             match compiled {
@@ -99,7 +103,7 @@ impl<V: SlotValue + Sync> LpmTable<V> {
                 None => self.tree_slots(keys, l, s),
             }
         });
-        (lens, slots)
+        Ok((lens, slots))
     }
 
     /// Slots straight from the tree (they may not fit a packed leaf).
@@ -140,8 +144,13 @@ fn compiled_slots(c: &Compiled, keys: Keys, lens: &mut [i16], slots: &mut [u32])
 /// The fast path, for a numpy batch on an integer table with a compiled form: each
 /// thread looks up a block at a time and writes the answers straight into the
 /// output, reading values from the compiled form's small array of integers.
-fn compiled_ints(c: &Compiled, ints: &[i64], keys: Keys, missing: i64) -> IntAnswers {
-    let mut a = IntAnswers::new(keys.len());
+fn compiled_ints(
+    c: &Compiled,
+    ints: &[i64],
+    keys: Keys,
+    missing: i64,
+) -> Result<IntAnswers, OutOfMemory> {
+    let mut a = IntAnswers::new(keys.len())?;
     let out = (&mut a.values[..], &mut a.lens[..], &mut a.found[..]);
     for_chunks(out, |start, (values, lens, found)| {
         let mut leaves = [0u32; BLOCK];
@@ -173,5 +182,5 @@ fn compiled_ints(c: &Compiled, ints: &[i64], keys: Keys, missing: i64) -> IntAns
             }
         }
     });
-    a
+    Ok(a)
 }

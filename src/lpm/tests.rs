@@ -61,9 +61,11 @@ fn compile_policy_single_lookups_batches_and_writes() {
     assert!(t.is_compiled(), "one more compiles");
     t.insert(&p("8.8.0.0/16"), V::Int(1));
     assert!(!t.is_compiled(), "a write drops the compiled form");
-    t.lookup_ints(Keys::V4(&[0; COMPILE_FOR_BATCH - 1]), -1);
+    t.lookup_ints(Keys::V4(&[0; COMPILE_FOR_BATCH - 1]), -1)
+        .unwrap();
     assert!(!t.is_compiled(), "a small batch does not compile");
-    t.lookup_ints(Keys::V4(&[0; COMPILE_FOR_BATCH]), -1);
+    t.lookup_ints(Keys::V4(&[0; COMPILE_FOR_BATCH]), -1)
+        .unwrap();
     assert!(t.is_compiled(), "a large batch does");
     t.insert(&p("8.8.0.0/16"), V::Int(2));
     assert!(!t.is_compiled(), "so does a value replaced in place");
@@ -81,9 +83,11 @@ fn objects_and_ints_answer_alike() {
     t.insert(&p("10.1.0.0/16"), V::Text("x".into()));
     t.insert(&p("::/0"), V::Int(7));
     assert!(!t.is_int_table());
-    assert_eq!(t.lookup_ints(Keys::V4(&[0x0A01_0000]), -1), None);
+    assert_eq!(t.lookup_ints(Keys::V4(&[0x0A01_0000]), -1), Ok(None));
     t.compile();
-    let (lens, values) = t.lookup_many(Keys::V4(&[0x0A01_0000, 0x0A02_0000, 0]));
+    let (lens, values) = t
+        .lookup_many(Keys::V4(&[0x0A01_0000, 0x0A02_0000, 0]))
+        .unwrap();
     assert_eq!(lens, [16, 8, -1]);
     assert_eq!(values, [Some(&V::Text("x".into())), Some(&V::Int(7)), None]);
     assert_eq!(t.clear().len(), 3);
@@ -117,7 +121,10 @@ fn same_by_family(t: &LpmTable<V>, addrs: &[IpAddr]) -> Result<(), TestCaseError
         })
         .collect();
     for (keys, mixed) in [(Keys::V4(&keys4), &v4), (Keys::V6(&rows6), &v6)] {
-        prop_assert_eq!(t.lookup_many(keys), t.lookup_many(Keys::Mixed(mixed)));
+        prop_assert_eq!(
+            t.lookup_many(keys).unwrap(),
+            t.lookup_many(Keys::Mixed(mixed)).unwrap()
+        );
         prop_assert_eq!(
             t.lookup_ints(keys, -9),
             t.lookup_ints(Keys::Mixed(mixed), -9)
@@ -144,8 +151,8 @@ proptest! {
         for round in 0..2 {
             for compiled in [false, true] {
                 if compiled { t.compile(); }
-                let (lens, values) = t.lookup_many(Keys::Mixed(&addrs));
-                let ints = t.lookup_ints(Keys::Mixed(&addrs), -9);
+                let (lens, values) = t.lookup_many(Keys::Mixed(&addrs)).unwrap();
+                let ints = t.lookup_ints(Keys::Mixed(&addrs), -9).unwrap();
                 for (i, &a) in addrs.iter().enumerate() {
                     let want = naive(&model, a);
                     let got = t.longest_match(a).map(|(l, v)| (l, value(v)));

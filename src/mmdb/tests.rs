@@ -495,7 +495,8 @@ fn a_database_without_ipv4_answers_no_ipv4_address() {
     for a in ["0.1.4.4", "1.2.3.4", "255.255.255.255", "::1.2.3.4"] {
         assert_eq!(answer(&r, a.parse().unwrap()), None, "{a}");
     }
-    let asn = |a: &str| answer(&r, a.parse().unwrap()).unwrap().0["autonomous_system_number"].clone();
+    let asn =
+        |a: &str| answer(&r, a.parse().unwrap()).unwrap().0["autonomous_system_number"].clone();
     assert_eq!(asn("::1:0:0"), 64505);
     assert_eq!(asn("2001:db8::1"), 64502);
 }

@@ -35,6 +35,12 @@ impl MmdbValue {
 
     /// The dotted paths of every value below this one that is not a map (arrays
     /// are leaves), in file order.
+    ///
+    /// At most [`MAX_LEAVES`] paths of at most [`MAX_PATH`] bytes: a file's record
+    /// may nest maps under long keys and hold tens of thousands of leaves within the
+    /// reader's budget, and paths repeat their prefix, so that a 2 MiB record would
+    /// otherwise make gigabytes of paths. Leaves past either are left out (a field
+    /// chosen by name is read whatever its path).
     pub fn leaf_paths(&self) -> Vec<String> {
         let mut out = Vec::new();
         leaves(self, &mut String::new(), &mut out);
@@ -49,11 +55,22 @@ impl MmdbValue {
     }
 }
 
+/// The most leaf paths taken from one record (a GeoIP2 City record has about 50).
+pub const MAX_LEAVES: usize = 1024;
+/// The longest leaf path taken, in bytes.
+pub const MAX_PATH: usize = 1024;
+
 fn leaves(v: &MmdbValue, prefix: &mut String, out: &mut Vec<String>) {
     match v {
         MmdbValue::Map(m) => {
             for (k, v) in m {
                 let len = prefix.len();
+                if out.len() >= MAX_LEAVES {
+                    return;
+                }
+                if len + 1 + k.len() > MAX_PATH {
+                    continue;
+                }
                 if len > 0 {
                     prefix.push('.');
                 }
@@ -196,6 +213,7 @@ impl<'de> Visitor<'de> for Seed {
 #[cfg(test)]
 mod tests {
     use super::MmdbValue::*;
+    use super::{MmdbValue, MAX_LEAVES};
 
     #[test]
     fn paths_reach_into_maps_and_arrays() {
@@ -218,5 +236,34 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&v.to_json()).unwrap();
         assert_eq!(json["subdivisions"][0]["x"], 7);
         assert_eq!(Double(f64::NAN).to_json(), "null");
+    }
+
+    #[test]
+    fn leaf_paths_are_bounded_where_prefixes_repeat() {
+        // 200 maps deep under 1,000-byte keys, then 60,000 leaves: within a
+        // reader's budget, and 12 GB of paths if each repeated its prefix.
+        let leaves: Vec<_> = (0..60_000)
+            .map(|i| (format!("k{i}"), MmdbValue::Bool(true)))
+            .collect();
+        let mut v = MmdbValue::Map(leaves);
+        for d in 0..200 {
+            v = MmdbValue::Map(vec![(format!("{d:01000}"), v)]);
+        }
+        assert!(
+            v.leaf_paths().is_empty(),
+            "every leaf is deeper than MAX_PATH"
+        );
+        let wide = MmdbValue::Map(
+            (0..60_000)
+                .map(|i| (format!("k{i}"), MmdbValue::Int(i)))
+                .collect(),
+        );
+        let paths = wide.leaf_paths();
+        assert_eq!(paths.len(), MAX_LEAVES);
+        assert_eq!(
+            (paths[0].as_str(), paths[MAX_LEAVES - 1].as_str()),
+            ("k0", "k1023")
+        );
+        assert!(wide.get("k59999").is_some(), "a field named is still read");
     }
 }

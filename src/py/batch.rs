@@ -10,6 +10,7 @@ use super::convert;
 use super::table::PrefixTable;
 use super::values::Value;
 use crate::addresses::OnError;
+use crate::alloc::OutOfMemory;
 use crate::batch::{Keys, OwnedKeys};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
@@ -158,15 +159,17 @@ pub(crate) fn lookup_batch<'py>(
     with_keys(addresses, on_error, |keys, valid| {
         let ints = py.detach(|| {
             let mut a = table.read().lookup_ints(keys, missing)?;
-            valid.inspect(|v| a.mask(v, missing));
-            Some(a)
-        });
+            if let (Some(a), Some(v)) = (&mut a, valid) {
+                a.mask(v, missing);
+            }
+            Ok::<_, OutOfMemory>(a)
+        })?;
         let (values, lens, found) = match ints {
             Some(a) => (a.values.into_pyarray(py).into_any(), a.lens, a.found),
             None => {
                 let (lens, values) = {
                     let t = table.read();
-                    let (mut lens, mut values) = t.lookup_many(keys);
+                    let (mut lens, mut values) = t.lookup_many(keys)?;
                     // Rows without an address are misses.
                     for (i, _) in valid.unwrap_or(&[]).iter().enumerate().filter(|(_, &v)| !v) {
                         (lens[i], values[i]) = (-1, None);

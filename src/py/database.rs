@@ -8,6 +8,7 @@ use super::errors::{db_error, value_error};
 use super::handle::Handle;
 use super::record::Record;
 use super::times;
+use crate::alloc::OutOfMemory;
 use crate::db::export::ExportFormat;
 use crate::db::{Database, Subject, SummaryBy, View};
 use crate::ip::IpPrefix;
@@ -334,10 +335,10 @@ impl PyDatabase {
         with_keys(addresses, on_error, |keys, valid| {
             let rows = times::RowsAt::new(&db, at, keys.len())?;
             let cols = py.detach(|| {
-                let mut c = rows.view(&db).columns_at(keys, rows.snapshots());
+                let mut c = rows.view(&db).columns_at(keys, rows.snapshots())?;
                 valid.inspect(|v| c.mask(v));
-                c
-            });
+                Ok::<_, OutOfMemory>(c)
+            })?;
             let d = PyDict::new(py);
             if details {
                 super::columns::details(&d, &db.view(), keys, &cols)?;

@@ -1,8 +1,11 @@
 //! The one place where core errors become Python exceptions.
 
+use crate::alloc::OutOfMemory;
 use crate::db::DbError;
 use crate::loaders::{BadName, LoadError};
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyValueError,
+};
 use pyo3::prelude::*;
 use std::path::Path;
 
@@ -36,6 +39,13 @@ pub(crate) fn to_pyerr(e: LoadError) -> PyErr {
 impl From<BadName> for PyErr {
     fn from(e: BadName) -> PyErr {
         value_error(e)
+    }
+}
+
+/// A batch too large for the memory left is Python's `MemoryError`.
+impl From<OutOfMemory> for PyErr {
+    fn from(e: OutOfMemory) -> PyErr {
+        PyMemoryError::new_err(e.to_string())
     }
 }
 

@@ -3,9 +3,9 @@
 //! the mapping of one input's ids into them.
 
 use crate::db::layout::{AsInfo, OrgInfo, RirInfo, NONE};
+use crate::db::pool::Pool;
 use crate::db::read::View;
 use crate::db::strings::StringsBuilder;
-use crate::db::pool::Pool;
 
 #[derive(Default)]
 pub struct Pools {

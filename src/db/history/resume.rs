@@ -4,9 +4,9 @@
 
 use super::changes::{Timeline, Versioned};
 use super::pools::Pools;
-use crate::db::pool::Pool;
 use super::HistoryBuilder;
 use crate::db::layout::{Stored, NONE};
+use crate::db::pool::Pool;
 use crate::db::read::{Database, Family, View};
 use crate::db::strings::StringsBuilder;
 use crate::db::versions::{timeline_entries, VTrie, TIMELINE};

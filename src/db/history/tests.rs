@@ -232,7 +232,7 @@ fn same_answers(h: &View<'_>, one: &View<'_>, addrs: &[IpAddr]) {
     assert_eq!(h.as_tally(), one.as_tally());
     assert_eq!(h.country_tally(), one.country_tally());
     let keys = Keys::Mixed(addrs);
-    let (a, b) = (h.columns(keys), one.columns(keys));
+    let (a, b) = (h.columns(keys).unwrap(), one.columns(keys).unwrap());
     assert_eq!(
         (a.found, a.asn, a.prefix_len, a.country, a.country_source),
         (b.found, b.asn, b.prefix_len, b.country, b.country_source)
@@ -272,8 +272,14 @@ fn leaves_resolved_once_for_a_batch_answer_as_their_timelines() {
             .expect("a history has changing leaves");
         let fast = v.with_resolved(&r);
         let each = vec![s; addrs.len()];
-        let want = v.columns_at(Keys::Mixed(&addrs), Snapshots::Each(&each));
-        assert_eq!(fast.columns_at(Keys::Mixed(&addrs), Snapshots::Own), want);
+        let want = v
+            .columns_at(Keys::Mixed(&addrs), Snapshots::Each(&each))
+            .unwrap();
+        assert_eq!(
+            fast.columns_at(Keys::Mixed(&addrs), Snapshots::Own)
+                .unwrap(),
+            want
+        );
         for a in &addrs[..500] {
             assert_eq!(fast.record(*a), v.record(*a));
         }
@@ -304,18 +310,22 @@ fn each_address_is_answered_at_its_own_time() {
         .map(|&t| snapshot_at(v.times, t).unwrap_or(crate::db::layout::NONE))
         .collect();
     assert!(snaps.contains(&crate::db::layout::NONE) && snaps.contains(&4));
-    let got = v.columns_at(Keys::Mixed(&addrs), Snapshots::Each(&snaps));
+    let got = v
+        .columns_at(Keys::Mixed(&addrs), Snapshots::Each(&snaps))
+        .unwrap();
     // Found from the times as the rows are answered: the same.
     let taken = SnapshotTimes::new(v.times);
     let at = Snapshots::At {
         times: &times,
         taken: &taken,
     };
-    assert_eq!(v.columns_at(Keys::Mixed(&addrs), at), got);
+    assert_eq!(v.columns_at(Keys::Mixed(&addrs), at).unwrap(), got);
     for (i, a) in addrs.iter().enumerate() {
-        let want = ones
-            .get(snaps[i] as usize)
-            .map(|d| d.view().columns(Keys::Mixed(std::slice::from_ref(a))));
+        let want = ones.get(snaps[i] as usize).map(|d| {
+            d.view()
+                .columns(Keys::Mixed(std::slice::from_ref(a)))
+                .unwrap()
+        });
         match want {
             None => assert!(!got.found[i], "{a} before the first snapshot"),
             Some(w) => assert_eq!(
@@ -549,7 +559,8 @@ fn crafted_histories_never_panic() {
         let snaps: Vec<u32> = (0..addrs.len() as u32).map(|i| i % 5).collect();
         let _ = db
             .view()
-            .columns_at(Keys::Mixed(addrs), Snapshots::Each(&snaps));
+            .columns_at(Keys::Mixed(addrs), Snapshots::Each(&snaps))
+            .unwrap();
         let _ = db.view().history(&Subject::Address(addrs[0]));
         // A damaged input to a merge: an error or a history, never a panic.
         if build_history(&merged, &[p.clone(), later.clone()], &mut NoProgress).is_ok() {
