@@ -207,13 +207,15 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=400, help="damaged files per reader")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/geoip_rs_hostile"))
+    ap.add_argument("--readers", nargs="+", choices=[*SOURCES, "database"],
+                    default=[*SOURCES, "database"], help="the readers to try (all by default)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker[0], args.worker[1:])
         return
     print("| reader | inputs | read | refused | crashes | died | peak RSS (MB) | slowest (s) |")
     print("|---|---|---|---|---|---|---|---|")
-    for reader in [*SOURCES, "database"]:
+    for reader in args.readers:
         d = args.dir / reader
         d.mkdir(parents=True, exist_ok=True)
         r = run(reader, cases(reader, d, args.files))
