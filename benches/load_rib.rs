@@ -16,7 +16,7 @@ fn rib_path() -> PathBuf {
 }
 
 fn read_rib() -> Rib {
-    let mut rib = Rib::for_files(&[rib_path()]);
+    let mut rib = Rib::for_files(&[rib_path()], &mut NoProgress).expect("the scan reads");
     let mut opts = ReadOptions {
         on_error: OnError::Raise,
         progress: &mut NoProgress,

@@ -124,7 +124,8 @@ impl DbBuilder {
             },
             summaries: Vec::new(),
         };
-        let mut rib = Rib::for_files(&mrt.iter().map(|(_, p)| p).collect::<Vec<_>>());
+        let paths: Vec<_> = mrt.iter().map(|(_, p)| p).collect();
+        let mut rib = Rib::for_files(&paths, &mut reading.progress)?;
         for (_, path) in mrt {
             reading.file(path, |o| b.read_mrt_file(&mut rib, path, o))?;
         }
@@ -163,7 +164,7 @@ impl DbBuilder {
         policy: OriginPolicy,
         opts: &mut ReadOptions,
     ) -> Result<Vec<Summary>, LoadError> {
-        let mut rib = Rib::for_files(paths);
+        let mut rib = Rib::for_files(paths, opts.progress)?;
         let mut summaries = Vec::new();
         for p in paths {
             summaries.push(self.read_mrt_file(&mut rib, p.as_ref(), opts)?);

@@ -7,7 +7,7 @@ use super::load::{self, summary_dict};
 use super::table::PrefixTable;
 use super::values::Value;
 use crate::ip::IpPrefix;
-use crate::loaders::mrt::{Chosen, OriginPolicy, Rib, Route, Routes};
+use crate::loaders::mrt::{Chosen, FoldPlan, OriginPolicy, Rib, Route, Routes};
 use crate::loaders::Input;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -51,10 +51,13 @@ fn read_mrt<'py>(
 ) -> PyResult<(PrefixTable, Bound<'py, PyDict>)> {
     let policy: OriginPolicy = origin_policy.parse()?;
     let files: Vec<&PathBuf> = std::iter::once(&path).chain(&updates).collect();
-    let mut rib = py.detach(|| Rib::for_files(&files));
+    let mut rib = Rib::folding(FoldPlan::default());
     let mut summaries = Vec::new();
-    for file in files {
+    for (i, file) in files.iter().enumerate() {
         let summary = load::read_file(py, file, on_error, progress, |input, opts| {
+            if i == 0 {
+                rib = Rib::for_files(&files, opts.progress)?; // interruptible too
+            }
             rib.read_input(input, opts)
         })?;
         summaries.push(summary);

@@ -358,7 +358,7 @@ proptest! {
         files.iter().for_each(|f| model.read(f));
         for policy in OriginPolicy::ALL {
             let expected = model.answers(policy);
-            prop_assert_eq!(&read_all(Rib::for_files(&paths), &paths, policy), &expected, "folding, {:?}", policy);
+            prop_assert_eq!(&read_all(Rib::for_files(&paths, &mut NoProgress).unwrap(), &paths, policy), &expected, "folding, {:?}", policy);
             prop_assert_eq!(&read_all(Rib::new(), &paths, policy), &expected, "every route, {:?}", policy);
         }
         for p in paths {
@@ -379,7 +379,7 @@ proptest! {
         let twice = crate::testutil::temp_file("fold_twice", "twice.mrt", twice);
         let (kept, _) = answers(Rib::new(), &[once]);
         let twice = [twice];
-        let (folded, _) = answers(Rib::for_files(&twice), &twice);
+        let (folded, _) = answers(Rib::for_files(&twice, &mut NoProgress).unwrap(), &twice);
         prop_assert_eq!(kept, folded);
     }
 }
@@ -427,7 +427,7 @@ fn real_dumps_and_updates_answer_as_every_route_kept() {
         ),
     ];
     for (paths, folds) in cases {
-        let plan = FoldPlan::scan(&paths);
+        let plan = FoldPlan::scan(&paths, &mut NoProgress).unwrap();
         assert_eq!(!plan.is_empty(), folds, "{paths:?}");
         let (kept, routes) = answers(Rib::new(), &paths);
         let (folded, slots) = answers(Rib::folding(plan), &paths);
@@ -479,4 +479,31 @@ fn one_prefix_keeps_at_most_max_routes() {
     assert_eq!(origins.len(), 1);
     let want = vec![(Origin::Asn(1), 1), (Origin::Asn(2), 1)];
     assert_eq!(origins[0].1, Chosen::All(want));
+}
+
+#[test]
+fn the_scan_of_a_large_update_file_can_be_stopped() {
+    // An update file is read through by the first pass: the progress that stops
+    // the reading stops it too, where it asks (every few thousand records).
+    struct StopAt(u32);
+    impl crate::loaders::Progress for StopAt {
+        fn update(&mut self, _: u64, _: u64) -> bool {
+            self.0 = self.0.saturating_sub(1);
+            self.0 > 0
+        }
+    }
+    let updates = (0..10_000u32).map(|i| {
+        let (peer, prefix) = (i % u32::from(PEERS), i % u32::from(PREFIXES));
+        (peer as u8, vec![prefix as u8], Some(Gen::Asn(i + 1)))
+    });
+    let paths = write(&[File::Updates(updates.collect())]);
+    assert!(
+        FoldPlan::scan(&paths, &mut StopAt(3)).is_ok(),
+        "2 questions, never stopped"
+    );
+    let stopped = FoldPlan::scan(&paths, &mut StopAt(2));
+    assert!(
+        matches!(stopped, Err(LoadError::Interrupted)),
+        "{stopped:?}"
+    );
 }

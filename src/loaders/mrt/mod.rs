@@ -23,15 +23,19 @@ pub use plan::FoldPlan;
 pub use rib::{Chosen, OriginPolicy, Rib};
 pub use routes::{Route, RouteKind, Routes};
 
-use super::{Input, LoadError, ReadOptions, Summary};
+use super::{Input, LoadError, Progress, ReadOptions, Summary};
 use records::Records;
 use std::path::Path;
 
 impl Rib {
     /// A RIB for reading `paths` (RIB dumps and update files), folding the routes of
     /// every peer that [`FoldPlan::scan`] finds no update for.
-    pub fn for_files(paths: &[impl AsRef<Path>]) -> Rib {
-        Rib::folding(FoldPlan::scan(paths))
+    /// `progress` may stop the first pass (see [`FoldPlan::scan`]).
+    pub fn for_files(
+        paths: &[impl AsRef<Path>],
+        progress: &mut dyn Progress,
+    ) -> Result<Rib, LoadError> {
+        Ok(Rib::folding(FoldPlan::scan(paths, progress)?))
     }
 
     /// Read one MRT file into this RIB (see [`Rib::read`]).

@@ -10,7 +10,7 @@
 //! route, so updates and repeats act on them as they would without folding.
 
 use super::records::Records;
-use crate::loaders::Input;
+use crate::loaders::{Input, LoadError, Progress};
 use bgpkit_parser::models::{Bgp4MpEnum, MrtMessage, MrtRecord, TableDumpV2Message};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
@@ -37,14 +37,21 @@ impl FoldPlan {
     /// itself is the big file). Any other file (updates) is read through; those are
     /// small. A file that cannot be opened or read is passed over: reading it for
     /// real reports why, and what cannot be read adds no routes.
-    pub fn scan(paths: &[impl AsRef<Path>]) -> Self {
+    ///
+    /// An update file or an old TABLE_DUMP RIB is read through here, and can be
+    /// large: `progress` is asked every few thousand records whether to go on (it
+    /// is told the reading has not begun: this pass adds no routes).
+    pub fn scan(
+        paths: &[impl AsRef<Path>],
+        progress: &mut dyn Progress,
+    ) -> Result<Self, LoadError> {
         let mut tables: FxHashMap<IpAddr, u32> = FxHashMap::default();
         let mut others = FxHashSet::default();
         for path in paths {
             let Ok(input) = Input::open(path) else {
                 continue;
             };
-            let file = file_peers(Records::new(input));
+            let file = file_peers(Records::new(input), progress)?;
             for ip in file.table {
                 *tables.entry(ip).or_default() += 1;
             }
@@ -55,7 +62,7 @@ impl FoldPlan {
             .filter(|(ip, files)| *files == 1 && !others.contains(ip))
             .map(|(ip, _)| ip)
             .collect();
-        FoldPlan { peers }
+        Ok(FoldPlan { peers })
     }
 
     /// True if `peer`'s routes are folded.
@@ -68,11 +75,19 @@ impl FoldPlan {
     }
 }
 
+/// Records between two questions to [`Progress`].
+const TICK_RECORDS: u64 = 1 << 12;
+
 /// The peers of one file (see [`FoldPlan::scan`]).
-fn file_peers(records: Records) -> FilePeers {
+fn file_peers(mut records: Records, progress: &mut dyn Progress) -> Result<FilePeers, LoadError> {
     let mut peers = FilePeers::default();
     let mut first = true;
-    for record in records {
+    let mut n = 0u64;
+    while let Some(record) = records.next() {
+        n += 1;
+        if n.is_multiple_of(TICK_RECORDS) && !progress.update(0, records.tracker().size()) {
+            return Err(LoadError::Interrupted);
+        }
         let Ok(record) = record else { continue };
         if first {
             first = false;
@@ -80,12 +95,12 @@ fn file_peers(records: Records) -> FilePeers {
                 &record.message
             {
                 peers.table = t.id_peer_map.values().map(|p| p.peer_ip).collect();
-                return peers;
+                return Ok(peers);
             }
         }
         other_peers(&record, &mut peers.others);
     }
-    peers
+    Ok(peers)
 }
 
 /// The peers of a record that is not part of a TABLE_DUMP_V2 dump.
