@@ -66,27 +66,35 @@ from geoip_rs.reference import PrefixTable as Ref
 items = {"10.0.0.0/8": 1, "10.1.0.0/16": 2, "2001:db8::/32": 3}
 t, ref = geoip_rs.PrefixTable(items), Ref(items)
 db = geoip_rs.Database(sys.argv[1])
+mmdb = geoip_rs.MmdbDatabase(sys.argv[3])
 huge = np.zeros(int(sys.argv[2]), dtype=np.uint32)   # zero pages: address space only
 small = np.array([0x0A010203, 0x0A020304, 0x0B000000], dtype=np.uint32)
 for name, call in [("table", lambda q: t.lookup_batch(q)),
-                   ("database", lambda q: db.lookup_batch(q)["asn"])]:
+                   ("database", lambda q: db.lookup_batch(q)["asn"]),
+                   ("mmdb", lambda q: mmdb.lookup_batch(q, "country.iso_code")["found"])]:
     try:
         call(huge)
         print(name, "answered")
     except MemoryError as e:
         print(name, "MemoryError:", e)
     got = call(small)  # and the process goes on, answering
-    want = ref.lookup_batch(small) if name == "table" else [db.lookup(int(a)) for a in small]
     if name == "table":
+        want = ref.lookup_batch(small)
         assert all((g == w).all() for g, w in zip(got, want)), (got, want)
+    elif name == "database":
+        assert list(got) == [r.asn if r else 0 for r in map(db.lookup, small.tolist())], got
     else:
-        assert list(got) == [r.asn if r else 0 for r in want], (got, want)
+        assert list(got) == [mmdb.lookup(a) is not None for a in small.tolist()], got
 print("done")
 '''
 
 
+MMDB = "mmdb/maxmind-test/test-data/GeoIP2-Country-Test.mmdb"
+
+
 def test_a_batch_too_large_for_the_memory_left_is_a_memory_error(tmp_path):
-    """A batch's output buffers (26 bytes a row for a database, 15 for a table)
+    """A batch's output buffers (26 bytes a row for a database, 15 for a table, 25
+    for an MMDB file)
     allocated fallibly: under a 1 GB address-space limit, a batch of 100 million
     addresses (400 MB of input) is a MemoryError naming the batch, not an abort
     ("memory allocation failed"), and the process goes on answering."""
@@ -98,11 +106,12 @@ def test_a_batch_too_large_for_the_memory_left_is_a_memory_error(tmp_path):
     assert shutil.which("prlimit"), "prlimit (util-linux) is needed"
     db = tmp_path / "t.geoipdb"
     geoip_rs.build_database(db, ipasn=shared(IPASN), progress=False).close()
+    mmdb = require_shared(MMDB) / MMDB
     run = subprocess.run(["prlimit", f"--as={1 << 30}", sys.executable, "-c", BATCH, str(db),
-                          str(100_000_000)], capture_output=True, text=True, timeout=600)
+                          str(100_000_000), str(mmdb)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
     assert lines[-1] == "done", run.stdout
-    for name in ("table", "database"):
+    for name in ("table", "database", "mmdb"):
         line = next(x for x in lines if x.startswith(name))
         assert "MemoryError: not enough memory for a batch of 100000000 rows" in line, line

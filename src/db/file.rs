@@ -19,6 +19,7 @@
 //! handed out. Writing goes to a temporary file that is renamed over the
 //! target, so a crash mid-save never leaves a broken file where a good one was.
 
+use crate::alloc::OutOfMemory;
 use memmap2::Mmap;
 use std::fmt;
 use std::fs::File;
@@ -50,6 +51,14 @@ pub enum DbError {
         path: PathBuf,
         message: String,
     },
+    /// A batch's buffers did not fit in memory.
+    OutOfMemory(OutOfMemory),
+}
+
+impl From<OutOfMemory> for DbError {
+    fn from(e: OutOfMemory) -> Self {
+        DbError::OutOfMemory(e)
+    }
 }
 
 impl fmt::Display for DbError {
@@ -57,6 +66,7 @@ impl fmt::Display for DbError {
         match self {
             DbError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             DbError::Invalid { path, message } => write!(f, "{}: {message}", path.display()),
+            DbError::OutOfMemory(e) => e.fmt(f),
         }
     }
 }

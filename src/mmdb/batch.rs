@@ -6,6 +6,7 @@
 
 use super::source::MmdbSource;
 use super::value::MmdbValue;
+use crate::alloc;
 use crate::batch::{map_ranges, Keys};
 use crate::db::DbError;
 use rustc_hash::FxHashMap;
@@ -59,7 +60,7 @@ impl MmdbSource {
         let mut index: FxHashMap<usize, u32> = FxHashMap::default();
         let mut records = Vec::new();
         let n = keys.len();
-        let (mut prefix_len, mut record) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut prefix_len, mut record) = (alloc::empty(n)?, alloc::empty(n)?);
         let mut row = 0;
         for part in parts {
             for (offset, len) in part? {

@@ -191,7 +191,7 @@ impl CompiledMmdb {
             self.trie::<u32>(self.v4.clone())?,
             self.trie::<u128>(self.v6.clone())?,
         );
-        Ok(find_many(t4, t6, self.meta.aliases, keys, range))
+        Ok(find_many(t4, t6, self.meta.aliases, keys, range)?)
     }
 
     /// Record number `n`.

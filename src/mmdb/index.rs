@@ -5,6 +5,7 @@
 //! tree one address at a time.
 
 use super::read::MmdbFile;
+use crate::alloc::{self, OutOfMemory};
 use crate::batch::Keys;
 use crate::db::DbError;
 use crate::key::{Key, Prefix};
@@ -141,8 +142,8 @@ pub fn find_many(
     aliases: [bool; 4],
     keys: &Keys,
     range: Range<usize>,
-) -> Vec<(usize, u8)> {
-    let mut leaves = vec![0u32; range.len()];
+) -> Result<Vec<(usize, u8)>, OutOfMemory> {
+    let mut leaves = alloc::zeroed::<u32>(range.len())?;
     let v6 = |a: u128| match aliased_v4(a, aliases) {
         // The alias's length is added to the leaf's (its low byte) when found.
         Some((v4, len)) => match t4.lookup(v4) {
@@ -154,8 +155,9 @@ pub fn find_many(
     match keys.slice(range) {
         Keys::V4(v) => t4.lookup_many(v, &mut leaves),
         Keys::V6(v) if aliases == [false; 4] => {
-            let v: Vec<u128> = v.iter().map(|b| u128::from_be_bytes(*b)).collect();
-            t6.lookup_many(&v, &mut leaves)
+            let mut keys = alloc::empty::<u128>(v.len())?;
+            keys.extend(v.iter().map(|b| u128::from_be_bytes(*b)));
+            t6.lookup_many(&keys, &mut leaves)
         }
         Keys::V6(v) => {
             for (leaf, b) in leaves.iter_mut().zip(v) {
@@ -175,5 +177,7 @@ pub fn find_many(
         Some((len, n)) => (n as usize, len),
         None => (usize::MAX, 0),
     };
-    leaves.into_iter().map(found).collect()
+    let mut out = alloc::empty(leaves.len())?;
+    out.extend(leaves.into_iter().map(found));
+    Ok(out)
 }

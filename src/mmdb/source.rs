@@ -165,7 +165,7 @@ impl Finder<'_> {
     pub fn find_many(&self, keys: &Keys, range: Range<usize>) -> Result<Vec<(usize, u8)>, DbError> {
         match self {
             Finder::Compiled(c) => c.find_many(keys, range),
-            Finder::Index(i) => Ok(find_many(i.v4.view(), i.v6.view(), i.aliases, keys, range)),
+            Finder::Index(i) => Ok(find_many(i.v4.view(), i.v6.view(), i.aliases, keys, range)?),
             Finder::Direct(f) => range
                 .map(|i| {
                     let found = f.find(keys.get(i))?;

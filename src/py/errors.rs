@@ -62,6 +62,7 @@ pub(crate) fn db_error(e: DbError) -> PyErr {
         }
         DbError::Io { .. } => PyOSError::new_err(e.to_string()),
         DbError::Invalid { .. } => DatabaseError::new_err(e.to_string()),
+        DbError::OutOfMemory(e) => e.into(),
     }
 }
 
