@@ -202,7 +202,11 @@ pub fn read_delegated(
         let fields: Vec<&str> = line.split('|').collect();
         if fields.len() == 6 && fields[5] == "summary" {
             match fields[4].parse::<u64>() {
-                Ok(n) => *result.declared.entry(fields[2].to_string()).or_insert(0) += n,
+                // Saturating: two damaged counts near 2^64 would wrap (found by fuzzing).
+                Ok(n) => {
+                    let sum = result.declared.entry(fields[2].to_string()).or_insert(0);
+                    *sum = sum.saturating_add(n);
+                }
                 Err(_) => {
                     let e = lines.error(format!("bad count in summary line {line:?}"));
                     opts.bad_item(&mut summary, "malformed line", e)?

@@ -285,6 +285,17 @@ fn record_counts_are_checked_against_the_header() {
 }
 
 #[test]
+fn summary_counts_near_two_to_the_64_saturate() {
+    // Two summary lines of one type whose counts add past u64::MAX: a panic in a
+    // build with overflow checks, a wrapped count without.
+    let big = "16397105843297409491";
+    let text = format!("{HEAD}test|*|ipv6|*|{big}|summary\ntest|*|ipv6|*|{big}|summary\n");
+    // Skip: the file also holds fewer records than its header announces.
+    let (d, _) = read(&temp("big-summary.txt", &text), OnError::Skip).unwrap();
+    assert_eq!(d.declared["ipv6"], u64::MAX);
+}
+
+#[test]
 fn empty_file_is_empty() {
     let (d, s) = read(&temp("empty.txt", ""), OnError::Raise).unwrap();
     assert_eq!((d, s.records), (Delegated::default(), 0));
