@@ -346,7 +346,8 @@ fn parse_resource(kind: &str, start: &str, value: &str) -> Result<Resource, Stri
                     .map_err(|_| format!("bad IPv4 address {start:?}"))?,
             );
             let count = value.parse::<u64>().map_err(|_| bad_value())?;
-            if count == 0 || first as u64 + count - 1 > u32::MAX as u64 {
+            // Subtracted, not added: a count near 2^64 would wrap past the check.
+            if count == 0 || count - 1 > u64::from(u32::MAX - first) {
                 return Err(format!("{count} addresses from {start} do not fit in IPv4"));
             }
             Ok(Resource::Ipv4 { first, count })

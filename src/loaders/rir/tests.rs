@@ -296,6 +296,27 @@ fn summary_counts_near_two_to_the_64_saturate() {
 }
 
 #[test]
+fn ipv4_counts_near_two_to_the_64_do_not_fit() {
+    for (start, count, fits) in [
+        ("1.0.0.0", u64::MAX, false),
+        ("0.0.0.1", u64::MAX - 1, false),
+        ("0.0.0.0", 1 << 32, true),
+        ("0.0.0.1", 1 << 32, false),
+        ("255.255.255.255", 1, true),
+        ("255.255.255.255", 2, false),
+    ] {
+        let line = format!("{HEAD}test|US|ipv4|{start}|{count}||allocated\n");
+        let (d, s) = read(&temp("big-count.txt", &line), OnError::Skip).unwrap();
+        assert_eq!(d.records.len(), usize::from(fits), "{start} {count}");
+        assert_eq!(
+            s.skipped.get("malformed line").is_some(),
+            !fits,
+            "{start} {count}"
+        );
+    }
+}
+
+#[test]
 fn empty_file_is_empty() {
     let (d, s) = read(&temp("empty.txt", ""), OnError::Raise).unwrap();
     assert_eq!((d, s.records), (Delegated::default(), 0));
