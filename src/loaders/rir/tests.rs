@@ -309,7 +309,7 @@ fn ipv4_counts_near_two_to_the_64_do_not_fit() {
         let (d, s) = read(&temp("big-count.txt", &line), OnError::Skip).unwrap();
         assert_eq!(d.records.len(), usize::from(fits), "{start} {count}");
         assert_eq!(
-            s.skipped.get("malformed line").is_some(),
+            s.skipped.contains_key("malformed line"),
             !fits,
             "{start} {count}"
         );
