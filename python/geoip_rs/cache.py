@@ -54,15 +54,18 @@ def database_name(data_time: datetime, digest: str) -> str:
     return f"geoip-{data_time.strftime('%Y%m%dT%H%M')}-{digest[:8]}.geoipdb"
 
 
-def databases(path: PathLike | None = None) -> list[CachedDatabase]:
-    """The cached databases, newest data first (ties: the newest build first)."""
-    folder = cache_dir(path) / "databases"
-    found = []
+def _entries(path: PathLike | None) -> list[os.DirEntry[str]]:
+    """What the databases folder holds; nothing when there is no folder yet."""
     try:
-        entries = list(os.scandir(folder))
+        return list(os.scandir(cache_dir(path) / "databases"))
     except FileNotFoundError:
         return []
-    for e in entries:
+
+
+def databases(path: PathLike | None = None) -> list[CachedDatabase]:
+    """The cached databases, newest data first (ties: the newest build first)."""
+    found = []
+    for e in _entries(path):
         m = _NAME.match(e.name)
         if m and e.is_file():
             t = datetime.strptime(m[1], "%Y%m%dT%H%M").replace(tzinfo=timezone.utc)
@@ -91,13 +94,8 @@ def sweep(path: PathLike | None = None) -> list[Path]:
     """Delete the half-written files that writers killed mid-write (a crash, a
     SIGKILL, a power cut) left in the databases folder: those whose process is
     gone. They are never read, only kept from taking disk space forever."""
-    folder = cache_dir(path) / "databases"
     gone = []
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
-    for e in entries:
+    for e in _entries(path):
         m = _TEMP.match(e.name)
         if m and e.is_file() and not _alive(int(m[1])):
             Path(e.path).unlink(missing_ok=True)
