@@ -1,11 +1,14 @@
 """Side-by-side benchmark: the pure-Python reference vs the Rust PrefixTable (and any
 peer library that happens to be importable: pytricia, py-radix, pyasn), on the full
 2014 IPv4 table and the 2015 IPv4+IPv6 table from ../shared/data; then whole GeoIP
-records: geoip_rs's bundled database against maxminddb (``pip install
-geoip_rs[compare]``) reading the GeoLite2-Country file in ../shared/data. Then the
-same on a synthetic table of today's size (about 1.05M IPv4 and 230k IPv6 prefixes,
-made by scripts/synth_table.py on first use and cached), databases built alike from
-both, and a last table of how each cost grew from the 2014/2015 size to today's.
+records: geoip_rs's bundled database against maxminddb reading the GeoLite2-Country
+file in ../shared/data and geoip2fast on its own data (the peers: ``pip install
+geoip_rs[compare]``). Then the same on a synthetic table of today's size (about
+1.05M IPv4 and 230k IPv6 prefixes, made by scripts/synth_table.py on first use and
+cached), databases built alike from both (with CAIDA's as2org), each against a
+prefix table of the same prefixes in interleaved pairs, a table of how each cost
+grew from the 2014/2015 size to today's, and last the goals (benches/goals.py):
+every figure with both sizes side by side, its target and whether it held.
 
 Prints one table: build time, memory, single lookups from a Python loop (ns per call,
 str and int input), batch lookups (lookups/s) on every core and on one, with the ratio
@@ -36,6 +39,8 @@ import geoip_rs
 import geoip_rs.reference
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import goals  # noqa: E402  (beside this script)
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 
 
@@ -89,7 +94,7 @@ def geoip_impl(cls, name):
 
 
 def peer_impls(items) -> list[Impl]:
-    """Peers, if installed (pip install pytricia py-radix pyasn)."""
+    """Peers, if installed (`pip install geoip_rs[compare]`)."""
     peers = []
     try:
         import pytricia
@@ -193,6 +198,9 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat, addrs_in
     table = impl.build(items)
     row = {"memory MB": (rss_bytes() - before) / 1e6}
     row["build s"] = median_time(lambda: impl.build(items), max(1, repeat // 2))
+    if hasattr(table, "nbytes"):
+        # Before any lookup: the mutable form alone (tree bitmap and values).
+        row["tree B/prefix"] = table.nbytes / len(items)
     if impl.batch:
         # Steady state: a first batch compiles geoip_rs's lookup form (single lookups
         # alone would do so after as many lookups as there are prefixes) and builds
@@ -215,10 +223,11 @@ def measure(impl: Impl, items, addrs_str, addrs_int, batch_arr, repeat, addrs_in
     if hasattr(table, "nbytes"):
         row["nbytes MB"] = table.nbytes / 1e6
         row["B/prefix"] = table.nbytes / len(items)
+        row["compiled B/prefix"] = row["B/prefix"] - row["tree B/prefix"]
     return row, table
 
 
-COLUMNS = ["build s", "memory MB", "nbytes MB", "B/prefix", "str ns", "str in ns", "int ns", "p50 ns", "p99 ns",
+COLUMNS = ["build s", "memory MB", "nbytes MB", "tree B/prefix", "compiled B/prefix", "str ns", "str in ns", "int ns", "p50 ns", "p99 ns",
            "p99.9 ns", "batch M/s", "1-core M/s"]
 HIGHER_IS_BETTER = {"batch M/s", "1-core M/s", "updates/s"}
 
@@ -319,7 +328,8 @@ def db_row(open_db, get, batch, addrs_str, batch_arr, repeat) -> dict:
 
 def database_rows(data: Path, addrs_str, batch_arr, repeat) -> dict[str, dict]:
     """geoip_rs.Database (the bundled sample) and, if importable, maxminddb's reader
-    on GeoLite2-Country: open time, memory, a full record per address, batches.
+    on GeoLite2-Country and geoip2fast on its own data: open time, memory, a full
+    record per address, batches.
     The data differ (routing 2014 against GeoLite2 2019), so answers are not compared;
     both return a whole record per lookup."""
     args = (addrs_str, batch_arr, repeat)
@@ -332,6 +342,17 @@ def database_rows(data: Path, addrs_str, batch_arr, repeat) -> dict[str, dict]:
         return rows
     rows[f"maxminddb {maxminddb.__version__}"] = db_row(lambda: maxminddb.open_database(str(mmdb)),
                                                         lambda db: db.get, None, *args)
+    try:
+        from importlib.metadata import version
+
+        from geoip2fast import GeoIP2Fast
+    except ImportError:
+        print("(geoip2fast not installed: pip install geoip_rs[compare])")
+        return rows
+    # Pure Python with its own data (country and AS): the ASN file, so that each
+    # answer has both, as ours do.
+    rows[f"geoip2fast {version('geoip2fast')}"] = db_row(
+        lambda: GeoIP2Fast(geoip2fast_data_file="geoip2fast-asn.dat.gz"), lambda db: db.lookup, None, *args)
     return rows
 
 
@@ -401,34 +422,49 @@ def load_script(name: str):
     return module
 
 
-def database_growth_rows(data: Path, today: Path, addrs_str, batch_arr, repeat) -> dict[str, dict]:
+def database_growth_rows(data: Path, today: Path, addrs_str, batch_arr, repeat) -> tuple[dict, dict]:
     """geoip_rs databases built alike (the RIR files and AS names of the bundled
-    sample) from the 2014 IPv4 + 2015 IPv6 tables and from today's synthetic one:
-    build time (one run), file size, then as ``db_row``."""
+    sample, and CAIDA's as2org) from the 2014 IPv4 + 2015 IPv6 tables and from
+    today's synthetic one, each in a child process (its time and peak RSS); file
+    size, then as ``db_row``; and each against a prefix table of the same prefixes
+    (``goals.paired``)."""
     sources = load_script("build_sample_db").sources(data)
-    rows = {}
+    as2org = [str(data / "as2org" / "20170401.as-org2info.txt.gz")]
+    rows, pairs = {}, {}
     with tempfile.TemporaryDirectory(prefix="geoip_rs_compare_") as out:
         v6 = Path(out) / "ipasn6_20151101_v6.dat"
         with open(v6, "w") as f:
             f.writelines(f"{p}\t{a}\n" for p, a in read_ipasn(data / "ipasn" / "ipasn6_20151101.dat.gz") if ":" in p)
         for label, ipasn in (("then", [data / "ipasn" / "ipasn_20140513.dat.gz", v6]), ("today", [today])):
             path = Path(out) / f"{label}.geoipdb"
-            t0 = time.perf_counter()
-            geoip_rs.build_database(path, ipasn=[str(p) for p in ipasn], delegated=sources["delegated"],
-                                    asnames=sources["asnames"], on_error="skip").close()
-            built = time.perf_counter() - t0
+            built = goals.build_in_child(path, ipasn=[str(p) for p in ipasn], delegated=sources["delegated"],
+                                         asnames=sources["asnames"], as2org=as2org, on_error="skip")
             row = db_row(lambda: geoip_rs.open(path), lambda db: db.lookup, lambda db, a: db.lookup_batch(a),
                          addrs_str, batch_arr, repeat)
-            rows[label] = {"build s": built, "file MB": path.stat().st_size / 1e6, **row}
+            prefixes = sum(len(read_ipasn_any(p)) for p in ipasn)
+            rows[label] = {**built, "file MB": path.stat().st_size / 1e6,
+                           "file B/prefix": path.stat().st_size / prefixes, **row}
+            items = [r for p in ipasn for r in read_ipasn_any(p)]
+            pairs[label] = goals.paired(path, items, addrs_str, batch_arr)
             gc.collect()  # the mapped files, before the directory goes
-    return rows
+    return rows, pairs
+
+
+def read_ipasn_any(path: Path) -> list[tuple[str, int]]:
+    """An ipasn file, gzipped or not."""
+    if str(path).endswith(".gz"):
+        return read_ipasn(path)
+    with open(path) as f:
+        return [(p, int(a)) for p, a in (line.split("\t") for line in f if line.strip() and not line.startswith(";"))]
 
 
 #: What the growth table shows: every figure of geoip_rs, the main ones of the rest.
-GROWTH = {"IPv4": ["build s", "memory MB", "nbytes MB", "B/prefix", "str ns", "str in ns", "int ns", "p50 ns",
+GROWTH = {"IPv4": ["build s", "memory MB", "nbytes MB", "tree B/prefix", "compiled B/prefix", "str ns",
+                   "str in ns", "int ns", "p50 ns", "p99 ns", "batch M/s", "1-core M/s"],
+          "IPv6": ["build s", "memory MB", "nbytes MB", "tree B/prefix", "compiled B/prefix", "str ns",
                    "p99 ns", "batch M/s", "1-core M/s"],
-          "IPv6": ["build s", "memory MB", "nbytes MB", "B/prefix", "str ns", "p99 ns", "batch M/s", "1-core M/s"],
-          "database": ["build s", "file MB", "memory MB", "open ms", "str ns", "p99 ns", "batch M/s"]}
+          "database": ["build s", "peak RSS MB", "file MB", "file B/prefix", "memory MB", "open ms", "str ns",
+                       "p99 ns", "batch M/s"]}
 PEER_GROWTH = ["build s", "memory MB", "str ns", "str in ns"]
 
 
@@ -463,11 +499,13 @@ def today_tables(args, then: dict) -> None:
     rows4, tables, batch, addrs_str = ipv4_section(title, items, impls, args, rng)
     del tables
     rows6 = ipv6_section(title, items6, impls, args, rng)
-    dbs = database_growth_rows(args.data, path, addrs_str, batch, args.repeat)
+    dbs, pairs = database_growth_rows(args.data, path, addrs_str, batch, args.repeat)
     then = {**then, "database": {"geoip_rs Database": dbs["then"]}}
     now = {"IPv4": rows4, "IPv6": rows6, "database": {"geoip_rs Database": dbs["today"]},
            "prefixes": {"IPv4": len(items), "IPv6": len(items6)}}
     print_growth(then, now)
+    goals.print_goals({**then, "database": dbs["then"], "pairs": pairs["then"]},
+                      {**now, "database": dbs["today"], "pairs": pairs["today"]})
 
 
 def main() -> None:

@@ -68,3 +68,19 @@ mod tests {
         assert_eq!(filled(2, 9i64).unwrap(), [9, 9]);
     }
 }
+
+/// Room in `v` for `extra` more items, growing a large vector by a quarter of its
+/// length rather than doubling it: a table of a million prefixes, just past a power
+/// of two, held nearly twice the memory it used. Each item is still moved a
+/// bounded number of times (about four, against one), and the allocator moves
+/// large blocks by remapping their pages rather than copying them.
+pub fn reserve_gently<T>(v: &mut Vec<T>, extra: usize) {
+    if v.len() + extra <= v.capacity() {
+        return;
+    }
+    let step = match v.len() < 1 << 16 {
+        true => v.len().max(16),
+        false => v.len() / 4,
+    };
+    v.reserve_exact(step.max(extra));
+}

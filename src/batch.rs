@@ -132,6 +132,7 @@ macro_rules! split_tuple {
 
 split_tuple!(A 0, B 1);
 split_tuple!(A 0, B 1, C 2);
+split_tuple!(A 0, B 1, C 2, D 3, E 4);
 split_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 split_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 

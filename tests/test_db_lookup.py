@@ -121,6 +121,56 @@ def test_record_api(db):
         r.asn = 1  # type: ignore[misc]
 
 
+def test_records_made_when_read_match_the_batch_and_outlive_close(full_db):
+    """A record keeps what the lookup found and makes its other fields when one is
+    read: they must be the batch's (its own path through the core), and still
+    readable after the database is closed."""
+    rng = np.random.default_rng(61)
+    v6_nets = [p for p, _ in full_db if p.version == 6]
+    v6 = [str(v6_nets[i].network_address + 1) for i in rng.integers(0, len(v6_nets), 500)]
+    addrs = [ip4(a) for a in v4_addresses(1500, seed=62)] + v6
+    cols = full_db.lookup_batch(addrs, details=True)
+    other = geoip_rs.open(full_db.path)
+    records = [other.lookup(a) for a in addrs]
+    other.close()
+    with pytest.raises(ValueError, match="closed"):
+        other.lookup("8.8.8.8")
+    assert sum(r is not None for r in records) > 1000
+    for i, (a, r) in enumerate(zip(addrs, records)):
+        assert (r is not None) == cols["found"][i], a
+        if r is None:
+            continue
+        got = (str(r.prefix), r.asn, r.as_name, r.org_id, r.org_name, r.registry,
+               (r.country or "").encode(), (r.country_source or "").encode())
+        want = (cols["prefix"][i], cols["asn"][i], cols["as_name"][i], cols["org_id"][i],
+                cols["org_name"][i], cols["registry"][i], cols["country"][i], cols["country_source"][i])
+        assert got == want, a
+        assert r == full_db.lookup(a) and r.to_dict() == full_db.lookup(a).to_dict()
+
+
+def test_records_join_the_garbage_collector_only_when_they_hold_objects(db):
+    """Untracked while they hold only Rust values (a loop of them costs no
+    collections), tracked once they keep an ipaddress object, so that a cycle
+    through one is still collected."""
+    import gc
+    import weakref
+
+    r = db.lookup("8.8.8.8")
+    assert not gc.is_tracked(r)
+    assert r.country == "US" and not gc.is_tracked(r)
+    assert r.prefix is r.prefix and r.address is r.address and gc.is_tracked(r)
+
+    class Marker:
+        pass
+
+    marker = Marker()
+    gone = weakref.ref(marker)
+    r.prefix.cycle = (r, marker)  # record -> network -> its dict -> record
+    del r, marker
+    gc.collect()
+    assert gone() is None
+
+
 # ---- keys and bad keys ----------------------------------------------------------------
 
 

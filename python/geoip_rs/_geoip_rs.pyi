@@ -573,7 +573,14 @@ address; the RIR delegation of the AS number; the country at the end of the AS n
 @final
 class Record:
     """What the database says about one address. Frozen, hashable, picklable;
-    ``to_dict()`` gives the fields in order."""
+    ``to_dict()`` gives the fields in order.
+
+    A record from ``Database.lookup`` holds what the lookup found (address,
+    prefix, AS) and makes its other fields the first time one is read, so a
+    lookup costs little more than a bare table's; it keeps its database's file
+    mapped until it is dropped, so its fields can be read after ``close()``.
+    ``address`` and ``prefix`` are made once and then returned as the same
+    objects."""
 
     def __new__(
         cls,
@@ -775,7 +782,8 @@ class Database:
     def _summary(self, by: Literal["asn", "country"] = "asn") -> dict[str, list[Any]]: ...
     def _export(self, format: str, start: int, count: int) -> tuple[str, int]: ...
     def close(self) -> None:
-        """Unmap the file; a batch running in another thread finishes first."""
+        """Unmap the file once nothing uses it: a batch running in another thread
+        finishes first, and records from ``lookup`` keep it until they go."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> None: ...
     def __repr__(self) -> str: ...

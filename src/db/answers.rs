@@ -2,6 +2,7 @@
 //! and RIR block, answered a block of addresses at a time, with the two tries
 //! (routes and RIR blocks) walked interleaved.
 
+use super::facts::RouteFacts;
 use super::history::time::SnapshotTimes;
 use super::layout::NONE;
 use super::query::{Hit, Record};
@@ -15,7 +16,7 @@ use std::net::IpAddr;
 
 /// Addresses a batch answers at a time: small enough for the leaves and answers to
 /// stay in the first-level cache.
-const BLOCK: usize = 1024;
+pub(super) const BLOCK: usize = 1024;
 
 /// One answer of a batch: `route` is [`NONE`] for an address no prefix covers.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -115,7 +116,7 @@ impl<'a> View<'a> {
 
     /// The answer for one address from its leaves in the two tries, at `at`.
     #[inline]
-    fn answer(&self, leaf: u32, block_leaf: u32, at: At<'_>) -> Answer {
+    pub(super) fn answer(&self, leaf: u32, block_leaf: u32, at: At<'_>) -> Answer {
         let block = unpack(block_leaf).map_or(NONE, |(_, i)| i);
         let Some((len, route)) = unpack(leaf) else {
             return Answer {
@@ -170,23 +171,49 @@ impl<'a> View<'a> {
 
     /// [`View::answers`] with each address at its snapshot.
     pub fn answers_at(&self, keys: Keys, snaps: Snapshots, mut emit: impl FnMut(usize, &Answer)) {
+        self.answers_in(keys, snaps, None, |lo, block| {
+            for (i, a) in block.iter().enumerate() {
+                emit(lo + i, a);
+            }
+        })
+    }
+
+    /// [`View::answers_at`] for columns that need no RIR block where the route
+    /// decides the country (those rows' `block` is [`NONE`]), given a block of
+    /// rows at a time: `emit(first row, answers)`.
+    pub fn column_answers(&self, keys: Keys, snaps: Snapshots, emit: impl FnMut(usize, &[Answer])) {
+        self.answers_in(keys, snaps, self.route_facts(keys.len(), snaps), emit)
+    }
+
+    /// [`View::answers_at`] a block at a time, from the routes' `facts` where
+    /// given (see [`View::answers_by_route`]).
+    fn answers_in(
+        &self,
+        keys: Keys,
+        snaps: Snapshots,
+        facts: Option<&[RouteFacts]>,
+        mut emit: impl FnMut(usize, &[Answer]),
+    ) {
         let mut buf = [Answer::default(); BLOCK];
         let mut keys6 = Vec::with_capacity(BLOCK);
         for lo in (0..keys.len()).step_by(BLOCK) {
             let range = lo..keys.len().min(lo + BLOCK);
             let (part, snaps) = (keys.slice(range.clone()), snaps.slice(range));
             let out = &mut buf[..part.len()];
-            match part {
-                Keys::V4(addrs) => self.lookup_keys(self.v4.trie, self.rir4, addrs, snaps, out),
-                Keys::V6(rows) => {
+            let (v4, v6) = ((self.v4.trie, self.rir4), (self.v6.trie, self.rir6));
+            match (part, facts) {
+                (Keys::V4(addrs), Some(f)) => self.answers_by_route(v4, addrs, f, out),
+                (Keys::V4(addrs), None) => self.lookup_keys(v4.0, v4.1, addrs, snaps, out),
+                (Keys::V6(rows), _) => {
                     v6_keys(rows, &mut keys6);
-                    self.lookup_keys(self.v6.trie, self.rir6, &keys6, snaps, out)
+                    match facts {
+                        Some(f) => self.answers_by_route(v6, &keys6, f, out),
+                        None => self.lookup_keys(v6.0, v6.1, &keys6, snaps, out),
+                    }
                 }
-                Keys::Mixed(addrs) => self.lookup_many(addrs, snaps, out),
+                (Keys::Mixed(addrs), _) => self.lookup_many_in(addrs, snaps, facts, out),
             }
-            for (i, a) in out.iter().enumerate() {
-                emit(lo + i, a);
-            }
+            emit(lo, out);
         }
     }
 
@@ -235,6 +262,17 @@ impl<'a> View<'a> {
     /// addresses of a block are gathered and answered as arrays (interleaved, as
     /// [`View::lookup_v4_many`]), then put back in order.
     pub fn lookup_many(&self, addrs: &[IpAddr], snaps: Snapshots, out: &mut [Answer]) {
+        self.lookup_many_in(addrs, snaps, None, out)
+    }
+
+    /// [`View::lookup_many`], from the routes' `facts` where given.
+    fn lookup_many_in(
+        &self,
+        addrs: &[IpAddr],
+        snaps: Snapshots,
+        facts: Option<&[RouteFacts]>,
+        out: &mut [Answer],
+    ) {
         let (mut v4, mut v6) = (Gathered::default(), Gathered::default());
         let mut buf = [Answer::default(); BLOCK];
         for (lo, (part, o)) in addrs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)).enumerate() {
@@ -248,10 +286,16 @@ impl<'a> View<'a> {
                 };
             }
             let out4 = &mut buf[..v4.keys.len()];
-            self.lookup_keys(self.v4.trie, self.rir4, &v4.keys, v4.snaps(snaps), out4);
+            match facts {
+                Some(f) => self.answers_by_route((self.v4.trie, self.rir4), &v4.keys, f, out4),
+                None => self.lookup_keys(self.v4.trie, self.rir4, &v4.keys, v4.snaps(snaps), out4),
+            }
             v4.put_back(out4, o);
             let out6 = &mut buf[..v6.keys.len()];
-            self.lookup_keys(self.v6.trie, self.rir6, &v6.keys, v6.snaps(snaps), out6);
+            match facts {
+                Some(f) => self.answers_by_route((self.v6.trie, self.rir6), &v6.keys, f, out6),
+                None => self.lookup_keys(self.v6.trie, self.rir6, &v6.keys, v6.snaps(snaps), out6),
+            }
             v6.put_back(out6, o);
         }
     }

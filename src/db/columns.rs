@@ -2,7 +2,7 @@
 //! `Database.lookup_batch` returns as numpy arrays, and the per-row details (prefix
 //! and names) for the text columns.
 
-use super::answers::{Answer, Snapshots};
+use super::answers::Snapshots;
 use super::country::CountrySource;
 use super::layout::NONE;
 use super::read::View;
@@ -45,9 +45,10 @@ pub struct Columns {
     /// One of [`SOURCE_CODES`].
     pub country_source: Vec<[u8; 10]>,
     /// The route (origin list) of each row, [`NONE`] for a miss: what
-    /// [`View::detail`] needs.
+    /// [`View::detail`] needs. Empty unless the batch was asked to keep its rows'.
     pub route: Vec<u32>,
-    /// The snapshot that answered each row ([`NONE`]: a time before the first).
+    /// The snapshot that answered each row ([`NONE`]: a time before the first);
+    /// empty as `route`.
     pub snapshot: Vec<u32>,
 }
 
@@ -63,15 +64,17 @@ pub struct Detail<'a> {
 }
 
 impl Columns {
-    fn new(n: usize) -> Result<Self, OutOfMemory> {
+    /// Columns for `n` rows, with or without their `rows`' routes and snapshots.
+    fn new(n: usize, rows: bool) -> Result<Self, OutOfMemory> {
+        let kept = if rows { n } else { 0 };
         Ok(Columns {
             found: alloc::zeroed(n)?,
             asn: alloc::zeroed(n)?,
             prefix_len: alloc::zeroed(n)?,
             country: alloc::zeroed(n)?,
             country_source: alloc::zeroed(n)?,
-            route: alloc::zeroed(n)?,
-            snapshot: alloc::zeroed(n)?,
+            route: alloc::zeroed(kept)?,
+            snapshot: alloc::zeroed(kept)?,
         })
     }
 
@@ -92,7 +95,9 @@ impl Columns {
             self.prefix_len[i] = 0;
             self.country[i] = [0; 2];
             self.country_source[i] = SOURCE_CODES[0];
-            self.route[i] = NONE;
+            if let Some(r) = self.route.get_mut(i) {
+                *r = NONE;
+            }
         }
     }
 }
@@ -105,40 +110,97 @@ impl<'a> View<'a> {
 
     /// [`View::columns`] with each address at its snapshot.
     pub fn columns_at(&self, keys: Keys, snaps: Snapshots) -> Result<Columns, OutOfMemory> {
+        self.columns_in(keys, snaps, true)
+    }
+
+    /// [`View::columns_at`] without the rows' routes and snapshots (a third of
+    /// the bytes a batch writes), for a batch that needs neither the text columns
+    /// nor the snapshot that answered.
+    pub fn bare_columns_at(&self, keys: Keys, snaps: Snapshots) -> Result<Columns, OutOfMemory> {
+        self.columns_in(keys, snaps, false)
+    }
+
+    fn columns_in(&self, keys: Keys, snaps: Snapshots, rows: bool) -> Result<Columns, OutOfMemory> {
         match self.resolved(keys.len(), snaps) {
-            Some(r) => self.with_resolved(&r).fill_columns(keys, snaps),
-            None => self.fill_columns(keys, snaps),
+            Some(r) => self.with_resolved(&r).fill_columns(keys, snaps, rows),
+            None => self.fill_columns(keys, snaps, rows),
         }
     }
 
-    fn fill_columns(&self, keys: Keys, snaps: Snapshots) -> Result<Columns, OutOfMemory> {
-        let mut c = Columns::new(keys.len())?;
-        let parts = (
-            &mut c.found[..],
-            &mut c.asn[..],
-            &mut c.prefix_len[..],
-            &mut c.country[..],
-            &mut c.country_source[..],
-            &mut c.route[..],
-            &mut c.snapshot[..],
-        );
-        for_chunks(
-            parts,
-            |start, (found, asn, len, cc, source, route, snap)| {
-                let range = start..start + found.len();
-                let (keys, snaps) = (keys.slice(range.clone()), snaps.slice(range));
-                self.answers_at(keys, snaps, |i, a: &Answer| {
-                    found[i] = a.route != NONE;
-                    asn[i] = a.asn;
-                    len[i] = a.prefix_len;
-                    cc[i] = a.country;
-                    source[i] = SOURCE_CODES[a.country_source as usize];
-                    route[i] = a.route;
-                    snap[i] = a.snapshot;
-                })
-            },
-        );
+    fn fill_columns(
+        &self,
+        keys: Keys,
+        snaps: Snapshots,
+        rows: bool,
+    ) -> Result<Columns, OutOfMemory> {
+        let mut c = Columns::new(keys.len(), rows)?;
+        let (found, asn, len) = (&mut c.found[..], &mut c.asn[..], &mut c.prefix_len[..]);
+        let (cc, source) = (&mut c.country[..], &mut c.country_source[..]);
+        match rows {
+            true => {
+                let parts = (
+                    found,
+                    asn,
+                    len,
+                    cc,
+                    source,
+                    &mut c.route[..],
+                    &mut c.snapshot[..],
+                );
+                for_chunks(
+                    parts,
+                    |start, (found, asn, len, cc, source, route, snap)| {
+                        let part = (found, asn, len, cc, source);
+                        self.fill_part(keys, snaps, start, part, Some((route, snap)))
+                    },
+                )
+            }
+            false => for_chunks((found, asn, len, cc, source), |start, part| {
+                self.fill_part(keys, snaps, start, part, None)
+            }),
+        }
         Ok(c)
+    }
+
+    /// The rows from `start` of the columns, `part`, and where kept, their routes
+    /// and snapshots.
+    #[allow(clippy::type_complexity)]
+    fn fill_part(
+        &self,
+        keys: Keys,
+        snaps: Snapshots,
+        start: usize,
+        (found, asn, len, cc, source): (
+            &mut [bool],
+            &mut [u32],
+            &mut [u8],
+            &mut [[u8; 2]],
+            &mut [[u8; 10]],
+        ),
+        mut rows: Option<(&mut [u32], &mut [u32])>,
+    ) {
+        let range = start..start + found.len();
+        let (keys, snaps) = (keys.slice(range.clone()), snaps.slice(range));
+        self.column_answers(keys, snaps, |lo, answers| {
+            let r = lo..lo + answers.len();
+            let cols = found[r.clone()].iter_mut().zip(&mut asn[r.clone()]);
+            let cols = cols.zip(&mut len[r.clone()]).zip(&mut cc[r.clone()]);
+            for ((((found, asn), len), cc), (source, a)) in
+                cols.zip(source[r.clone()].iter_mut().zip(answers))
+            {
+                *found = a.route != NONE;
+                *asn = a.asn;
+                *len = a.prefix_len;
+                *cc = a.country;
+                *source = SOURCE_CODES[a.country_source as usize];
+            }
+            if let Some((route, snap)) = rows.as_mut() {
+                for ((route, snap), a) in route[r.clone()].iter_mut().zip(&mut snap[r]).zip(answers)
+                {
+                    (*route, *snap) = (a.route, a.snapshot);
+                }
+            }
+        });
     }
 
     /// The details of row `i` of `columns` for address `addr`; `None` for a miss.

@@ -10,6 +10,7 @@
 //! - [`country`]: the country sources and the order they are tried in, the one
 //!   country fallback chain ([`CountryOrder::first_known`]).
 //! - [`answers`]: a batch's lookups, a block of addresses at a time.
+//! - [`facts`]: what a batch answers from a route alone, made once per file.
 //! - [`columns`]: a batch's answers as columns, filled on every core.
 //! - [`arrow`]: a batch's records as Arrow record batches (the columns' names and
 //!   types follow from the schema).
@@ -32,6 +33,7 @@ pub mod build;
 pub mod columns;
 pub mod country;
 pub mod export;
+pub mod facts;
 pub mod file;
 pub mod history;
 pub mod kinds;
@@ -55,7 +57,7 @@ pub use file::DbError;
 pub use history::queries::Subject;
 pub use kinds::SourceKind;
 pub use provenance::{Metadata, SourceInfo};
-pub use query::{AsRecord, Hit, Record, Tally};
+pub use query::{AsRecord, Found, Hit, Record, Tally};
 pub use read::{Database, View};
 pub use schema::{Field, FieldType, FieldValue, OwnedRecord, RECORD_FIELDS};
 pub use sources::BuildOptions;
@@ -65,5 +67,7 @@ pub use summary::{AsRow, CountryRow, SummaryBy};
 mod arrow_tests;
 #[cfg(test)]
 mod country_tests;
+#[cfg(test)]
+mod facts_tests;
 #[cfg(test)]
 pub(crate) mod tests;

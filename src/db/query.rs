@@ -3,7 +3,7 @@
 
 use super::country::{country_text, CountrySource};
 use super::layout::{cc_str, find_range, AsInfo, RirInfo, Stored, NONE};
-use super::read::{Family, View};
+use super::read::{Database, Family, View};
 use super::versions::{own_route, At, TIMELINE};
 use crate::ip::IpPrefix;
 use crate::key::{Key, Prefix};
@@ -16,6 +16,37 @@ use std::net::IpAddr;
 pub struct Hit {
     pub prefix: IpPrefix,
     pub route: u32,
+}
+
+/// Where an address was found: the little a lookup reads (its prefix, route and
+/// primary origin), from which [`Database::record_found`] makes the whole
+/// [`Record`] when it is asked for. Python's `Record` keeps this, so that a lookup
+/// costs about what a bare table's does and the names and the country, which
+/// take another trie walk and several reads, are made only for the records whose
+/// fields are read.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub address: IpAddr,
+    /// The length of the prefix `address` is in (kept rather than the prefix, to
+    /// keep a Python record small).
+    pub prefix_len: u8,
+    pub route: u32,
+    pub asn: u32,
+    /// The snapshot of the view that found it.
+    pub snapshot: u32,
+}
+
+impl Found {
+    pub fn prefix(&self) -> IpPrefix {
+        IpPrefix::new(self.address, self.prefix_len, false).expect("a length the trie gave")
+    }
+
+    pub fn hit(&self) -> Hit {
+        Hit {
+            prefix: self.prefix(),
+            route: self.route,
+        }
+    }
 }
 
 /// Everything the database says about one address.
@@ -306,6 +337,19 @@ impl<'a> View<'a> {
         )
     }
 
+    /// Where `addr` is found; `None` where [`View::record`] gives none.
+    pub fn find(&self, addr: IpAddr) -> Option<Found> {
+        let hit = self.lookup(addr)?;
+        let asn = *self.origins(hit.route).first()?;
+        Some(Found {
+            address: addr,
+            prefix_len: hit.prefix.prefix_len(),
+            route: hit.route,
+            asn,
+            snapshot: self.at.snapshot,
+        })
+    }
+
     /// The full record of `addr`; `None` if no prefix covers it.
     pub fn record(&self, addr: IpAddr) -> Option<Record<'a>> {
         let hit = self.lookup(addr)?;
@@ -504,6 +548,24 @@ impl<'a> View<'a> {
         out.into_iter()
             .map(|(k, (t, ases))| (k, (t, ases.len() as u64)))
             .collect()
+    }
+}
+
+impl Database {
+    /// The record of what [`View::find`] found in this file: the one
+    /// [`View::record`] gives for the same address at the same snapshot.
+    pub fn record_found(&self, f: &Found) -> Option<Record<'_>> {
+        self.view_at(f.snapshot).describe(f.address, f.hit())
+    }
+
+    /// The country and its source in [`Database::record_found`]'s record, without
+    /// the rest of it (no names to copy, and where a batch has made the routes'
+    /// facts, mostly no RIR block to look up).
+    pub fn country_found(&self, f: &Found) -> (Option<&'static str>, Option<CountrySource>) {
+        match self.view_at(f.snapshot).country_found(f) {
+            Some((cc, source)) => (country_text(cc), Some(source)),
+            None => (None, None),
+        }
     }
 }
 

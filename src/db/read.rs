@@ -1,8 +1,7 @@
 //! An opened database: the file mapped, checked once, and read in place.
 //!
 //! [`Database::view`] gives a [`View`], plain slices over the map, which all the
-//! queries use; building one is a few bounds checks, so it is done per call rather
-//! than kept (keeping it would tie the struct to its own map).
+//! queries use; it is found once on open and kept beside the map.
 //!
 //! What opening checks, in constant time so that opening costs the same for any size:
 //! the container (magic, version, length; the checksum, which reads the whole file,
@@ -15,6 +14,7 @@
 
 use super::build::MMDB_COUNTRY_COUNT;
 use super::country::{CountryOrder, CountrySource};
+use super::facts::FactsCell;
 use super::file::{DbError, DbFile};
 use super::layout::{AsInfo, OrgInfo, RirInfo, Section, Stored};
 use super::provenance::Metadata;
@@ -23,22 +23,34 @@ use super::versions::{At, VTrie};
 use crate::key::Key;
 use crate::poptrie::PoptrieRef;
 use bytemuck::{cast_slice, try_cast_slice, Pod};
-use std::ops::Range;
 use std::path::Path;
 
 pub struct Database {
-    file: DbFile,
+    mapped: Mapped,
     meta: Metadata,
-    /// Where each section lies in the file, indexed by [`Section::index`] (a
-    /// history's sections empty in a one-date file).
-    ranges: Vec<Range<usize>>,
     history: bool,
-    /// The order of the country sources the file answers with.
-    order: CountryOrder,
     /// A one-date file's data time (seconds), or the beginning of time for one
     /// without a date, as the time of its one snapshot.
     taken: [i64; 1],
 }
+
+/// What views borrow: the mapped file, and the routes' facts at the newest
+/// snapshot, made by the first large batch.
+struct Owner {
+    file: DbFile,
+    facts: FactsCell,
+}
+
+// The view is found once on open and kept beside the map it borrows from (a
+// struct that borrows from itself, which self_cell makes safe): finding it from
+// the sections on each call cost a tenth of a single lookup from Python.
+self_cell::self_cell!(
+    struct Mapped {
+        owner: Owner,
+        #[covariant]
+        dependent: View,
+    }
+);
 
 /// One family's routed prefixes (in a history, every snapshot's).
 #[derive(Copy, Clone)]
@@ -57,6 +69,8 @@ pub struct View<'a> {
     pub at: At<'a>,
     /// The order the country sources are tried in.
     pub order: CountryOrder,
+    /// Where the file keeps its routes' facts (none for a view of bytes alone).
+    pub facts: Option<&'a FactsCell>,
     /// Each snapshot's time (Unix seconds); empty for a one-date file.
     pub times: &'a [i64],
     pub v4: Family<'a, u32>,
@@ -113,12 +127,26 @@ impl Database {
         check(bytes, history).map_err(|m| file.invalid(m))?;
         let taken = [meta.data_time().map_or(i64::MIN, |(_, t)| t)];
         let order = country_order(&meta).map_err(|m| file.invalid(m))?;
-        Ok(Database {
+        let owner = Owner {
             file,
+            facts: FactsCell::default(),
+        };
+        let mapped = Mapped::new(owner, |o| {
+            let v = make_view(
+                |s| &o.file.bytes()[ranges[s.index()].clone()],
+                false,
+                history,
+            );
+            View {
+                order,
+                facts: Some(&o.facts),
+                ..v.expect("unchecked views do not fail")
+            }
+        });
+        Ok(Database {
+            mapped,
             meta,
-            ranges,
             history,
-            order,
             taken,
         })
     }
@@ -134,7 +162,7 @@ impl Database {
     }
 
     pub fn path(&self) -> &Path {
-        self.file.path()
+        self.mapped.borrow_owner().file.path()
     }
 
     pub fn metadata(&self) -> &Metadata {
@@ -143,20 +171,12 @@ impl Database {
 
     /// Size of the file in bytes.
     pub fn file_size(&self) -> usize {
-        self.file.len()
+        self.mapped.borrow_owner().file.len()
     }
 
     /// The arrays, read in place, at the newest snapshot.
     pub fn view(&self) -> View<'_> {
-        let v = make_view(
-            |s| &self.file.bytes()[self.ranges[s.index()].clone()],
-            false,
-            self.history,
-        );
-        View {
-            order: self.order,
-            ..v.expect("unchecked views do not fail")
-        }
+        *self.mapped.borrow_dependent()
     }
 
     /// The arrays as they read at snapshot `s` (0 is the oldest).
@@ -290,6 +310,7 @@ fn make_view<'a>(
     let times: &[i64] = arr!(S::SnapTime);
     Ok(View {
         order: CountryOrder::DEFAULT,
+        facts: None,
         at: At {
             snapshot: times.len().saturating_sub(1) as u32,
             timeline: arr!(S::Timeline),

@@ -34,8 +34,16 @@ fn opts() -> ReadOptions<'static> {
 }
 
 pub(crate) fn small_db(name: &str) -> PathBuf {
+    small_db_in(name, None)
+}
+
+/// [`small_db`] with its countries in `order` (else the default).
+pub(crate) fn small_db_in(name: &str, order: Option<CountryOrder>) -> PathBuf {
     let f = |n: &str, text: &str| temp_file("db", n, text);
     let mut b = DbBuilder::new();
+    if let Some(order) = order {
+        b.set_country_order(order);
+    }
     b.read_ipasn(&f("t.ipasn", IPASN), &mut opts()).unwrap();
     b.read_pfx2as(&f("t.pfx2as", PFX2AS), &mut opts()).unwrap();
     b.read_as2org(&f("t.as2org", AS2ORG), &mut opts()).unwrap();

@@ -87,6 +87,7 @@ impl<V: SlotValue> Slots<V> {
                 id
             }
             None => {
+                crate::alloc::reserve_gently(&mut self.slots, 1);
                 self.slots.push(Some(v));
                 (self.slots.len() - 1) as u32
             }

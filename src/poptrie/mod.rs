@@ -431,7 +431,7 @@ const PREFETCH_ABOVE: usize = 1 << 20;
 /// Ask for the cache line at `p`. A prefetch never faults, so `p` may point anywhere
 /// (lookups in damaged bytes ask for lines past the end; it is only a hint).
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching only hints the cache and never faults.
     unsafe {

@@ -113,11 +113,11 @@ impl PyDatabase {
     }
 
     #[pyo3(signature = (ip, at = None))]
-    fn lookup(
+    fn lookup<'py>(
         &self,
-        ip: &Bound<'_, PyAny>,
-        at: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Option<Record>> {
+        ip: &Bound<'py, PyAny>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, Record>>> {
         let addr = convert::address(ip)?;
         let db = self.db()?;
         let view = match at {
@@ -127,16 +127,17 @@ impl PyDatabase {
                 None => return Ok(None),
             },
         };
-        Ok(view.record(addr).map(Record::from_core))
+        let found = view.find(addr);
+        found.map(|f| Record::found(ip.py(), db, f)).transpose()
     }
 
     /// Same as `lookup` (the name maxminddb's reader uses).
     #[pyo3(signature = (ip, at = None))]
-    fn get(
+    fn get<'py>(
         &self,
-        ip: &Bound<'_, PyAny>,
-        at: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Option<Record>> {
+        ip: &Bound<'py, PyAny>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, Record>>> {
         self.lookup(ip, at)
     }
 
@@ -334,8 +335,13 @@ impl PyDatabase {
         let db = self.db()?;
         with_keys(addresses, on_error, |keys, valid| {
             let rows = times::RowsAt::new(&db, at, keys.len())?;
+            let keep_rows = details || at.is_some();
             let cols = py.detach(|| {
-                let mut c = rows.view(&db).columns_at(keys, rows.snapshots())?;
+                let (v, snaps) = (rows.view(&db), rows.snapshots());
+                let mut c = match keep_rows {
+                    true => v.columns_at(keys, snaps)?,
+                    false => v.bare_columns_at(keys, snaps)?,
+                };
                 valid.inspect(|v| c.mask(v));
                 Ok::<_, OutOfMemory>(c)
             })?;

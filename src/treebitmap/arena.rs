@@ -53,6 +53,7 @@ impl<T: Copy + Default> Arena<T> {
             start + n <= u32::MAX as usize,
             "tree bitmap arena is full (2^32 items)"
         );
+        crate::alloc::reserve_gently(&mut self.items, n);
         self.items.resize(start + n, T::default());
         start as u32
     }
