@@ -447,6 +447,7 @@ def database_growth_rows(data: Path, today: Path, addrs_str, batch_arr, repeat) 
             items = [r for p in ipasn for r in read_ipasn_any(p)]
             pairs[label] = goals.paired(path, items, addrs_str, batch_arr)
             gc.collect()  # the mapped files, before the directory goes
+        rows["today"]["rib build"] = goals.rib_build(sources, as2org, out)
     return rows, pairs
 
 
@@ -505,7 +506,8 @@ def today_tables(args, then: dict) -> None:
            "prefixes": {"IPv4": len(items), "IPv6": len(items6)}}
     print_growth(then, now)
     goals.print_goals({**then, "database": dbs["then"], "pairs": pairs["then"]},
-                      {**now, "database": dbs["today"], "pairs": pairs["today"]})
+                      {**now, "database": dbs["today"], "pairs": pairs["today"],
+                       "rib build": dbs["today"].pop("rib build")})
 
 
 def main() -> None:

@@ -36,9 +36,12 @@ impl CompiledTable {
             .iter()
             .map(|(p, id)| (p, canonical(id)))
             .collect();
+        // A family without prefixes gets the smallest direct level: IPv4's default
+        // is 1 MiB, which an IPv6-only table would hold for nothing.
+        let bits = |n: usize, default: u8| if n == 0 { 1 } else { default };
         Ok(CompiledTable {
-            v4: Poptrie::build(&v4, default_direct_bits::<u32>())?,
-            v6: Poptrie::build(&v6, default_direct_bits::<u128>())?,
+            v4: Poptrie::build(&v4, bits(v4.len(), default_direct_bits::<u32>()))?,
+            v6: Poptrie::build(&v6, bits(v6.len(), default_direct_bits::<u128>()))?,
         })
     }
 
