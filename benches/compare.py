@@ -33,10 +33,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+# numpy's OpenBLAS threads spin on the cores after numpy starts them, which only
+# adds noise here (nothing below calls BLAS).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import geoip_rs
-import geoip_rs.reference
+import numpy as np  # noqa: E402
+
+import geoip_rs  # noqa: E402
+import geoip_rs.reference  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

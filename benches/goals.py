@@ -85,15 +85,16 @@ def paired(db_path, items, addrs_str, batch, pairs: int = PAIRS) -> dict:
 
 def build_in_child(path, **sources) -> dict:
     """`geoip_rs.build_database(path, **sources)` in a fresh child process: its
-    seconds and its own peak RSS (the child reports it), and the file's size."""
+    seconds and its own peak RSS, which the child reads from its VmHWM (its
+    ru_maxrss would count this process's, which it had before its exec)."""
     code = (
-        "import json, resource, sys, time, geoip_rs\n"
+        "import json, re, sys, time, geoip_rs\n"
         "kw = json.loads(sys.argv[1])\n"
         "t0 = time.perf_counter()\n"
         "geoip_rs.build_database(kw.pop('path'), **kw).close()\n"
         "took = time.perf_counter() - t0\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6\n"
-        "print(json.dumps({'build s': took, 'peak RSS MB': rss}))\n"
+        "kib = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "print(json.dumps({'build s': took, 'peak RSS MB': kib * 1024 / 1e6}))\n"
     )
     args = json.dumps({"path": str(path), **sources})
     out = subprocess.run([sys.executable, "-c", code, args], check=True, capture_output=True, text=True)
@@ -152,10 +153,12 @@ def print_goals(then: dict, now: dict) -> None:
              b / a <= single_limit, ".0f")
         a, b = then[family][rust].get("batch M/s"), now[family][rust].get("batch M/s")
         goal(f"{family} batch M/s, today within 1.2x", a, b, f"x{a / b:.2f} <= 1.2", a / b <= 1.2, ".0f")
-    for family, limit in (("IPv4", 6), ("IPv6", 25)):
-        b = now[family][rust].get("compiled B/prefix")
-        goal(f"{family} compiled bytes/prefix (today)", then[family][rust].get("compiled B/prefix"), b,
-             f"<= {limit}", b is not None and b <= limit, ".1f")
+    # What compiling adds to a PrefixTable: the Poptrie and the arrays of its
+    # value ids. The Poptrie alone, which the goal is about, is printed by
+    # `cargo bench --bench lookup`.
+    for family in ("IPv4", "IPv6"):
+        goal(f"{family} compiled form + value ids, bytes/prefix", then[family][rust].get("compiled B/prefix"),
+             now[family][rust].get("compiled B/prefix"), "reported", None, ".1f")
     a, b = then["IPv4"][rust].get("tree B/prefix"), now["IPv4"][rust].get("tree B/prefix")
     goal("IPv4 mutable table bytes/prefix", a, b, f"x{b / a:.2f} <= 1.5", b / a <= 1.5, ".1f")
     a, b = then["database"].get("peak RSS MB"), now["database"].get("peak RSS MB")
@@ -166,8 +169,8 @@ def print_goals(then: dict, now: dict) -> None:
     if rib:
         goal(f"  from a full RIB ({rib['rib']}): peak RSS MB", None, rib["peak RSS MB"], "< 1000",
              rib["peak RSS MB"] < 1000, ".0f")
-        goal("  from a full RIB: seconds, file bytes/prefix", rib["build s"], rib["file B/prefix"], "reported",
-             None, ".1f")
+        goal("  from a full RIB: seconds", None, rib["build s"], "reported", None, ".1f")
+        goal("  from a full RIB: file bytes/prefix", None, rib["file B/prefix"], "reported", None, ".1f")
     # The withdrawn targets, kept as figures so that nothing slides back.
     for peer, target in (("pytricia", 7), ("pyasn", 10)):
         a = _ratio(then["IPv4"], peer, rust)
@@ -183,7 +186,8 @@ def print_goals(then: dict, now: dict) -> None:
     print("-" * (width + 47))
     for name, a, b, target, held in rows:
         print(f"{name:<{width}}{a:>12}{b:>12}  {target:<16}{held:>5}")
-    print("(batch vs DIR-24-8, the other withdrawn targets, are in `cargo bench --bench lookup`)")
+    print("(the Poptrie's own bytes/prefix, goals <= 6 for IPv4 and <= 25 for IPv6, and batches against"
+          " DIR-24-8, the other withdrawn targets, are printed by `cargo bench --bench lookup`)")
 
 
 def _ratio(section: dict, peer: str, base: str):

@@ -1,6 +1,21 @@
-//! Helpers for the Rust tests: the shared data folder and scratch files.
+//! Helpers for the Rust tests: the shared data folder, scratch files, addresses
+//! split by family.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+
+/// The IPv4 addresses of `addrs` as integers and the IPv6 ones as 16 bytes each,
+/// in their order: the array forms of a batch.
+pub(crate) fn by_family(addrs: &[IpAddr]) -> (Vec<u32>, Vec<[u8; 16]>) {
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    for a in addrs {
+        match a {
+            IpAddr::V4(a) => v4.push(u32::from(*a)),
+            IpAddr::V6(a) => v6.push(a.octets()),
+        }
+    }
+    (v4, v6)
+}
 
 /// A file of the team's public datasets (`../shared/data` beside the repository).
 pub(crate) fn shared(rel: &str) -> PathBuf {

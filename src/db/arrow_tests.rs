@@ -205,13 +205,7 @@ fn nulls_and_malformed_rows_have_no_record() {
 /// column of the same addresses answers.
 fn every_form(texts: &[String]) -> Vec<(&'static str, ArrayRef)> {
     let addrs: Vec<IpAddr> = texts.iter().map(|t| t.parse().unwrap()).collect();
-    let v4: Vec<u32> = addrs
-        .iter()
-        .filter_map(|a| match a {
-            IpAddr::V4(a) => Some(u32::from(*a)),
-            _ => None,
-        })
-        .collect();
+    let (v4, _) = crate::testutil::by_family(&addrs);
     let mut fsb4 = FixedSizeBinaryBuilder::new(4);
     let mut fsb16 = FixedSizeBinaryBuilder::new(16);
     let mut dict = StringDictionaryBuilder::<Int16Type>::new();

@@ -8,6 +8,7 @@ use super::tests::small_db_in;
 use super::{Database, Snapshots, View};
 use crate::batch::Keys;
 use crate::ip::IpPrefix;
+use crate::testutil::by_family;
 use std::net::IpAddr;
 
 /// Each routed prefix's first and last address, and addresses no prefix covers.
@@ -88,20 +89,7 @@ fn batches_from_route_facts_answer_as_the_full_chain() {
         let v = db.view();
         let plain = View { facts: None, ..v };
         let addrs = addresses(&v);
-        let v4: Vec<u32> = addrs
-            .iter()
-            .filter_map(|a| match a {
-                IpAddr::V4(a) => Some(u32::from(*a)),
-                _ => None,
-            })
-            .collect();
-        let v6: Vec<[u8; 16]> = addrs
-            .iter()
-            .filter_map(|a| match a {
-                IpAddr::V6(a) => Some(a.octets()),
-                _ => None,
-            })
-            .collect();
+        let (v4, v6) = by_family(&addrs);
         let (a4, a6): (Vec<IpAddr>, Vec<IpAddr>) = addrs.iter().partition(|a| a.is_ipv4());
         check_countries(&db, &addrs, "before the facts");
         for (keys, family, what) in [
