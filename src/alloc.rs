@@ -53,22 +53,6 @@ pub fn empty<T>(n: usize) -> Result<Vec<T>, OutOfMemory> {
     Ok(v)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buffers_too_large_are_errors_not_aborts() {
-        let e = zeroed::<u64>(usize::MAX / 4).unwrap_err();
-        assert_eq!(e.rows, usize::MAX / 4);
-        assert!(e.to_string().contains("not enough memory for a batch"));
-        assert!(filled(usize::MAX / 2, 7u32).is_err());
-        assert!(empty::<[u8; 16]>(usize::MAX / 8).is_err());
-        assert_eq!(zeroed::<u32>(3).unwrap(), [0; 3]);
-        assert_eq!(filled(2, 9i64).unwrap(), [9, 9]);
-    }
-}
-
 /// Room in `v` for `extra` more items, growing a large vector by a quarter of its
 /// length rather than doubling it: a table of a million prefixes, just past a power
 /// of two, held nearly twice the memory it used. Each item is still moved a
@@ -83,4 +67,43 @@ pub fn reserve_gently<T>(v: &mut Vec<T>, extra: usize) {
         false => v.len() / 4,
     };
     v.reserve_exact(step.max(extra));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_too_large_are_errors_not_aborts() {
+        let e = zeroed::<u64>(usize::MAX / 4).unwrap_err();
+        assert_eq!(e.rows, usize::MAX / 4);
+        assert!(e.to_string().contains("not enough memory for a batch"));
+        assert!(filled(usize::MAX / 2, 7u32).is_err());
+        assert!(empty::<[u8; 16]>(usize::MAX / 8).is_err());
+        assert_eq!(zeroed::<u32>(3).unwrap(), [0; 3]);
+        assert_eq!(filled(2, 9i64).unwrap(), [9, 9]);
+    }
+
+    #[test]
+    fn large_vectors_grow_by_a_quarter() {
+        let mut v: Vec<u32> = Vec::new();
+        let mut grew = 0;
+        for i in 0..1_000_000u32 {
+            let before = v.capacity();
+            reserve_gently(&mut v, 1);
+            v.push(i);
+            if v.capacity() != before {
+                grew += 1;
+                let spare = v.capacity() - v.len();
+                // Small vectors double; past 2^16 items the room left is a quarter.
+                assert!(spare <= v.len().max(16), "{} {}", v.len(), v.capacity());
+                if v.len() > 1 << 16 {
+                    assert!(spare <= v.len() / 4 + 1, "{} {}", v.len(), v.capacity());
+                }
+            }
+        }
+        assert!(v.capacity() <= 1_000_000 * 5 / 4 + 16);
+        // Still a bounded number of moves: doubling to 2^16, then steps of 5/4.
+        assert!(grew < 40, "{grew}");
+    }
 }

@@ -126,7 +126,8 @@ impl<'a> View<'a> {
         for (k, o) in keys.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
             let leaves = &mut leaves[..k.len()];
             routes_trie.trie.lookup_many(k, leaves);
-            (wanted.clear(), rows.clear());
+            wanted.clear();
+            rows.clear();
             // The facts of the whole block are asked for before any is read, so
             // that their lines (a random route each) come in together.
             for leaf in leaves.iter_mut() {
