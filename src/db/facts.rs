@@ -5,8 +5,8 @@
 //! route, so most rows of a batch need neither the second trie walk (the RIR
 //! blocks) nor the AS, organisation and RIR entries: one read of a small array
 //! instead. The facts are made once per opened file, on the first batch large
-//! enough to be worth it, for the newest snapshot, the one batches ask at unless
-//! given times.
+//! enough to be worth it (or once single answers have asked for them as often),
+//! for the newest snapshot, the one batches ask at unless given times.
 
 use super::answers::{Answer, Snapshots, BLOCK};
 use super::country::CountrySource;
@@ -17,6 +17,7 @@ use super::versions::VTrie;
 use crate::key::Key;
 use crate::poptrie::{prefetch, unpack};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// A route's answer before the address's place is known.
@@ -41,9 +42,13 @@ const UNKNOWN: RouteFacts = RouteFacts {
     place: true,
 };
 
-/// The facts of an opened file's routes, made once.
+/// The facts of an opened file's routes, made once, and how many single answers
+/// have asked for them so far.
 #[derive(Default)]
-pub struct FactsCell(OnceLock<Vec<RouteFacts>>);
+pub struct FactsCell {
+    made: OnceLock<Vec<RouteFacts>>,
+    asked: AtomicUsize,
+}
 
 impl<'a> View<'a> {
     /// The facts of every route, for a batch of `n` rows at `snaps`: when this
@@ -51,21 +56,37 @@ impl<'a> View<'a> {
     /// least a quarter as many rows as the file has routes (or they are made).
     pub(super) fn route_facts(&self, n: usize, snaps: Snapshots) -> Option<&'a [RouteFacts]> {
         let cell = self.facts?;
-        let newest = self.times.len().saturating_sub(1) as u32;
-        let made = cell.0.get().is_some();
-        let worth = made || n >= self.route_as.len() / 4;
-        let usable = matches!(snaps, Snapshots::Own) && self.at.snapshot == newest;
-        (usable && worth).then(|| cell.0.get_or_init(|| self.make_facts()).as_slice())
+        let worth = cell.made.get().is_some() || n >= self.route_as.len() / 4;
+        let usable = matches!(snaps, Snapshots::Own) && self.newest();
+        (usable && worth).then(|| cell.made.get_or_init(|| self.make_facts()).as_slice())
+    }
+
+    /// Whether this view reads the file's newest snapshot, the one facts are of.
+    fn newest(&self) -> bool {
+        self.at.snapshot == self.times.len().saturating_sub(1) as u32
+    }
+
+    /// The facts for single answers: made once single answers have asked as many
+    /// times as a quarter of the routes (as the batch rule, a row at a time), so
+    /// that a loop of lookups gets them too.
+    fn facts_for_one(&self) -> Option<&'a [RouteFacts]> {
+        let cell = self.facts.filter(|_| self.newest())?;
+        if let Some(made) = cell.made.get() {
+            return Some(made);
+        }
+        let asked = cell.asked.fetch_add(1, Ordering::Relaxed) + 1;
+        (asked >= self.route_as.len() / 4)
+            .then(|| cell.made.get_or_init(|| self.make_facts()).as_slice())
     }
 
     /// The country of what [`View::find`] found (as its record gives it): from the
-    /// route's facts where a batch has made them and they decide it, else from
+    /// route's facts where they decide it (see [`View::facts_for_one`]), else from
     /// the whole chain, with the address's RIR block.
     pub fn country_found(&self, f: &Found) -> Option<([u8; 2], CountrySource)> {
-        let made = self.facts.and_then(|c| c.0.get());
-        let newest = self.times.len().saturating_sub(1) as u32;
-        let facts = made.filter(|_| self.at.snapshot == newest);
-        match facts.and_then(|all| all.get(f.route as usize)) {
+        match self
+            .facts_for_one()
+            .and_then(|all| all.get(f.route as usize))
+        {
             Some(r) if !r.place => {
                 let source = CountrySource::ALL.get(usize::from(r.source).wrapping_sub(1));
                 source.map(|&s| (r.country, s))
