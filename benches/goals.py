@@ -138,12 +138,11 @@ def print_goals(then: dict, now: dict) -> None:
         rows.append((name, _fmt(a, spec), _fmt(b, spec), target, held))
 
     p0, p1 = then["pairs"], now["pairs"]
-    g = lambda d, k: d.get(k)
     for key, target, test in (
         ("lookup / get", "<= 2", lambda v: v <= 2),
         ("db batch / table", ">= 0.5", lambda v: v >= 0.5),
     ):
-        a, b = g(p0, key), g(p1, key)
+        a, b = p0.get(key), p1.get(key)
         goal(f"Database {key} (same prefixes)", a, b, target,
              None if a is None or b is None else test(a) and test(b))
     rust = "geoip_rs (Rust)"
@@ -179,7 +178,7 @@ def print_goals(then: dict, now: dict) -> None:
              None if a is None or b is None else a >= target and b >= target, ".1f")
     for key, spec in (("to_pandas ns/row", ".0f"), ("lookup+read ns", ".0f"), ("lookup ns", ".0f"),
                       ("table get ns", ".0f"), ("db batch M/s", ".0f"), ("table batch M/s", ".0f")):
-        goal(f"{key}", g(p0, key), g(p1, key), "reported", None, spec)
+        goal(key, p0.get(key), p1.get(key), "reported", None, spec)
     width = max(len(r[0]) for r in rows) + 2
     print("\nGoals: figure at the 2014/2015 size and at today's (synthetic), target, held in this run")
     print(f"{'goal':<{width}}{'2014/2015':>12}{'today':>12}  {'target':<16}{'held':>5}")

@@ -200,20 +200,42 @@ impl<'a> View<'a> {
             let range = lo..keys.len().min(lo + BLOCK);
             let (part, snaps) = (keys.slice(range.clone()), snaps.slice(range));
             let out = &mut buf[..part.len()];
-            let (v4, v6) = ((self.v4.trie, self.rir4), (self.v6.trie, self.rir6));
-            match (part, facts) {
-                (Keys::V4(addrs), Some(f)) => self.answers_by_route(v4, addrs, f, out),
-                (Keys::V4(addrs), None) => self.lookup_keys(v4.0, v4.1, addrs, snaps, out),
-                (Keys::V6(rows), _) => {
+            match part {
+                Keys::V4(addrs) => self.family_answers(self.tries4(), addrs, snaps, facts, out),
+                Keys::V6(rows) => {
                     v6_keys(rows, &mut keys6);
-                    match facts {
-                        Some(f) => self.answers_by_route(v6, &keys6, f, out),
-                        None => self.lookup_keys(v6.0, v6.1, &keys6, snaps, out),
-                    }
+                    self.family_answers(self.tries6(), &keys6, snaps, facts, out)
                 }
-                (Keys::Mixed(addrs), _) => self.lookup_many_in(addrs, snaps, facts, out),
+                Keys::Mixed(addrs) => self.lookup_many_in(addrs, snaps, facts, out),
             }
             emit(lo, out);
+        }
+    }
+
+    /// The tries of IPv4 (routes, RIR blocks), as [`View::family_answers`] takes them.
+    fn tries4(&self) -> (VTrie<'a, u32>, VTrie<'a, u32>) {
+        (self.v4.trie, self.rir4)
+    }
+
+    /// The tries of IPv6.
+    fn tries6(&self) -> (VTrie<'a, u128>, VTrie<'a, u128>) {
+        (self.v6.trie, self.rir6)
+    }
+
+    /// Answers for one family's `keys`: from the routes' `facts` where given
+    /// ([`View::answers_by_route`]: every row at the view's snapshot), else by
+    /// walking both tries for every row ([`View::lookup_keys`]).
+    fn family_answers<K: Key>(
+        &self,
+        tries: (VTrie<'a, K>, VTrie<'a, K>),
+        keys: &[K],
+        snaps: Snapshots,
+        facts: Option<&[RouteFacts]>,
+        out: &mut [Answer],
+    ) {
+        match facts {
+            Some(f) => self.answers_by_route(tries, keys, f, out),
+            None => self.lookup_keys(tries.0, tries.1, keys, snaps, out),
         }
     }
 
@@ -286,16 +308,10 @@ impl<'a> View<'a> {
                 };
             }
             let out4 = &mut buf[..v4.keys.len()];
-            match facts {
-                Some(f) => self.answers_by_route((self.v4.trie, self.rir4), &v4.keys, f, out4),
-                None => self.lookup_keys(self.v4.trie, self.rir4, &v4.keys, v4.snaps(snaps), out4),
-            }
+            self.family_answers(self.tries4(), &v4.keys, v4.snaps(snaps), facts, out4);
             v4.put_back(out4, o);
             let out6 = &mut buf[..v6.keys.len()];
-            match facts {
-                Some(f) => self.answers_by_route((self.v6.trie, self.rir6), &v6.keys, f, out6),
-                None => self.lookup_keys(self.v6.trie, self.rir6, &v6.keys, v6.snaps(snaps), out6),
-            }
+            self.family_answers(self.tries6(), &v6.keys, v6.snaps(snaps), facts, out6);
             v6.put_back(out6, o);
         }
     }

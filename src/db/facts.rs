@@ -15,7 +15,7 @@ use super::query::Found;
 use super::read::View;
 use super::versions::VTrie;
 use crate::key::Key;
-use crate::poptrie::{prefetch, unpack};
+use crate::poptrie::{prefetch, unpack, MISS};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -159,12 +159,7 @@ impl<'a> View<'a> {
             }
             for (i, (&leaf, o)) in leaves.iter().zip(o.iter_mut()).enumerate() {
                 let Some((len, route)) = unpack(leaf) else {
-                    *o = Answer {
-                        route: NONE,
-                        block: NONE,
-                        snapshot: at.snapshot,
-                        ..Answer::default()
-                    };
+                    *o = self.answer(leaf, MISS, at);
                     continue;
                 };
                 let f = facts.get(route as usize).unwrap_or(&UNKNOWN);
